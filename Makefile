@@ -1,0 +1,36 @@
+# The README's two commands: `make site` and `make test`. Each creates .venv and
+# installs what it needs on first use, so a fresh clone needs only Python 3.11.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# llama-cpp-python builds llama.cpp from source; the multimodal (llava) library is
+# not used here, and skipping it shortens the first install.
+export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
+
+.PHONY: site test dev lint run build clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+dev: $(BIN)/.installed
+
+## site: validate the registry, run the smoke suite on the embedded model, build site/
+site: dev
+	$(BIN)/opsbench validate
+	$(BIN)/opsbench run --suite smoke --machine bench-2core
+	$(BIN)/opsbench build --out site
+	@echo "open site/index.html (or: $(BIN)/python -m http.server -d site)"
+
+## test: lint and run the test suite
+test: dev
+	$(BIN)/ruff check generator tests benchmarks
+	$(BIN)/python -m pytest
+
+lint: dev
+	$(BIN)/ruff check generator tests benchmarks
+
+clean:
+	rm -rf $(VENV) site .pytest_cache

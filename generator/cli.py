@@ -1,0 +1,372 @@
+"""The ``opsbench`` command line: parse, call one library function, print.
+
+Heavy imports (pandas, llama_cpp, mkdocs) happen inside the commands, so
+``opsbench --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from generator import __version__
+from generator.errors import InputError, OpsBenchError
+
+
+def _fail(exc: OpsBenchError) -> None:
+    if isinstance(exc, InputError):
+        for p in exc.problems:
+            click.echo(str(p), err=True)
+        click.echo(f"{len(exc.problems)} problem(s) found; nothing was written.", err=True)
+    else:
+        click.echo(f"error: {exc}", err=True)
+    sys.exit(exc.exit_code)
+
+
+def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn domain errors into one clean message and the right exit code, no traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except OpsBenchError as exc:
+            _fail(exc)
+
+    return wrapper
+
+
+registry_option = click.option(
+    "--registry",
+    "registry_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("registry"),
+    show_default=True,
+    help="Registry folder (models, roles, policy, hardware, pricing, workloads, tasks).",
+)
+runs_option = click.option(
+    "--runs",
+    "runs_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("runs"),
+    show_default=True,
+    help="Folder holding one sub-folder per run.",
+)
+json_option = click.option("--json", "json_", is_flag=True, help="Print JSON instead of a table.")
+
+
+def invocation_args(ctx: click.Context) -> list[str]:
+    """The command line that reproduces this invocation (non-default options only)."""
+    args = ctx.command_path.split()[1:]
+    for param in ctx.command.params:
+        if not isinstance(param, click.Option) or param.name is None:
+            continue
+        value = ctx.params.get(param.name)
+        if value is None or value == param.default or value == ():
+            continue
+        flag = max(param.opts, key=len)
+        if param.is_flag:
+            args.append(flag)
+            continue
+        for v in value if isinstance(value, tuple) else (value,):
+            args += [flag, str(v)]
+    return args
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    widths = {c: max([len(c), *(len(str(r.get(c, ""))) for r in rows)]) for c in columns}
+    lines = ["  ".join(c.ljust(widths[c]) for c in columns)]
+    lines.append("  ".join("-" * widths[c] for c in columns))
+    for r in rows:
+        lines.append("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns))
+    return "\n".join(lines)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="opsbench")
+def cli() -> None:
+    """Local Model Ops Bench: run task suites against local and hosted models,
+    decide which work may be routed local, and publish the evidence as a site.
+
+    Start with `opsbench validate`, then `opsbench run --suite smoke`, then
+    `opsbench build`.
+    """
+
+
+@cli.command()
+@registry_option
+@json_option
+@handles_errors
+def validate(registry_dir: Path, json_: bool) -> None:
+    """Check every registry and task file, including cross-references.
+
+    Prints one `file:line: message` per problem and exits 2 if there is any.
+
+    Example:
+
+        opsbench validate --registry registry/
+    """
+    from generator.registry.loader import load_registry
+    from generator.registry.summary import registry_summary
+
+    reg = load_registry(registry_dir)
+    summary = registry_summary(reg)
+    if json_:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    click.echo(
+        f"registry OK: {summary['models']} models, {summary['roles']} roles, "
+        f"{summary['workloads']} workloads, {summary['machines']} machines, "
+        f"{summary['cases']} cases in {len(summary['suites'])} suites"
+    )
+    click.echo("cases per role:     " + ", ".join(f"{k} {v}" for k, v in summary["cases_per_role"].items()))
+    click.echo(
+        "cases per workload: " + ", ".join(f"{k} {v}" for k, v in summary["cases_per_workload"].items())
+    )
+
+
+@cli.group()
+def tasks() -> None:
+    """List and scaffold contributor task cases."""
+
+
+@tasks.command("list")
+@registry_option
+@click.option("--suite", default=None, help="Only this suite.")
+@json_option
+@handles_errors
+def tasks_list(registry_dir: Path, suite: str | None, json_: bool) -> None:
+    """List task cases: suite, id, role, workload, severity, checks.
+
+    Example:
+
+        opsbench tasks list --suite smoke
+    """
+    from generator.registry.loader import load_registry
+
+    reg = load_registry(registry_dir)
+    rows = [
+        {
+            "suite": s,
+            "id": c.id,
+            "role": c.role,
+            "workload": c.workload or "",
+            "severity": c.severity,
+            "checks": ",".join(ch.kind for ch in c.checks),
+        }
+        for s, c in reg.all_cases()
+        if suite is None or s == suite
+    ]
+    if suite is not None and suite not in reg.suites:
+        raise click.UsageError(f"unknown suite {suite!r}")
+    if json_:
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        click.echo(_table(rows, ["suite", "id", "role", "workload", "severity", "checks"]))
+
+
+@tasks.command("new")
+@registry_option
+@click.argument("suite")
+@click.argument("case")
+@click.option("--role", default="draft", show_default=True, help="Role the case exercises.")
+@click.option("--workload", default=None, help="Workload the case belongs to.")
+@handles_errors
+def tasks_new(registry_dir: Path, suite: str, case: str, role: str, workload: str | None) -> None:
+    """Scaffold registry/tasks/SUITE/CASE.yaml from a commented template.
+
+    Refuses to overwrite an existing case. Edit the file, then run
+    `opsbench validate`.
+
+    Example:
+
+        opsbench tasks new claims_ops claim-summary-009 --role draft --workload claim-summarization
+    """
+    from generator.registry.scaffold import scaffold_case
+
+    path = scaffold_case(registry_dir, suite, case, role, workload)
+    click.echo(f"created {path}")
+    click.echo("edit it, then run: opsbench validate")
+
+
+@cli.command()
+@registry_option
+@click.option("--suite", required=False, default=None, help="Suite to run (registry/tasks/<suite>).")
+@click.option("--models", default=None, help="Comma-separated model ids; default: the embedded model.")
+@click.option("--repeats", default=1, show_default=True, type=int, help="Runs of each case.")
+@click.option("--concurrency", default=1, show_default=True, type=int, help="Requests in flight.")
+@click.option("--sweep", default=None, help="Several load levels, e.g. 1,3,5 (overrides --concurrency).")
+@click.option("--max-tokens", default=None, type=int, help="Override every case's max_tokens.")
+@click.option("--case", "case_ids", multiple=True, help="Only these case ids (repeatable).")
+@click.option("--machine", default=None, help="Hardware profile id this run executes on.")
+@click.option("--resume", "resume_id", default=None, help="Finish an interrupted run by id.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("runs"),
+    show_default=True,
+    help="Folder the run folder is created in.",
+)
+@handles_errors
+def run(
+    registry_dir: Path,
+    suite: str | None,
+    models: str | None,
+    repeats: int,
+    concurrency: int,
+    sweep: str | None,
+    max_tokens: int | None,
+    case_ids: tuple[str, ...],
+    machine: str | None,
+    resume_id: str | None,
+    out_dir: Path,
+) -> None:
+    """Run a task suite against models; write runs/<run-id>/manifest.json and results.jsonl.
+
+    Each finished request is appended and fsynced at once, so an interrupted run
+    loses nothing that finished: finish it with --resume RUN_ID.
+
+    Example:
+
+        opsbench run --suite smoke
+        opsbench run --suite claims_ops --models llama3.1-8b,qwen3.6-27b --repeats 3 --sweep 1,3,5
+    """
+    from generator.execute.progress import make_progress
+    from generator.execute.runner import resume_run, start_run
+    from generator.registry.loader import load_registry
+
+    reg = load_registry(registry_dir)
+    if resume_id is None and suite is None:
+        raise click.UsageError("give --suite (or --resume RUN_ID)")
+    progress = make_progress(sys.stderr)
+    try:
+        if resume_id:
+            path = resume_run(reg, resume_id, out_dir, progress=progress)
+        else:
+            levels = [int(x) for x in sweep.split(",")] if sweep else [concurrency]
+            ids = [m.strip() for m in models.split(",") if m.strip()] if models else None
+            path = start_run(
+                reg,
+                suite or "",
+                ids,
+                repeats,
+                levels,
+                out_dir,
+                cli_args=invocation_args(click.get_current_context()),
+                max_tokens=max_tokens,
+                machine=machine,
+                case_ids=list(case_ids) or None,
+                progress=progress,
+            )
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted: every finished request is saved.", err=True)
+        click.echo(f"resume with: opsbench run --resume <run-id> --out {out_dir}", err=True)
+        sys.exit(130)
+    progress.close()
+    from generator.execute.runstore import RunFolder
+
+    m = RunFolder(path).read_manifest()
+    click.echo(f"run {m.run_id}: {m.status}, results in {path}")
+
+
+@cli.command()
+@registry_option
+@runs_option
+@click.option("--by", type=click.Choice(["model", "role", "workload", "suite"]), default="model")
+@json_option
+@handles_errors
+def leaderboard(registry_dir: Path, runs_dir: Path, by: str, json_: bool) -> None:
+    """Acceptance (95 % Wilson interval), weighted score, review pain, failures, latency.
+
+    Example:
+
+        opsbench leaderboard --by workload
+    """
+    from generator.analysis.leaderboard import leaderboard as lb
+    from generator.loaders import load_results
+    from generator.registry.loader import load_registry
+
+    load_registry(registry_dir)
+    df, _ = load_results(runs_dir)
+    table = lb(df, [] if by == "model" else [by])
+    rows = json.loads(table.to_json(orient="records"))
+    if json_:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("no runs yet")
+        return
+    shown = []
+    for r in rows:
+        shown.append(
+            {
+                **({by: r[by]} if by != "model" else {}),
+                "model": r["model_id"],
+                "cases": r["cases"],
+                "acceptance": (
+                    f"{r['acceptance_rate']:.0%} [{r['acceptance_low']:.0%}, {r['acceptance_high']:.0%}]"
+                ),
+                "score": f"{r['weighted_score']:g}/{r['weighted_total']:g}",
+                "pain": f"{r['review_pain']:.2f}",
+                "hard_fail": f"{r['hard_failure_rate']:.0%}",
+                "p50_s": "" if r["latency_p50_s"] is None else f"{r['latency_p50_s']:.2f}",
+                "p95_s": "" if r["latency_p95_s"] is None else f"{r['latency_p95_s']:.2f}",
+                "tok/s": "" if r["output_tps_p50"] is None else f"{r['output_tps_p50']:.1f}",
+            }
+        )
+    click.echo(_table(shown, list(shown[0].keys())))
+
+
+@cli.command()
+@registry_option
+@runs_option
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("site"),
+    show_default=True,
+)
+@click.option(
+    "--site-src",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("site_src"),
+    show_default=True,
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("mkdocs.yml"),
+    show_default=True,
+)
+@handles_errors
+def build(registry_dir: Path, runs_dir: Path, out_dir: Path, site_src: Path, config_file: Path) -> None:
+    """Regenerate the public site from the registry and the runs (mkdocs build --strict).
+
+    Builds into a temporary folder and swaps it in only on success, so a failed
+    build leaves the previous site untouched.
+
+    Example:
+
+        opsbench build --out site/
+    """
+    from generator.site.build import build_site
+
+    result = build_site(registry_dir, runs_dir, site_src, out_dir, config_file)
+    click.echo(f"site built: {result.pages} pages, {result.charts} charts -> {out_dir}/index.html")
+
+
+def main() -> None:
+    cli(prog_name="opsbench")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""The run format: ``runs/<run-id>/manifest.json`` and ``results.jsonl``.
+
+These records are a file format: field names and meanings are a contract with
+every run already on disk and with the site. Add fields with defaults; never
+rename or repurpose one; bump ``schema_version`` when a reader must change.
+
+One line of ``results.jsonl`` is one finished request (one model x case x repeat x
+load level). Timing fields follow vLLM's benchmark definitions (REFERENCE: TTFT,
+ITL, TPOT, E2EL); a hard failure is a result with ``status="failed"`` and a kind.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RESULT_SCHEMA_VERSION = 1
+MANIFEST_SCHEMA_VERSION = 1
+
+FailureKind = Literal[
+    "timeout",
+    "connection",
+    "rate_limited",
+    "truncated_stream",
+    "malformed_response",
+    "empty_output",
+    "context_overflow",
+    "runtime_error",
+]
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class CheckOutcome(Record):
+    id: str
+    kind: str
+    category: str = Field(
+        description="format / accuracy / unsupported_claim / policy_violation / completeness"
+    )
+    severity: str
+    passed: bool
+    detail: str = Field(description="What the check found, short; never the whole output.")
+
+
+class CaseScore(Record):
+    accepted: bool
+    weight: float = Field(description="Severity weight of the case.")
+    score: float = Field(description="weight if accepted else 0 (severity-weighted pass count).")
+    review_pain: float
+    checks: list[CheckOutcome]
+    expected_label: str | None = None
+    predicted_label: str | None = None
+
+
+class Timing(Record):
+    """Client-side timings in seconds, measured with a monotonic clock."""
+
+    ttft_s: float | None = Field(default=None, description="Request sent → first non-empty token.")
+    e2e_s: float | None = Field(default=None, description="Request sent → last token (E2EL).")
+    itl_mean_s: float | None = None
+    itl_p95_s: float | None = None
+    tpot_s: float | None = Field(default=None, description="(E2EL − TTFT) / (output tokens − 1).")
+    output_tps: float | None = Field(default=None, description="Output tokens / E2EL.")
+    load_s: float | None = Field(default=None, description="Model load time, when this request paid it.")
+
+
+class Usage(Record):
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    estimated: bool = Field(default=False, description="True when counted by us, not the server.")
+
+
+class Attempt(Record):
+    """A try that did not count (retried). The final attempt is the result itself."""
+
+    status: Literal["failed"] = "failed"
+    failure_kind: str
+    error: str
+    e2e_s: float | None = None
+
+
+class ResultRecord(Record):
+    schema_version: int = RESULT_SCHEMA_VERSION
+    run_id: str
+    key: str = Field(description="model|case|repeat|concurrency: unique within a run; resume uses it.")
+    model_id: str
+    suite: str
+    case_id: str
+    role: str
+    workload: str | None
+    severity: str
+    repeat: int
+    concurrency: int
+    cold_start: bool = Field(description="First request to this model after load.")
+    started_at: str
+    status: Literal["ok", "failed"]
+    failure_kind: str | None = None
+    error: str | None = None
+    attempts: list[Attempt] = Field(default_factory=list)
+    timing: Timing
+    usage: Usage
+    server_timings: dict[str, Any] | None = Field(
+        default=None,
+        description="What the runtime reported about itself (llama.cpp timings, Ollama durations).",
+    )
+    output: str | None = Field(
+        default=None, description="Untrusted model text, truncated to the policy limit."
+    )
+    output_truncated: bool = False
+    score: CaseScore
+    judge: dict[str, Any] | None = None
+
+    @staticmethod
+    def make_key(model_id: str, case_id: str, repeat: int, concurrency: int) -> str:
+        return f"{model_id}|{case_id}|{repeat}|{concurrency}"
+
+
+class ModelInRun(Record):
+    id: str
+    provider: str
+    served_name: str
+    endpoint: str | None = None
+    file_name: str | None = None
+    file_size_bytes: int | None = None
+    file_sha256: str | None = None
+    runtime: str | None = None
+    runtime_version: str | None = None
+    load_s: float | None = None
+
+
+class RunSettings(Record):
+    suite: str
+    models: list[str]
+    repeats: int
+    concurrency_levels: list[int]
+    max_tokens: int | None
+    temperature: float
+    seed: int
+    request_timeout_s: float
+    max_retries: int
+    machine: str | None = None
+
+
+class Manifest(Record):
+    schema_version: int = MANIFEST_SCHEMA_VERSION
+    run_id: str
+    origin: Literal["executed", "ingested"] = "executed"
+    created_at: str
+    finished_at: str | None = None
+    status: Literal["running", "complete", "interrupted"] = "running"
+    tool_version: str
+    settings: RunSettings
+    models: list[ModelInRun]
+    case_ids: list[str]
+    expected_results: int
+    registry_hash: str
+    suite_hash: str
+    environment: dict[str, Any]
+    cli_args: list[str]
+    source: dict[str, Any] | None = Field(default=None, description="Ingested runs: where from.")
+    notes: list[str] = Field(default_factory=list)

@@ -1,0 +1,173 @@
+"""The one writer and reader of run folders.
+
+``results.jsonl`` is append-only: one line per finished request, flushed and
+fsynced before the next is counted, so killing the process at any moment loses
+at most the requests in flight. A torn last line (the process died mid-write) is
+detected on resume and cut off; a line whose key is already present is never
+written twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+from generator.errors import Problem, RunError
+from generator.execute.records import Manifest, ResultRecord
+
+RUN_ID_RE = re.compile(r"^[0-9]{8}-[0-9]{6}-[a-z0-9_.-]{1,80}$")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(ts: datetime) -> str:
+    return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_run_id(suite: str, now: datetime | None = None) -> str:
+    now = now or utcnow()
+    return f"{now:%Y%m%d-%H%M%S}-{suite}-{secrets.token_hex(3)}"
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so readers never see half a file."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with tmp.open("w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class RunFolder:
+    """A run's folder: its manifest and its append-only results."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.manifest_path = path / "manifest.json"
+        self.results_path = path / "results.jsonl"
+        self._lock = threading.Lock()
+        self._fh = None
+
+    @classmethod
+    def create(cls, parent: Path, run_id: str) -> RunFolder:
+        if not RUN_ID_RE.fullmatch(run_id):
+            raise RunError(f"unsafe run id {run_id!r}")
+        parent.mkdir(parents=True, exist_ok=True)
+        path = parent / run_id
+        path.mkdir()
+        _fsync_dir(parent)
+        return cls(path)
+
+    @classmethod
+    def open_existing(cls, parent: Path, run_id: str) -> RunFolder:
+        if not RUN_ID_RE.fullmatch(run_id):
+            raise RunError(f"unsafe run id {run_id!r}")
+        path = parent / run_id
+        if not (path / "manifest.json").is_file():
+            raise RunError(f"no run {run_id!r} under {parent}")
+        return cls(path)
+
+    # -- manifest
+    def write_manifest(self, manifest: Manifest) -> None:
+        atomic_write_text(self.manifest_path, manifest.model_dump_json(indent=2) + "\n")
+
+    def read_manifest(self) -> Manifest:
+        return Manifest.model_validate_json(self.manifest_path.read_text(encoding="utf-8"))
+
+    # -- results
+    def repair_and_read(self) -> list[ResultRecord]:
+        """Read every complete line; cut a torn tail so appends start on a clean line."""
+        if not self.results_path.exists():
+            return []
+        raw = self.results_path.read_bytes()
+        records: list[ResultRecord] = []
+        good_end = 0
+        pos = 0
+        seen: set[str] = set()
+        while pos < len(raw):
+            nl = raw.find(b"\n", pos)
+            if nl == -1:
+                break  # torn tail: no newline, the write never finished
+            line = raw[pos:nl]
+            try:
+                rec = ResultRecord.model_validate_json(line)
+            except ValueError:
+                break  # a damaged line: keep what came before it
+            if rec.key not in seen:
+                seen.add(rec.key)
+                records.append(rec)
+            pos = nl + 1
+            good_end = pos
+        if good_end < len(raw):
+            with self.results_path.open("r+b") as fh:
+                fh.truncate(good_end)
+                fh.flush()
+                os.fsync(fh.fileno())
+        return records
+
+    def append(self, record: ResultRecord) -> None:
+        line = record.model_dump_json() + "\n"
+        with self._lock:
+            if self._fh is None:
+                self._fh = self.results_path.open("a", encoding="utf-8")
+            self._fh.write(line)
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fh is not None:
+                self._fh.close()
+                self._fh = None
+
+
+def list_run_folders(runs_dir: Path) -> list[Path]:
+    if not runs_dir.is_dir():
+        return []
+    return sorted(p for p in runs_dir.iterdir() if p.is_dir() and (p / "manifest.json").is_file())
+
+
+def load_run(path: Path) -> tuple[Manifest, list[dict]]:
+    """A run's manifest and its result lines as plain dicts (torn tail ignored, not repaired)."""
+    try:
+        manifest = Manifest.model_validate_json((path / "manifest.json").read_text(encoding="utf-8"))
+    except ValueError as exc:
+        from generator.errors import InputError
+
+        raise InputError([Problem(str(path / "manifest.json"), None, f"bad manifest: {exc}")]) from None
+    rows: list[dict] = []
+    results = path / "results.jsonl"
+    if results.exists():
+        seen: set[str] = set()
+        with results.open(encoding="utf-8") as fh:
+            for line in fh:
+                if not line.endswith("\n"):
+                    break
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    break
+                if row.get("key") in seen:
+                    continue
+                seen.add(row.get("key"))
+                rows.append(row)
+    return manifest, rows

@@ -1,0 +1,399 @@
+"""Load ``registry/`` into typed records and cross-check it.
+
+Every problem in every file is collected before anything is reported, so a
+contributor fixes a broken pull request in one pass. Nothing here writes files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from generator.errors import InputError, Problem
+from generator.registry.schema import (
+    SLUG_RE,
+    HardwareFile,
+    ModelEntry,
+    ModelsFile,
+    PolicyFile,
+    PricingFile,
+    Role,
+    RolesFile,
+    SuiteMeta,
+    TaskCase,
+    Workload,
+    WorkloadsFile,
+)
+from generator.registry.yamlio import display_path, line_of, read_yaml, validate
+
+REGISTRY_FILES: dict[str, type] = {
+    "models.yaml": ModelsFile,
+    "roles.yaml": RolesFile,
+    "policy.yaml": PolicyFile,
+    "hardware.yaml": HardwareFile,
+    "pricing.yaml": PricingFile,
+    "workloads.yaml": WorkloadsFile,
+}
+SUITE_META = "_suite.yaml"
+
+
+@dataclass
+class Suite:
+    id: str
+    meta: SuiteMeta | None
+    cases: list[TaskCase]
+    files: dict[str, Path] = field(default_factory=dict)  # case id -> file
+
+
+@dataclass
+class Registry:
+    """Everything under ``registry/``, validated and cross-checked."""
+
+    root: Path
+    models_file: ModelsFile
+    roles_file: RolesFile
+    policy: PolicyFile
+    hardware: HardwareFile
+    pricing: PricingFile
+    workloads_file: WorkloadsFile
+    suites: dict[str, Suite]
+    content_hash: str
+    suite_hashes: dict[str, str]
+
+    @property
+    def models(self) -> dict[str, ModelEntry]:
+        return {m.id: m for m in self.models_file.models}
+
+    @property
+    def roles(self) -> dict[str, Role]:
+        return {r.id: r for r in self.roles_file.roles}
+
+    @property
+    def workloads(self) -> dict[str, Workload]:
+        return {w.id: w for w in self.workloads_file.workloads}
+
+    def all_cases(self) -> list[tuple[str, TaskCase]]:
+        return [(s, c) for s, suite in sorted(self.suites.items()) for c in suite.cases]
+
+    def default_model(self) -> ModelEntry:
+        """The embedded model: runs anywhere with no server."""
+        for m in self.models_file.models:
+            if m.provider == "embedded":
+                return m
+        raise InputError([Problem(str(self.root / "models.yaml"), None, "no embedded model")])
+
+
+def _hash_files(paths: list[Path], root: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(paths, key=lambda q: q.relative_to(root).as_posix()):
+        h.update(p.relative_to(root).as_posix().encode())
+        h.update(b"\0")
+        h.update(p.read_bytes())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+class _Locator:
+    """Remembers the raw YAML of each file so cross-reference errors get line numbers."""
+
+    def __init__(self) -> None:
+        self.raw: dict[str, tuple[Path, Any]] = {}
+
+    def add(self, name: str, path: Path, data: Any) -> None:
+        self.raw[name] = (path, data)
+
+    def problem(self, name: str, loc: list[Any], message: str) -> Problem:
+        path, data = self.raw[name]
+        return Problem(display_path(path), line_of(data, loc), message)
+
+
+def _load_suites(tasks_dir: Path, problems: list[Problem], loc: _Locator) -> dict[str, Suite]:
+    suites: dict[str, Suite] = {}
+    if not tasks_dir.is_dir():
+        problems.append(Problem(display_path(tasks_dir), None, "task folder is missing"))
+        return suites
+    for suite_dir in sorted(p for p in tasks_dir.iterdir() if p.is_dir()):
+        name = suite_dir.name
+        if not SLUG_RE.fullmatch(name):
+            problems.append(Problem(display_path(suite_dir), None, f"unsafe suite name {name!r}"))
+            continue
+        meta = None
+        cases: list[TaskCase] = []
+        files: dict[str, Path] = {}
+        for path in sorted(suite_dir.iterdir()):
+            if path.is_dir():
+                problems.append(Problem(display_path(path), None, "nested folders are not allowed"))
+                continue
+            if path.suffix != ".yaml":
+                hint = " (use the .yaml extension)" if path.suffix == ".yml" else ""
+                problems.append(Problem(display_path(path), None, f"not a task file{hint}"))
+                continue
+            data = read_yaml(path, problems)
+            if data is None:
+                continue
+            if path.name == SUITE_META:
+                meta = validate(SuiteMeta, data, path, problems)
+                continue
+            case = validate(TaskCase, data, path, problems)
+            if case is None:
+                continue
+            assert isinstance(case, TaskCase)
+            if case.id != path.stem:
+                problems.append(
+                    Problem(
+                        display_path(path),
+                        line_of(data, ["id"]),
+                        f"case id {case.id!r} must match the file name {path.stem!r}",
+                    )
+                )
+            loc.add(f"case:{name}:{case.id}", path, data)
+            cases.append(case)
+            files[case.id] = path
+        if not cases and meta is None:
+            continue
+        if not cases:
+            problems.append(Problem(display_path(suite_dir), None, "suite has no cases"))
+        suites[name] = Suite(id=name, meta=meta, cases=cases, files=files)  # type: ignore[arg-type]
+    return suites
+
+
+def load_registry(root: Path | str = "registry") -> Registry:
+    """Load and cross-check the registry; raise :class:`InputError` with every problem."""
+    root = Path(root)
+    problems: list[Problem] = []
+    if not root.is_dir():
+        raise InputError([Problem(display_path(root), None, "registry folder not found")])
+    loc = _Locator()
+    parsed: dict[str, Any] = {}
+    for name, model in REGISTRY_FILES.items():
+        path = root / name
+        if not path.is_file():
+            problems.append(Problem(display_path(path), None, "required registry file is missing"))
+            continue
+        data = read_yaml(path, problems)
+        if data is None:
+            continue
+        loc.add(name, path, data)
+        parsed[name] = validate(model, data, path, problems)
+    suites = _load_suites(root / "tasks", problems, loc)
+    if any(v is None for v in parsed.values()) or len(parsed) < len(REGISTRY_FILES):
+        # Cross-references need every file; report what we have.
+        raise InputError(problems)
+    reg = Registry(
+        root=root,
+        models_file=parsed["models.yaml"],
+        roles_file=parsed["roles.yaml"],
+        policy=parsed["policy.yaml"],
+        hardware=parsed["hardware.yaml"],
+        pricing=parsed["pricing.yaml"],
+        workloads_file=parsed["workloads.yaml"],
+        suites=suites,
+        content_hash="",
+        suite_hashes={},
+    )
+    problems.extend(cross_check(reg, loc))
+    if problems:
+        raise InputError(problems)
+    all_files = [p for p in root.rglob("*.yaml") if p.is_file()]
+    reg.content_hash = _hash_files(all_files, root)
+    reg.suite_hashes = {
+        s: _hash_files([p for p in (root / "tasks" / s).glob("*.yaml")], root) for s in suites
+    }
+    return reg
+
+
+def _dupes(items: list[Any], attr: str = "id") -> dict[str, list[int]]:
+    seen: dict[str, list[int]] = {}
+    for i, item in enumerate(items):
+        seen.setdefault(getattr(item, attr), []).append(i)
+    return {k: v for k, v in seen.items() if len(v) > 1}
+
+
+def cross_check(reg: Registry, loc: _Locator) -> list[Problem]:
+    """References between files: every id named must exist, every id must be unique."""
+    out: list[Problem] = []
+    models = reg.models_file.models
+    model_ids = {m.id for m in models}
+    for key, idx in _dupes(models).items():
+        for i in idx[1:]:
+            out.append(loc.problem("models.yaml", ["models", i, "id"], f"duplicate model id {key!r}"))
+    for alias, target in reg.models_file.aliases.items():
+        if target not in model_ids:
+            out.append(
+                loc.problem(
+                    "models.yaml", ["aliases", alias], f"alias {alias!r} names unknown model {target!r}"
+                )
+            )
+
+    roles = reg.roles_file.roles
+    role_ids = {r.id for r in roles}
+    for key, idx in _dupes(roles).items():
+        for i in idx[1:]:
+            out.append(loc.problem("roles.yaml", ["roles", i, "id"], f"duplicate role id {key!r}"))
+    for i, role in enumerate(roles):
+        if role.incumbent not in model_ids:
+            out.append(
+                loc.problem("roles.yaml", ["roles", i, "incumbent"], f"unknown model {role.incumbent!r}")
+            )
+        for j, ch in enumerate(role.challengers):
+            if ch not in model_ids:
+                out.append(loc.problem("roles.yaml", ["roles", i, "challengers", j], f"unknown model {ch!r}"))
+            if ch == role.incumbent:
+                out.append(
+                    loc.problem(
+                        "roles.yaml", ["roles", i, "challengers", j], f"{ch!r} is already the incumbent"
+                    )
+                )
+        if len(set(role.challengers)) != len(role.challengers):
+            out.append(loc.problem("roles.yaml", ["roles", i, "challengers"], "a challenger is listed twice"))
+
+    pol = reg.policy
+    for j, judge in enumerate(pol.judge.judges):
+        if judge not in model_ids:
+            out.append(loc.problem("policy.yaml", ["judge", "judges", j], f"unknown model {judge!r}"))
+    judge_families = [reg.models[j].family for j in pol.judge.judges if j in model_ids]
+    if len(judge_families) == 2 and judge_families[0] == judge_families[1]:
+        out.append(
+            loc.problem(
+                "policy.yaml", ["judge", "judges"], "the two judges must come from different families"
+            )
+        )
+    missing_sev = {"low", "medium", "high", "critical"} - set(pol.scoring.severity_weights)
+    if missing_sev:
+        out.append(
+            loc.problem(
+                "policy.yaml",
+                ["scoring", "severity_weights"],
+                f"severity_weights lacks {sorted(missing_sev)}",
+            )
+        )
+
+    machines = reg.hardware.machines
+    machine_ids = {m.id for m in machines}
+    for key, idx in _dupes(machines).items():
+        for i in idx[1:]:
+            out.append(loc.problem("hardware.yaml", ["machines", i, "id"], f"duplicate machine id {key!r}"))
+
+    pr = reg.pricing
+    currencies = set(pr.fx_to_currency) | {pr.currency}
+    api_ids = {a.id for a in pr.api_prices}
+    tier_ids = {t.id for t in pr.subscriptions}
+    for name, items in (("api_prices", pr.api_prices), ("subscriptions", pr.subscriptions)):
+        for key, idx in _dupes(items).items():
+            for i in idx[1:]:
+                out.append(loc.problem("pricing.yaml", [name, i, "id"], f"duplicate id {key!r}"))
+        for i, item in enumerate(items):
+            if item.currency not in currencies:
+                out.append(
+                    loc.problem(
+                        "pricing.yaml", [name, i, "currency"], f"no fx rate for currency {item.currency!r}"
+                    )
+                )
+    for i, m in enumerate(machines):
+        if m.currency not in currencies:
+            out.append(
+                loc.problem(
+                    "hardware.yaml",
+                    ["machines", i, "currency"],
+                    f"no fx rate in pricing.yaml for {m.currency!r}",
+                )
+            )
+    for i, sa in enumerate(pr.scenario_a):
+        if sa.api not in api_ids:
+            out.append(loc.problem("pricing.yaml", ["scenario_a", i, "api"], f"unknown api price {sa.api!r}"))
+        if sa.machine not in machine_ids:
+            out.append(
+                loc.problem("pricing.yaml", ["scenario_a", i, "machine"], f"unknown machine {sa.machine!r}")
+            )
+        if sa.model is not None and sa.model not in model_ids:
+            out.append(loc.problem("pricing.yaml", ["scenario_a", i, "model"], f"unknown model {sa.model!r}"))
+    for i, sb in enumerate(pr.scenario_b):
+        for key in ("from_tier", "to_tier"):
+            if getattr(sb, key) not in tier_ids:
+                out.append(
+                    loc.problem(
+                        "pricing.yaml", ["scenario_b", i, key], f"unknown subscription {getattr(sb, key)!r}"
+                    )
+                )
+        if sb.machine not in machine_ids:
+            out.append(
+                loc.problem("pricing.yaml", ["scenario_b", i, "machine"], f"unknown machine {sb.machine!r}")
+            )
+
+    workloads = reg.workloads_file.workloads
+    workload_ids = {w.id for w in workloads}
+    for key, idx in _dupes(workloads).items():
+        for i in idx[1:]:
+            out.append(
+                loc.problem("workloads.yaml", ["workloads", i, "id"], f"duplicate workload id {key!r}")
+            )
+    for i, w in enumerate(workloads):
+        for j, r in enumerate(w.roles):
+            if r not in role_ids:
+                out.append(loc.problem("workloads.yaml", ["workloads", i, "roles", j], f"unknown role {r!r}"))
+        for j, c in enumerate(w.candidates):
+            if c not in model_ids:
+                out.append(
+                    loc.problem("workloads.yaml", ["workloads", i, "candidates", j], f"unknown model {c!r}")
+                )
+        if w.baseline is not None and w.baseline not in model_ids:
+            out.append(
+                loc.problem("workloads.yaml", ["workloads", i, "baseline"], f"unknown model {w.baseline!r}")
+            )
+        if w.roi is not None and w.roi.currency not in currencies:
+            out.append(
+                loc.problem(
+                    "workloads.yaml",
+                    ["workloads", i, "roi", "currency"],
+                    f"no fx rate for {w.roi.currency!r}",
+                )
+            )
+
+    # Task cases: unique ids across every suite, known role and workload.
+    seen: dict[str, str] = {}
+    used_workloads: set[str] = set()
+    used_roles: set[str] = set()
+    for suite_id, suite in sorted(reg.suites.items()):
+        for case in suite.cases:
+            key = f"case:{suite_id}:{case.id}"
+            if case.id in seen:
+                out.append(
+                    loc.problem(
+                        key, ["id"], f"duplicate case id {case.id!r} (also in suite {seen[case.id]!r})"
+                    )
+                )
+            else:
+                seen[case.id] = suite_id
+            if case.role not in role_ids:
+                out.append(loc.problem(key, ["role"], f"unknown role {case.role!r}"))
+            used_roles.add(case.role)
+            if case.workload is not None:
+                if case.workload not in workload_ids:
+                    out.append(loc.problem(key, ["workload"], f"unknown workload {case.workload!r}"))
+                used_workloads.add(case.workload)
+            for j, check in enumerate(case.checks):
+                if check.kind == "evidence":
+                    for k, line in enumerate(check.required):
+                        if line.strip() not in case.input:
+                            out.append(
+                                loc.problem(
+                                    key,
+                                    ["checks", j, "required", k],
+                                    "required evidence line does not occur in the case input",
+                                )
+                            )
+            if case.prompt is not None and "{{input}}" not in case.prompt and case.input:
+                out.append(
+                    loc.problem(key, ["prompt"], "prompt never uses {{input}}, so the input is unused")
+                )
+    for i, w in enumerate(workloads):
+        if w.id not in used_workloads:
+            out.append(
+                loc.problem("workloads.yaml", ["workloads", i, "id"], f"workload {w.id!r} has no cases")
+            )
+    for i, r in enumerate(roles):
+        if r.id not in used_roles:
+            out.append(loc.problem("roles.yaml", ["roles", i, "id"], f"role {r.id!r} has no cases"))
+    return out

@@ -1,0 +1,576 @@
+"""Typed records for everything under ``registry/``.
+
+Each YAML file is validated into one of these pydantic models at the boundary, so
+no raw dict travels through the pipeline. Every model forbids unknown keys: a typo
+in a contributor's task file is an error with a line number, never silently
+ignored. Each top-level file carries ``schema_version`` so the format can evolve.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SCHEMA_VERSION = 1
+
+# A safe slug: lower-case letters, digits, dot, dash, underscore; starts with a
+# letter or digit. It can never contain a path separator or "..", so ids are safe
+# to use as file and page names.
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*(\.[a-z0-9_-]+)*$")
+
+
+def _check_slug(value: str) -> str:
+    if not SLUG_RE.fullmatch(value) or len(value) > 80:
+        raise ValueError(
+            f"unsafe id {value!r}: use lower-case letters, digits, '-', '_' or single dots, "
+            "starting with a letter or digit (at most 80 characters)"
+        )
+    return value
+
+
+Slug = Annotated[str, Field(min_length=1, max_length=80)]
+NonNegative = Annotated[float, Field(ge=0)]
+Positive = Annotated[float, Field(gt=0)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
+
+
+class Strict(BaseModel):
+    """Base for registry records: unknown keys are errors, values are not coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=False, frozen=False)
+
+
+# --------------------------------------------------------------------------- models
+
+
+ProviderKind = Literal["embedded", "openai", "ollama", "hosted"]
+CostTier = Literal["free", "paid"]
+
+
+class ModelEntry(Strict):
+    """One model the bench can run or compare against."""
+
+    id: Slug
+    display_name: str
+    family: Slug = Field(description="Training family, e.g. google-gemma; the diversity guard uses it.")
+    provider: ProviderKind
+    served_name: str | None = Field(
+        default=None, description="Name sent to the endpoint (e.g. an Ollama tag like gemma4:26b)."
+    )
+    base_url: str | None = None
+    api_key_env: str | None = Field(
+        default=None, description="Name of the environment variable holding the key; never the key."
+    )
+    gguf_package: str | None = Field(
+        default=None, description="Embedded only: the Python package that ships the GGUF file."
+    )
+    quantization: str | None = None
+    params_total_b: Positive | None = Field(default=None, description="Total parameters, billions.")
+    params_active_b: Positive | None = Field(
+        default=None, description="Parameters read per token, billions (MoE: active)."
+    )
+    bits_per_weight: Positive | None = Field(
+        default=None, description="Effective bits per weight of the file as served."
+    )
+    context_window: Annotated[int, Field(gt=0)]
+    memory_gb: Positive | None = Field(default=None, description="Weights footprint as published.")
+    cost_tier: CostTier
+    price_input_per_mtok: NonNegative | None = None
+    price_output_per_mtok: NonNegative | None = None
+    currency: str = "USD"
+    architecture: Literal["dense", "moe", "hybrid"] = "dense"
+    notes: str | None = None
+    source: str | None = Field(default=None, description="Where the public facts come from.")
+
+    _slug = field_validator("id", "family")(_check_slug)
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Z_][A-Z0-9_]*", value):
+            raise ValueError(
+                "api_key_env must be an environment variable NAME (e.g. OPENAI_API_KEY), never a key"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelEntry:
+        if self.provider != "hosted":
+            for key in ("quantization", "params_total_b", "params_active_b", "bits_per_weight"):
+                if getattr(self, key) is None:
+                    raise ValueError(f"a local ({self.provider}) model needs {key}")
+        if (
+            self.params_active_b is not None
+            and self.params_total_b is not None
+            and self.params_active_b > self.params_total_b
+        ):
+            raise ValueError("params_active_b cannot exceed params_total_b")
+        if self.cost_tier == "paid" and (
+            self.price_input_per_mtok is None or self.price_output_per_mtok is None
+        ):
+            raise ValueError("a paid model needs price_input_per_mtok and price_output_per_mtok")
+        if self.provider == "embedded" and not self.gguf_package:
+            raise ValueError("an embedded model needs gguf_package")
+        if self.provider in ("openai", "ollama", "hosted") and not self.base_url:
+            raise ValueError(f"a {self.provider} model needs base_url")
+        if self.provider == "hosted" and not self.api_key_env:
+            raise ValueError("a hosted model needs api_key_env (the variable's name)")
+        return self
+
+    @property
+    def request_name(self) -> str:
+        return self.served_name or self.id
+
+
+class ModelsFile(Strict):
+    schema_version: Literal[1] = 1
+    models: list[ModelEntry]
+    aliases: dict[str, Slug] = Field(
+        default_factory=dict,
+        description="Explicit names from other harnesses → registry ids; never guessed.",
+    )
+
+
+# --------------------------------------------------------------------------- roles
+
+
+class Role(Strict):
+    """A routing slot: one incumbent, any number of challengers."""
+
+    id: Slug
+    description: str
+    incumbent: Slug
+    challengers: list[Slug] = Field(default_factory=list)
+
+    _slug = field_validator("id")(_check_slug)
+
+
+class RolesFile(Strict):
+    schema_version: Literal[1] = 1
+    roles: list[Role]
+
+
+# --------------------------------------------------------------------------- policy
+
+
+Severity = Literal["low", "medium", "high", "critical"]
+
+
+class ScoringPolicy(Strict):
+    severity_weights: dict[Severity, Positive]
+    review_pain_definition: str = Field(
+        description="Plain-language definition printed on the methodology page."
+    )
+    prompt_echo_min_chars: Annotated[int, Field(ge=0)] = Field(
+        default=40,
+        description="Fail outputs that repeat an instruction line this long verbatim (0: off).",
+    )
+    output_excerpt_chars: Annotated[int, Field(gt=0)] = 400
+    max_output_chars: Annotated[int, Field(gt=0)] = 16000
+
+
+class PromotionPolicy(Strict):
+    """The mechanical gates from the seed page 'Local Model Benchmarks', plus noise control."""
+
+    acceptance_rate: Literal[">="] = ">="
+    review_pain: Literal["<="] = "<="
+    hard_failure_rate: Literal["<="] = "<="
+    cost_tier_rule: Literal["free_unless_incumbent_paid"] = "free_unless_incumbent_paid"
+    min_families_per_role: Annotated[int, Field(ge=1)] = 2
+    significance_alpha: Fraction = 0.05
+    power: Fraction = 0.8
+    min_shared_cases: Annotated[int, Field(ge=1)] = 20
+    retire_if_worse_by: Fraction = Field(
+        default=0.10,
+        description="A challenger this far below the incumbent's acceptance rate is a retire candidate.",
+    )
+
+
+class DecisionRule(Strict):
+    """One gate of a workload decision: which metric, which direction, what failing it means."""
+
+    metric: str
+    finding_on_fail: Literal["fix", "reject", "defer"]
+    explanation: str
+
+
+class DecisionPolicy(Strict):
+    gate_kinds: dict[Literal["quality", "operational", "safety", "economic"], DecisionRule]
+    order: list[Literal["reject", "fix", "defer", "keep"]] = Field(
+        default_factory=lambda: ["reject", "fix", "defer", "keep"],
+        description="Which finding wins when several gates fail.",
+    )
+
+
+class JudgePolicy(Strict):
+    scale_max: Annotated[int, Field(ge=1)] = 2
+    disagreement_threshold: NonNegative = 1.5
+    judges: list[Slug] = Field(default_factory=list)
+
+
+class ExecutionPolicy(Strict):
+    request_timeout_s: Positive = 90
+    max_retries: Annotated[int, Field(ge=0, le=10)] = 3
+    backoff_base_s: NonNegative = 0.5
+    backoff_max_s: NonNegative = 30
+    default_max_tokens: Annotated[int, Field(gt=0)] = 256
+    temperature: NonNegative = 0.0
+    seed: int = 1234
+
+
+class ReadinessPolicy(Strict):
+    probe_prompt: str = "ping"
+    probe_max_s: Positive = 15
+
+
+class PolicyFile(Strict):
+    schema_version: Literal[1] = 1
+    scoring: ScoringPolicy
+    promotion: PromotionPolicy
+    decisions: DecisionPolicy
+    judge: JudgePolicy
+    execution: ExecutionPolicy
+    readiness: ReadinessPolicy
+
+
+# --------------------------------------------------------------------------- hardware
+
+
+class Machine(Strict):
+    id: Slug
+    name: str
+    memory_gb: Positive
+    bandwidth_gbs: Positive
+    power_w: Positive
+    price: NonNegative
+    currency: str
+    os_overhead_gb: NonNegative
+    kind: Literal["unified", "gpu", "cpu"]
+    noise: str | None = None
+    estimated: bool = Field(default=False, description="True for unreleased or estimated specs.")
+    notes: str | None = None
+
+    _slug = field_validator("id")(_check_slug)
+
+
+class CapacityDefaults(Strict):
+    context_tokens: Annotated[int, Field(gt=0)] = 8192
+    concurrency: Annotated[int, Field(ge=1)] = 1
+    runtime_overhead_gb: NonNegative = 1.0
+    target_user_tps: Positive = 10.0
+    days_per_month: Positive = 30.0
+    kv_bytes_per_element: Positive = 2.0
+
+
+class HardwareFile(Strict):
+    schema_version: Literal[1] = 1
+    capacity: CapacityDefaults
+    machines: list[Machine]
+
+
+# --------------------------------------------------------------------------- pricing
+
+
+class ApiPrice(Strict):
+    id: Slug
+    name: str
+    input_per_mtok: NonNegative
+    output_per_mtok: NonNegative
+    currency: str
+
+    _slug = field_validator("id")(_check_slug)
+
+
+class SubscriptionTier(Strict):
+    id: Slug
+    name: str
+    monthly: NonNegative
+    currency: str
+
+    _slug = field_validator("id")(_check_slug)
+
+
+class ScenarioA(Strict):
+    """Pay-per-token displacement at a stated monthly volume."""
+
+    id: Slug
+    label: str
+    tokens_per_month: Positive
+    api: Slug
+    machine: Slug
+    model: Slug | None = None
+    seed_claim: str | None = Field(default=None, description="What the seed page says, for comparison.")
+
+
+class ScenarioB(Strict):
+    """Subscription downgrade for N users."""
+
+    id: Slug
+    label: str
+    users: Annotated[int, Field(ge=1)]
+    from_tier: Slug
+    to_tier: Slug
+    machine: Slug
+    seed_claim: str | None = None
+
+
+class PricingFile(Strict):
+    schema_version: Literal[1] = 1
+    currency: str
+    fx_to_currency: dict[str, Positive] = Field(
+        description="Rate to convert each listed currency into `currency`."
+    )
+    electricity_price_per_kwh: NonNegative
+    electricity_monthly_flat: NonNegative | None = Field(
+        default=None, description="A flat monthly electricity figure, when the source states one."
+    )
+    hours_per_day: Annotated[float, Field(gt=0, le=24)] = 8
+    amortization_months: Annotated[int, Field(ge=1)]
+    input_share: Fraction = 0.3
+    api_prices: list[ApiPrice]
+    subscriptions: list[SubscriptionTier]
+    scenario_a: list[ScenarioA] = Field(default_factory=list)
+    scenario_b: list[ScenarioB] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- workloads
+
+
+class Gate(Strict):
+    """A measured threshold. ``kind`` says which finding failing it leads to (see policy)."""
+
+    metric: Literal[
+        "acceptance_rate",
+        "hard_failure_rate",
+        "p95_latency_s",
+        "p50_latency_s",
+        "cold_start_s",
+        "policy_violation_rate",
+        "unsupported_claim_rate",
+        "json_valid_rate",
+        "class_recall",
+        "review_pain",
+    ]
+    op: Literal[">=", "<="]
+    value: float
+    kind: Literal["quality", "operational", "safety"]
+    label: str | None = Field(default=None, description="Class name for class_recall.")
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _label(self) -> Gate:
+        if self.metric == "class_recall" and not self.label:
+            raise ValueError("a class_recall gate needs label")
+        return self
+
+
+class RoiInputs(Strict):
+    """Inputs of the staff-time arithmetic in the sample deliverables.
+
+    hours/month = volume × share_automated × minutes saved per item × survival ÷ 60,
+    where minutes saved = minutes_before − minutes_after, or minutes_before × time_reduction.
+    """
+
+    monthly_volume: NonNegative
+    share_automated: Fraction
+    minutes_before: NonNegative
+    minutes_after: NonNegative | None = None
+    time_reduction: Fraction | None = None
+    survival_factor: Fraction = 1.0
+    loaded_hourly_rate: NonNegative
+    local_share: Fraction = Field(
+        default=1.0, description="Share of the volume the local model processes (displaces hosted calls)."
+    )
+    hosted_cost_per_item: NonNegative = 0
+    monthly_local_cost: NonNegative = 0
+    currency: str = "USD"
+    seed_claims: dict[str, str] = Field(
+        default_factory=dict, description="Figures the seed states, checked against the formula."
+    )
+
+    @model_validator(mode="after")
+    def _one_saving(self) -> RoiInputs:
+        if (self.minutes_after is None) == (self.time_reduction is None):
+            raise ValueError("give exactly one of minutes_after or time_reduction")
+        if self.minutes_after is not None and self.minutes_after > self.minutes_before:
+            raise ValueError("minutes_after cannot exceed minutes_before")
+        return self
+
+
+class Workload(Strict):
+    id: Slug
+    title: str
+    source: str = Field(description="Which sample deliverable describes it.")
+    description: str
+    roles: list[Slug]
+    candidates: list[Slug] = Field(default_factory=list)
+    baseline: Slug | None = None
+    gates: list[Gate]
+    guard_rules: list[str] = Field(default_factory=list)
+    route_if_kept: Literal["local", "hybrid"] = "local"
+    roi: RoiInputs | None = None
+
+    _slug = field_validator("id")(_check_slug)
+
+
+class WorkloadsFile(Strict):
+    schema_version: Literal[1] = 1
+    workloads: list[Workload]
+
+
+# --------------------------------------------------------------------------- task cases
+
+
+class CheckBase(Strict):
+    id: Slug | None = Field(default=None, description="Defaults to the kind and its position.")
+    severity: Severity | None = Field(default=None, description="Defaults to the case's severity.")
+    note: str | None = None
+
+
+class JsonValidCheck(CheckBase):
+    kind: Literal["json_valid"]
+
+
+class JsonSchemaCheck(CheckBase):
+    kind: Literal["json_schema"]
+    schema_: dict[str, Any] = Field(alias="schema")
+
+    @field_validator("schema_")
+    @classmethod
+    def _valid_schema(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from jsonschema import Draft202012Validator
+        from jsonschema.exceptions import SchemaError
+
+        try:
+            Draft202012Validator.check_schema(value)
+        except SchemaError as exc:
+            raise ValueError(f"not a valid JSON Schema: {exc.message}") from None
+        return value
+
+
+class ExactFieldCheck(CheckBase):
+    kind: Literal["exact_field"]
+    field: str = Field(description="Dotted path into the output's JSON object.")
+    expected: Any
+
+
+class LabelCheck(CheckBase):
+    kind: Literal["label"]
+    labels: list[str] = Field(min_length=2)
+    expected: str
+    field: str | None = Field(default=None, description="JSON field holding the label; else free text.")
+
+    @model_validator(mode="after")
+    def _expected_in_labels(self) -> LabelCheck:
+        if self.expected not in self.labels:
+            raise ValueError(f"expected label {self.expected!r} is not one of {self.labels}")
+        return self
+
+
+class EvidenceCheck(CheckBase):
+    """The output must quote lines that really are in the case input (citations)."""
+
+    kind: Literal["evidence"]
+    required: list[str] = Field(default_factory=list, description="Lines that must be cited.")
+    min_lines: Annotated[int, Field(ge=0)] = 1
+
+
+class BannedPhrasesCheck(CheckBase):
+    kind: Literal["banned_phrases"]
+    phrases: list[str] = Field(min_length=1)
+    patterns: list[str] = Field(default_factory=list, description="Regexes, case-insensitive.")
+
+
+class RequiredPhrasesCheck(CheckBase):
+    kind: Literal["required_phrases"]
+    phrases: list[str] = Field(min_length=1)
+    mode: Literal["all", "any"] = "all"
+
+
+class RegexCheck(CheckBase):
+    kind: Literal["regex"]
+    pattern: str
+    must_match: bool = True
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"regex does not compile: {exc}") from None
+        return value
+
+
+Check = Annotated[
+    JsonValidCheck
+    | JsonSchemaCheck
+    | ExactFieldCheck
+    | LabelCheck
+    | EvidenceCheck
+    | BannedPhrasesCheck
+    | RequiredPhrasesCheck
+    | RegexCheck,
+    Field(discriminator="kind"),
+]
+
+# What a failed check means for the decision gates: banned phrases are policy
+# violations, missing evidence is an unsupported claim.
+CHECK_CATEGORY: dict[str, str] = {
+    "json_valid": "format",
+    "json_schema": "format",
+    "exact_field": "accuracy",
+    "label": "accuracy",
+    "evidence": "unsupported_claim",
+    "banned_phrases": "policy_violation",
+    "required_phrases": "completeness",
+    "regex": "format",
+    "prompt_echo": "format",
+}
+
+
+class Message(Strict):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class TaskCase(Strict):
+    """One contributor-written case. ``{{input}}`` in the prompt is replaced by ``input``."""
+
+    schema_version: Literal[1] = 1
+    id: Slug
+    title: str
+    role: Slug
+    workload: Slug | None = None
+    severity: Severity
+    author: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    system: str | None = None
+    prompt: str | None = None
+    messages: list[Message] | None = None
+    input: str = ""
+    max_tokens: Annotated[int, Field(gt=0, le=8192)] | None = None
+    checks: list[Check] = Field(min_length=1)
+    rubric: str | None = Field(default=None, description="What a judge should look for (optional).")
+
+    _slug = field_validator("id")(_check_slug)
+
+    @model_validator(mode="after")
+    def _prompt_or_messages(self) -> TaskCase:
+        if (self.prompt is None) == (self.messages is None):
+            raise ValueError("give exactly one of prompt or messages")
+        ids = [c.id for c in self.checks if c.id]
+        if len(ids) != len(set(ids)):
+            raise ValueError("check ids must be unique within a case")
+        return self
+
+    def check_ids(self) -> list[str]:
+        return [c.id or f"{c.kind}-{i + 1}" for i, c in enumerate(self.checks)]
+
+
+class SuiteMeta(Strict):
+    schema_version: Literal[1] = 1
+    description: str
+    default_max_tokens: Annotated[int, Field(gt=0)] | None = None

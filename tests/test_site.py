@@ -1,0 +1,129 @@
+"""`opsbench build`: pages from the registry and runs, escaped, deterministic, atomic."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from generator.cli import cli
+from generator.registry.loader import load_registry
+from tests.synth import write_run
+
+PAYLOADS = [
+    "<script>window.__pwned = 1</script>",
+    '"><img src=x onerror="window.__pwned=2">',
+    "[click me](javascript:alert(3)) **bold** <b>raw</b>",
+]
+
+
+def build(inputs: dict[str, Path], out: Path) -> tuple[int, str]:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "build", "--registry", str(inputs["registry"]), "--runs", str(inputs["runs"]),
+            "--site-src", str(inputs["site_src"]), "--config", str(inputs["config"]), "--out", str(out),
+        ],
+        catch_exceptions=False,
+    )
+    return result.exit_code, result.output
+
+
+def plant_run(inputs: dict[str, Path]) -> list[str]:
+    reg = load_registry(inputs["registry"])
+    cases = [c.id for c in reg.suites["smoke"].cases]
+    outputs: dict[tuple[str, str], str | None] = {}
+    for i, cid in enumerate(cases):
+        outputs[("gemma3-270m", cid)] = PAYLOADS[i % len(PAYLOADS)]
+    outputs[("llama3.1-8b", cases[0])] = None  # a hard failure
+    write_run(reg, inputs["runs"], "20260102-030405-smoke-abcdef", "smoke", outputs)
+    return cases
+
+
+def all_html(site: Path) -> dict[str, str]:
+    return {str(p.relative_to(site)): p.read_text() for p in site.rglob("*.html")}
+
+
+def digest(site: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(site)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(site.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_site_pages_escaping_and_no_runs(site_inputs: dict[str, Path], tmp_path: Path) -> None:
+    # A contributor's title carrying markup must come out as text too.
+    case_file = sorted((site_inputs["registry"] / "tasks" / "smoke").glob("smoke-*.yaml"))[0]
+    text = case_file.read_text()
+    title_line = next(ln for ln in text.splitlines() if ln.startswith("title:"))
+    case_file.write_text(text.replace(title_line, "title: '<script>window.__pwned=4</script> title'"))
+    plant_run(site_inputs)
+    out = tmp_path / "site"
+    code, output = build(site_inputs, out)
+    assert code == 0, output
+
+    pages = all_html(out)
+    reg = load_registry(site_inputs["registry"])
+    assert "index.html" in pages and "leaderboard.html" in pages
+    for w in reg.workloads:
+        assert f"workloads/{w}.html" in pages
+    for m in reg.models:
+        assert f"models/{m}.html" in pages
+    assert "runs/20260102-030405-smoke-abcdef.html" in pages
+
+    # Payloads render as text, never as markup.
+    for name, html in pages.items():
+        assert "window.__pwned" not in html or "&lt;script&gt;window.__pwned" in html or "onerror=&quot;" in html
+        assert "<script>window.__pwned" not in html, name
+        assert '<img src=x onerror="window.__pwned=2">' not in html, name
+        assert 'href="javascript:' not in html, name
+    run_page = pages["runs/20260102-030405-smoke-abcdef.html"]
+    assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in run_page or "hard failure: timeout" in run_page
+    assert "&lt;script&gt;window.__pwned=4&lt;/script&gt; title" in pages["workloads/operator-verification.html"] or any(
+        "&lt;script&gt;window.__pwned=4&lt;/script&gt;" in h for h in pages.values()
+    )
+
+    # A registry model that never ran says so.
+    assert "No runs yet." in pages["models/qwen2.5-coder-14b.html"]
+    assert "no runs yet" in pages["models/index.html"]
+    # The leaderboard has its chart: an inline spec for vega-embed and an SVG fallback.
+    lb = pages["leaderboard.html"]
+    assert 'class="opsbench-chart"' in lb and "opsbench-spec" in lb
+    svg = (out / "charts" / "acceptance-vs-latency.svg").read_text()
+    assert svg.startswith("<svg") and "gemma3-270m" in svg
+    assert (out / "assets" / "vendor" / "vega-bundle.js").stat().st_size > 100_000
+    assert (out / "data" / "leaderboard.csv").read_text().startswith("model_id,")
+    # The hard failure is counted, by kind.
+    assert "timeout: 1" in (out / "data" / "leaderboard.csv").read_text()
+
+
+def test_build_is_deterministic(site_inputs: dict[str, Path], tmp_path: Path) -> None:
+    plant_run(site_inputs)
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert build(site_inputs, a)[0] == 0
+    assert build(site_inputs, b)[0] == 0
+    assert digest(a) == digest(b)
+
+
+def test_failed_build_keeps_previous_site(site_inputs: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    assert build(site_inputs, out)[0] == 0
+    before = digest(out)
+    (site_inputs["site_src"] / "broken.md").write_text("# Broken\n\n[dead link](nowhere.md)\n")
+    code, output = build(site_inputs, out)
+    assert code == 1
+    assert "mkdocs build --strict failed" in output and "nowhere.md" in output
+    assert digest(out) == before
+    assert not list(tmp_path.glob(".opsbench-build-*")), "temporary build folder left behind"
+
+
+@pytest.mark.parametrize("missing", ["runs"])
+def test_build_without_runs_says_no_runs(site_inputs: dict[str, Path], tmp_path: Path, missing: str) -> None:
+    out = tmp_path / "site"
+    code, output = build(site_inputs, out)
+    assert code == 0, output
+    assert "No runs yet" in (out / "index.html").read_text()
+    assert "No runs yet." in (out / "leaderboard.html").read_text()

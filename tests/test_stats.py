@@ -1,0 +1,58 @@
+"""Statistics pinned to hand-worked values."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from generator.analysis.stats import (
+    binom_cdf,
+    cases_needed,
+    clustered_se,
+    mcnemar_exact,
+    norm_ppf,
+    paired_mde,
+    wilson,
+)
+
+
+def test_wilson_hand_worked() -> None:
+    # k=8, n=10, z=1.96: centre (0.8 + 0.19208)/1.38416 = 0.71675; half 0.21783...
+    ci = wilson(8, 10)
+    assert ci.estimate == 0.8
+    assert ci.low == pytest.approx(0.4902, abs=1e-4)
+    assert ci.high == pytest.approx(0.9433, abs=1e-4)
+
+
+def test_wilson_edges() -> None:
+    assert wilson(0, 10).low == 0.0
+    assert wilson(0, 10).high == pytest.approx(0.2775, abs=1e-4)
+    assert wilson(10, 10).high == pytest.approx(1.0)
+    assert math.isnan(wilson(0, 0).estimate)
+
+
+def test_mcnemar_exact() -> None:
+    # b=1, c=9: 2 * P[X<=1 | n=10] = 2 * 11/1024
+    assert mcnemar_exact(1, 9) == pytest.approx(22 / 1024)
+    assert mcnemar_exact(0, 0) == 1.0
+    assert mcnemar_exact(5, 5) == 1.0
+    assert binom_cdf(2, 4) == pytest.approx(11 / 16)
+
+
+def test_norm_ppf() -> None:
+    assert norm_ppf(0.975) == pytest.approx(1.959964, abs=1e-6)
+    assert norm_ppf(0.8) == pytest.approx(0.841621, abs=1e-6)
+    assert norm_ppf(0.01) == pytest.approx(-2.326348, abs=1e-6)
+
+
+def test_mde_reference_example() -> None:
+    # 100 shared cases, 20 % discordant, alpha 0.05, power 0.8: about 12.5 points
+    assert paired_mde(0.20, 100) == pytest.approx(0.1253, abs=1e-3)
+    assert cases_needed(0.1253, 0.20) == 100
+
+
+def test_clustered_se_two_clusters() -> None:
+    # cases means 1.0 and 0.0, 2 results each: grand 0.5; residual sums 1 and -1
+    # CR0 with small-sample factor g/(g-1)=2: sqrt((1+1)*2)/4 = 0.5
+    assert clustered_se([1.0, 0.0], [2, 2]) == pytest.approx(0.5)
