@@ -246,6 +246,7 @@ def run(
     if resume_id is None and suite is None:
         raise click.UsageError("give --suite (or --resume RUN_ID)")
     progress = make_progress(sys.stderr)
+    created: list[str] = [resume_id] if resume_id else []
     try:
         if resume_id:
             path = resume_run(reg, resume_id, out_dir, progress=progress)
@@ -264,16 +265,59 @@ def run(
                 machine=machine,
                 case_ids=list(case_ids) or None,
                 progress=progress,
+                on_created=created.append,
             )
     except KeyboardInterrupt:
+        progress.close()
         click.echo("\ninterrupted: every finished request is saved.", err=True)
-        click.echo(f"resume with: opsbench run --resume <run-id> --out {out_dir}", err=True)
+        if created:
+            click.echo(f"resume with: opsbench run --resume {created[0]} --out {out_dir}", err=True)
         sys.exit(130)
     progress.close()
     from generator.execute.runstore import RunFolder
 
     m = RunFolder(path).read_manifest()
     click.echo(f"run {m.run_id}: {m.status}, results in {path}")
+
+
+@cli.command()
+@registry_option
+@click.argument("model_id", required=False)
+@json_option
+@handles_errors
+def probe(registry_dir: Path, model_id: str | None, json_: bool) -> None:
+    """Readiness probe: a one-token generation, ready only if it returns under the threshold.
+
+    Reports load time, the cold first completion and a warm one. Exits 3 when the
+    model is not ready (policy.yaml: readiness.probe_max_s).
+
+    Example:
+
+        opsbench probe gemma3-270m
+    """
+    from generator.execute.probe import probe as run_probe
+    from generator.execute.providers.http import make_provider
+    from generator.registry.loader import load_registry
+
+    reg = load_registry(registry_dir)
+    model = reg.models.get(model_id) if model_id else reg.default_model()
+    if model is None:
+        raise click.UsageError(f"unknown model {model_id!r}")
+    provider = make_provider(model)
+    try:
+        result = run_probe(model, provider, reg.policy)
+    finally:
+        provider.close()
+    if json_:
+        click.echo(json.dumps(result.as_dict(), indent=2))
+    else:
+        state = "READY" if result.ready else "NOT READY"
+        load = "—" if result.load_s is None else f"{result.load_s:.2f} s"
+        warm = "—" if result.warm_s is None else f"{result.warm_s:.3f} s"
+        click.echo(f"{model.id}: {state}: {result.detail}")
+        click.echo(f"  load {load}, cold first token {result.cold_s:.2f} s, warm {warm}")
+    if not result.ready:
+        sys.exit(3)
 
 
 @cli.command()
@@ -362,6 +406,9 @@ def build(registry_dir: Path, runs_dir: Path, out_dir: Path, site_src: Path, con
 
     result = build_site(registry_dir, runs_dir, site_src, out_dir, config_file)
     click.echo(f"site built: {result.pages} pages, {result.charts} charts -> {out_dir}/index.html")
+
+
+# --- commands defined in their own modules: one `cli.add_command(...)` line each ---
 
 
 def main() -> None:

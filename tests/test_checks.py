@@ -134,10 +134,15 @@ def test_untrusted_output_is_only_text(payload: str) -> None:
 
 def test_prompt_echo_fails_a_copied_instruction() -> None:
     c = TaskCase.model_validate(
-        {"id": "c2", "title": "t", "role": "review", "severity": "high",
-         "prompt": "Do not accept a claim of completion without proof or evidence.\nMessage: {{input}}",
-         "input": "DONE. Fixed it.",
-         "checks": [{"kind": "required_phrases", "phrases": ["evidence"]}]}
+        {
+            "id": "c2",
+            "title": "t",
+            "role": "review",
+            "severity": "high",
+            "prompt": "Do not accept a claim of completion without proof or evidence.\nMessage: {{input}}",
+            "input": "DONE. Fixed it.",
+            "checks": [{"kind": "required_phrases", "phrases": ["evidence"]}],
+        }
     )
     echoed = "Do not accept a claim of completion without proof or evidence. Sure."
     s = score_case(c, echoed, WEIGHTS, hard_failure=False, echo_min_chars=40)
@@ -147,5 +152,7 @@ def test_prompt_echo_fails_a_copied_instruction() -> None:
     own = score_case(c, "I need evidence: the test output.", WEIGHTS, hard_failure=False, echo_min_chars=40)
     assert own.accepted
     # Quoting the input is evidence, not an echo.
-    quoting = score_case(c, "The input says DONE. Fixed it. I need evidence.", WEIGHTS, False, echo_min_chars=8)
+    quoting = score_case(
+        c, "The input says DONE. Fixed it. I need evidence.", WEIGHTS, False, echo_min_chars=8
+    )
     assert quoting.accepted

@@ -80,6 +80,7 @@ class Attempt(Record):
     failure_kind: str
     error: str
     e2e_s: float | None = None
+    wait_s: float | None = Field(default=None, description="Backoff slept before the next try.")
 
 
 class ResultRecord(Record):
@@ -116,6 +117,68 @@ class ResultRecord(Record):
     @staticmethod
     def make_key(model_id: str, case_id: str, repeat: int, concurrency: int) -> str:
         return f"{model_id}|{case_id}|{repeat}|{concurrency}"
+
+
+class SummaryRecord(Record):
+    """An aggregate that a source reports only as totals (Aider, lm-eval results).
+
+    Aggregates stay aggregates: ``successes`` of ``trials`` lets the analysis put a
+    Wilson interval on the rate without inventing per-case rows. One line of
+    ``summaries.jsonl``.
+    """
+
+    schema_version: int = RESULT_SCHEMA_VERSION
+    run_id: str
+    key: str = Field(description="Unique within the run.")
+    model_id: str = Field(description="Registry id, or the source's own name when external.")
+    external: bool = Field(description="True when the name matched no registry alias.")
+    source_model: str = Field(description="The model name exactly as the source wrote it.")
+    suite: str
+    task: str = Field(description="Source's task / benchmark / dataset name.")
+    metric: str = Field(description="e.g. pass_rate_2, acc, acc_norm, percent_cases_well_formed.")
+    value: float | None = None
+    stderr: float | None = None
+    successes: float | None = None
+    trials: int | None = None
+    seconds_per_case: float | None = None
+    total_cost: float | None = None
+    cost_currency: str | None = None
+    extra: dict[str, Any] = Field(default_factory=dict, description="Other source fields, as given.")
+
+
+class PerfRecord(Record):
+    """A serving-performance measurement (llama-bench, vLLM serve bench, GuideLLM, own sweeps).
+
+    One line of ``perf.jsonl``: a model at one load level (concurrency or request rate).
+    Milliseconds throughout, as the serving tools report.
+    """
+
+    schema_version: int = RESULT_SCHEMA_VERSION
+    run_id: str
+    key: str
+    model_id: str
+    external: bool = False
+    source_model: str | None = None
+    strategy: str | None = Field(
+        default=None, description="synchronous / concurrent / constant / throughput / sweep / pp / tg"
+    )
+    concurrency: float | None = None
+    request_rate: float | None = None
+    completed: int | None = None
+    failed: int | None = None
+    duration_s: float | None = None
+    request_throughput: float | None = Field(default=None, description="Completed requests per second.")
+    output_throughput: float | None = Field(
+        default=None, description="Output tokens per second, all requests."
+    )
+    prompt_tps: float | None = Field(default=None, description="Prompt processing tokens/s (llama-bench pp).")
+    generation_tps: float | None = Field(default=None, description="Generation tokens/s (llama-bench tg).")
+    ttft_ms: dict[str, float] = Field(default_factory=dict, description="mean / median / p95 / p99 ...")
+    tpot_ms: dict[str, float] = Field(default_factory=dict)
+    itl_ms: dict[str, float] = Field(default_factory=dict)
+    e2el_ms: dict[str, float] = Field(default_factory=dict)
+    hardware: str | None = Field(default=None, description="Backend / GPU / threads as reported.")
+    extra: dict[str, Any] = Field(default_factory=dict)
 
 
 class ModelInRun(Record):

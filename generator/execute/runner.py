@@ -151,14 +151,16 @@ class Runner:
             gen = provider.generate(prompt)
             if not (is_retryable(gen.failure_kind) and n < ex.max_retries) or self._stop.is_set():
                 break
+            wait = _backoff(n, ex.backoff_base_s, ex.backoff_max_s, gen.retry_after_s, self._rng)
             attempts.append(
                 Attempt(
                     failure_kind=gen.failure_kind or "",
                     error=(gen.error or "")[:300],
                     e2e_s=(gen.done_at - gen.sent_at) if gen.done_at else None,
+                    wait_s=round(wait, 3),
                 )
             )
-            self.sleep(_backoff(n, ex.backoff_base_s, ex.backoff_max_s, gen.retry_after_s, self._rng))
+            self.sleep(wait)
         limit = self.policy.scoring.max_output_chars
         text = gen.text if gen.text else None
         truncated = bool(text and len(text) > limit)
@@ -263,8 +265,9 @@ def start_run(
     case_ids: list[str] | None = None,
     progress: ProgressFn | None = None,
     providers: dict[str, Provider] | None = None,
+    on_created: Callable[[str], None] | None = None,
 ) -> Path:
-    """Plan and execute a new run; return its folder."""
+    """Plan and execute a new run; return its folder. ``on_created`` gets the run id at once."""
     if suite not in registry.suites:
         raise RunError(f"unknown suite {suite!r}; known: {', '.join(sorted(registry.suites))}")
     models = registry.models
@@ -316,6 +319,8 @@ def start_run(
         cli_args=cli_args,
     )
     folder.write_manifest(manifest)
+    if on_created is not None:
+        on_created(run_id)
     _execute(registry, folder, manifest, items, set(), progress, providers)
     return folder.path
 

@@ -63,6 +63,15 @@ class ModelEntry(Strict):
     api_key_env: str | None = Field(
         default=None, description="Name of the environment variable holding the key; never the key."
     )
+    api: Literal["chat", "completions"] = Field(
+        default="chat",
+        description="OpenAI-compatible endpoint to call. A base model behind a server whose chat "
+        "template does not suit it answers with nothing on /chat/completions; /completions with "
+        "the model's own turn template gives text.",
+    )
+    turn_template: Literal["gemma"] | None = Field(
+        default=None, description="With api: completions, how chat messages become one prompt."
+    )
     gguf_package: str | None = Field(
         default=None, description="Embedded only: the Python package that ships the GGUF file."
     )
@@ -115,6 +124,8 @@ class ModelEntry(Strict):
             raise ValueError("an embedded model needs gguf_package")
         if self.provider in ("openai", "ollama", "hosted") and not self.base_url:
             raise ValueError(f"a {self.provider} model needs base_url")
+        if self.api == "completions" and self.turn_template is None:
+            raise ValueError("api: completions needs turn_template (how to join the messages)")
         if self.provider == "hosted" and not self.api_key_env:
             raise ValueError("a hosted model needs api_key_env (the variable's name)")
         return self

@@ -61,6 +61,10 @@ def gemma_turns(messages: list[dict[str, str]]) -> str:
     return "".join(out)
 
 
+# name -> (messages -> prompt text, stop sequences)
+TURN_TEMPLATES = {"gemma": (gemma_turns, ["<end_of_turn>"])}
+
+
 class EmbeddedProvider:
     """llama-cpp-python in this process. One sequence at a time (the library is not thread-safe)."""
 

