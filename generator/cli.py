@@ -205,6 +205,9 @@ def tasks_new(registry_dir: Path, suite: str, case: str, role: str, workload: st
 @click.option("--max-tokens", default=None, type=int, help="Override every case's max_tokens.")
 @click.option("--case", "case_ids", multiple=True, help="Only these case ids (repeatable).")
 @click.option("--machine", default=None, help="Hardware profile id this run executes on.")
+@click.option(
+    "--judges", default=None, help="Comma-separated judge model ids (default: policy.yaml judge.judges)."
+)
 @click.option("--resume", "resume_id", default=None, help="Finish an interrupted run by id.")
 @click.option(
     "--out",
@@ -225,6 +228,7 @@ def run(
     max_tokens: int | None,
     case_ids: tuple[str, ...],
     machine: str | None,
+    judges: str | None,
     resume_id: str | None,
     out_dir: Path,
 ) -> None:
@@ -266,6 +270,7 @@ def run(
                 case_ids=list(case_ids) or None,
                 progress=progress,
                 on_created=created.append,
+                judges=[j.strip() for j in judges.split(",") if j.strip()] if judges is not None else None,
             )
     except KeyboardInterrupt:
         progress.close()
@@ -409,6 +414,11 @@ def build(registry_dir: Path, runs_dir: Path, out_dir: Path, site_src: Path, con
 
 
 # --- commands defined in their own modules: one `cli.add_command(...)` line each ---
+from generator.analysis.commands import capacity, cost, roi  # noqa: E402
+
+cli.add_command(capacity)
+cli.add_command(cost)
+cli.add_command(roi)
 
 
 def main() -> None:

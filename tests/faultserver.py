@@ -50,9 +50,10 @@ class FaultHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
 
-    def _stream_ok(self, usage: bool = True) -> None:
+    def _stream_ok(self, usage: bool = True, words: list[str] | None = None) -> None:
+        words = WORDS if words is None else words
         self._stream_start()
-        for w in WORDS:
+        for w in words:
             self.wfile.write(chunk(w))
             self.wfile.flush()
             time.sleep(0.01)
@@ -78,6 +79,8 @@ class FaultHandler(BaseHTTPRequestHandler):
         self.server.auth_headers.append(self.headers.get("Authorization"))
         if mode == "ok":
             self._stream_ok()
+        elif mode.startswith("judge-"):  # a judge that always gives the score in its name
+            self._stream_ok(words=['{"score": ', mode.removeprefix("judge-"), ', "reason": "fixed"}'])
         elif mode == "slow":  # a well-behaved but slow model: ~0.25 s a request
             time.sleep(0.2)
             self._stream_ok()

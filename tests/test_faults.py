@@ -166,3 +166,84 @@ def test_probe_ready_and_not_ready(fault_run) -> None:
     result = json.loads(good.output)
     assert result["ready"] is True and result["threshold_s"] == 15
     assert result["cold_s"] <= 15 and result["warm_s"] is not None
+
+
+def _judges_registry(registry: Path, families: tuple[str, str]) -> None:
+    models = registry / "models.yaml"
+    extra = ""
+    for name, score, family in (("judge-a", 2, families[0]), ("judge-b", 0, families[1])):
+        extra += (
+            f"  - id: {name}\n    display_name: Judge {name}\n    family: {family}\n    provider: openai\n"
+            f"    served_name: judge-{score}\n    base_url: URL\n    quantization: none\n"
+            "    params_total_b: 1\n    params_active_b: 1\n    bits_per_weight: 16\n"
+            "    context_window: 2048\n    cost_tier: free\n"
+        )
+    models.write_text(models.read_text().replace("\nmodels:\n", "\nmodels:\n" + extra, 1))
+
+
+def test_two_judges_disagree_and_flag_human_review(fault_run, tmp_path: Path) -> None:
+    run_dir, _, server = fault_run
+    registry = tmp_path / "registry"
+    shutil.copytree(run_dir.parent.parent / "registry", registry)
+    _judges_registry(registry, ("judge-family-a", "judge-family-b"))
+    models = registry / "models.yaml"
+    models.write_text(models.read_text().replace("base_url: URL", f"base_url: {server.url}"))
+    case = load_registry(registry).suites["smoke"].cases[0].id
+    out = tmp_path / "runs"
+    args = [
+        "run",
+        "--registry",
+        str(registry),
+        "--suite",
+        "smoke",
+        "--case",
+        case,
+        "--models",
+        "fault-ok",
+        "--out",
+        str(out),
+    ]
+    result = CliRunner().invoke(cli, [*args, "--judges", "judge-a,judge-b"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    row = json.loads(next(out.iterdir()).joinpath("results.jsonl").read_text().splitlines()[0])
+    verdict = row["judge"]
+    assert verdict["scores"] == {"judge-a": 2, "judge-b": 0}
+    assert verdict["mean"] == 1.0 and verdict["spread"] == 2
+    assert verdict["human_review"] is True  # 2 > policy's 1.5
+
+    same = tmp_path / "same"
+    shutil.copytree(run_dir.parent.parent / "registry", same)
+    _judges_registry(same, ("one-family", "one-family"))
+    args[2] = str(same)
+    refused = CliRunner().invoke(cli, [*args, "--judges", "judge-a,judge-b"])
+    assert refused.exit_code == 1 and "different families" in refused.output
+
+
+def test_sweep_records_each_load_level(fault_run, tmp_path: Path) -> None:
+    run_dir, _, _ = fault_run
+    registry = run_dir.parent.parent / "registry"
+    out = tmp_path / "sweep"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            "--registry",
+            str(registry),
+            "--suite",
+            "smoke",
+            "--models",
+            "fault-ok",
+            "--sweep",
+            "1,3",
+            "--out",
+            str(out),
+        ],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(x) for x in next(out.iterdir()).joinpath("results.jsonl").read_text().splitlines()]
+    n_cases = len(load_registry(registry).suites["smoke"].cases)
+    assert sorted({r["concurrency"] for r in rows}) == [1, 3]
+    assert sum(r["concurrency"] == 3 for r in rows) == n_cases
+    assert len({r["key"] for r in rows}) == len(rows) == 2 * n_cases
+    assert sum(r["cold_start"] for r in rows) == 1  # one cold request per model, not per level

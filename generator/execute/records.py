@@ -112,7 +112,9 @@ class ResultRecord(Record):
     )
     output_truncated: bool = False
     score: CaseScore
-    judge: dict[str, Any] | None = None
+    judge: dict[str, Any] | None = Field(
+        default=None, description="Judge scores (0..scale_max), their mean and spread, human_review flag."
+    )
 
     @staticmethod
     def make_key(model_id: str, case_id: str, repeat: int, concurrency: int) -> str:
@@ -205,6 +207,7 @@ class RunSettings(Record):
     request_timeout_s: float
     max_retries: int
     machine: str | None = None
+    judges: list[str] = Field(default_factory=list)
 
 
 class Manifest(Record):

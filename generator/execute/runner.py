@@ -119,6 +119,7 @@ class Runner:
         self._cold_lock = threading.Lock()
         self._stop = threading.Event()
         self._rng = random.Random(manifest.settings.seed)
+        self.judges: dict[str, Provider] = {}
 
     def _prompt(self, item: WorkItem) -> Prompt:
         s = self.manifest.settings
@@ -174,6 +175,20 @@ class Runner:
             hard_failure=hard,
             echo_min_chars=self.policy.scoring.prompt_echo_min_chars,
         )
+        verdict = None
+        if self.judges and not hard:
+            from generator.execute.judge import judge_output
+
+            task_text = "\n\n".join(m["content"] for m in prompt.messages)
+            verdict = judge_output(
+                item.case,
+                task_text,
+                gen.text,
+                self.judges,
+                self.policy.judge,
+                self.manifest.settings.seed,
+                self.manifest.settings.request_timeout_s,
+            )
         return ResultRecord(
             run_id=self.manifest.run_id,
             key=item.key,
@@ -197,6 +212,7 @@ class Runner:
             output=text,
             output_truncated=truncated,
             score=score,
+            judge=verdict,
         )
 
     def run(self, items: list[WorkItem], done_keys: set[str]) -> Progress:
@@ -266,6 +282,7 @@ def start_run(
     progress: ProgressFn | None = None,
     providers: dict[str, Provider] | None = None,
     on_created: Callable[[str], None] | None = None,
+    judges: list[str] | None = None,
 ) -> Path:
     """Plan and execute a new run; return its folder. ``on_created`` gets the run id at once."""
     if suite not in registry.suites:
@@ -275,6 +292,14 @@ def start_run(
     unknown = [m for m in ids if m not in models]
     if unknown:
         raise RunError(f"unknown model(s): {', '.join(unknown)}")
+    judge_ids = registry.policy.judge.judges if judges is None else judges
+    bad_judges = [j for j in judge_ids if j not in models]
+    if bad_judges:
+        raise RunError(f"unknown judge model(s): {', '.join(bad_judges)}")
+    if len(judge_ids) > 2:
+        raise RunError("at most two judges")
+    if len(judge_ids) == 2 and models[judge_ids[0]].family == models[judge_ids[1]].family:
+        raise RunError("the two judges must come from different families")
     if machine is not None and machine not in {m.id for m in registry.hardware.machines}:
         raise RunError(f"unknown machine {machine!r}")
     cases = registry.suites[suite].cases
@@ -297,6 +322,7 @@ def start_run(
         request_timeout_s=ex.request_timeout_s,
         max_retries=ex.max_retries,
         machine=machine,
+        judges=list(judge_ids),
     )
     from generator import __version__
 
@@ -367,6 +393,9 @@ def _execute(
     provs = providers if providers is not None else build_providers([models[m] for m in needed])
     manifest.status = "running"
     runner = Runner(registry, folder, manifest, provs, progress)
+    judge_ids = manifest.settings.judges
+    if judge_ids:
+        runner.judges = {j: provs[j] if j in provs else build_providers([models[j]])[j] for j in judge_ids}
     try:
         described = {m.id: m for m in manifest.models}
         for mid in needed:
@@ -384,7 +413,7 @@ def _execute(
     finally:
         folder.close()
         if providers is None:
-            for p in provs.values():
+            for p in {id(p): p for p in [*provs.values(), *runner.judges.values()]}.values():
                 p.close()
     final = {r.key for r in folder.repair_and_read()}
     manifest.status = "complete" if all(it.key in final for it in items) else "interrupted"

@@ -171,3 +171,40 @@ def load_run(path: Path) -> tuple[Manifest, list[dict]]:
                 seen.add(row.get("key"))
                 rows.append(row)
     return manifest, rows
+
+
+# --- ingested runs: aggregates and serving measurements (written by generator/ingest) ---
+
+from generator.execute.records import PerfRecord, SummaryRecord  # noqa: E402
+
+
+def _load_records(path: Path, name: str, model: type) -> list:
+    """Every complete, valid line of ``path/name`` as ``model``; a torn or damaged tail ends the read."""
+    file = path / name
+    if not file.exists():
+        return []
+    records = []
+    seen: set[str] = set()
+    with file.open(encoding="utf-8") as fh:
+        for line in fh:
+            if not line.endswith("\n"):
+                break
+            try:
+                rec = model.model_validate_json(line)
+            except ValueError:
+                break
+            if rec.key in seen:
+                continue
+            seen.add(rec.key)
+            records.append(rec)
+    return records
+
+
+def load_summaries(path: Path) -> list[SummaryRecord]:
+    """A run's ``summaries.jsonl`` (aggregates from Aider, lm-eval, inspect); [] if it has none."""
+    return _load_records(path, "summaries.jsonl", SummaryRecord)
+
+
+def load_perf(path: Path) -> list[PerfRecord]:
+    """A run's ``perf.jsonl`` (llama-bench, vLLM, GuideLLM measurements); [] if it has none."""
+    return _load_records(path, "perf.jsonl", PerfRecord)
