@@ -376,6 +376,200 @@ def leaderboard(registry_dir: Path, runs_dir: Path, by: str, json_: bool) -> Non
 @cli.command()
 @registry_option
 @runs_option
+@click.option("--role", "role_ids", multiple=True, help="Only these roles (repeatable).")
+@click.option("--apply", "apply_", is_flag=True, help="Write promoted incumbents into roles.yaml.")
+@json_option
+@handles_errors
+def promote(registry_dir: Path, runs_dir: Path, role_ids: tuple[str, ...], apply_: bool, json_: bool) -> None:
+    """Promotion verdict for every challenger: promote / hold / retire-candidate / insufficient-evidence.
+
+    Gates (policy.yaml): acceptance, review pain and hard-failure rate no worse
+    than the incumbent's on shared cases, cost tier, family diversity, and a
+    McNemar test beyond noise. --apply rewrites only the `incumbent:` lines.
+
+    Example:
+
+        opsbench promote --role draft
+        opsbench promote --apply && git diff registry/roles.yaml
+    """
+    from dataclasses import asdict
+
+    from generator.analysis.promotion import best_promotions, promotion_outcomes
+    from generator.loaders import load_results
+    from generator.registry.edit import apply_promotions
+    from generator.registry.loader import load_registry
+
+    reg = load_registry(registry_dir)
+    roles = [r for r in reg.roles_file.roles if not role_ids or r.id in role_ids]
+    unknown = set(role_ids) - {r.id for r in reg.roles_file.roles}
+    if unknown:
+        raise click.UsageError(f"unknown role(s): {', '.join(sorted(unknown))}")
+    df, _ = load_results(runs_dir)
+    outcomes = promotion_outcomes(df, roles, reg.models, reg.policy.promotion)
+    chosen = best_promotions(outcomes, df)
+    if json_:
+        click.echo(json.dumps({"outcomes": [asdict(o) for o in outcomes], "promote": chosen}, indent=2))
+    else:
+        for o in outcomes:
+            click.echo(f"{o.role}: {o.challenger} vs incumbent {o.incumbent}: {o.verdict.upper()}")
+            click.echo(f"  {o.reason}")
+            if o.gates:
+                rows = [
+                    {
+                        "gate": g.gate,
+                        "challenger": g.challenger,
+                        "incumbent": g.incumbent,
+                        "rule": g.rule,
+                        "result": {True: "pass", False: "FAIL", None: "no data"}[g.passed],
+                    }
+                    for g in o.gates
+                ]
+                click.echo("  " + _table(rows, list(rows[0])).replace("\n", "\n  "))
+        if not outcomes:
+            click.echo("no challengers")
+    if apply_:
+        if chosen:
+            apply_promotions(registry_dir / "roles.yaml", chosen)
+            for role, ch in sorted(chosen.items()):
+                click.echo(f"applied: {role} incumbent is now {ch}", err=True)
+        else:
+            click.echo("nothing to apply: no challenger earned promotion", err=True)
+
+
+@cli.command()
+@registry_option
+@runs_option
+@click.option("--workload", "workload_ids", multiple=True, help="Only these workloads (repeatable).")
+@json_option
+@handles_errors
+def decide(registry_dir: Path, runs_dir: Path, workload_ids: tuple[str, ...], json_: bool) -> None:
+    """Keep / fix / defer / reject and a route for every workload × candidate, with the evidence.
+
+    Example:
+
+        opsbench decide --workload escalation-classification
+    """
+    from dataclasses import asdict
+
+    from generator.analysis.decisions import decide as decide_all
+    from generator.loaders import load_results
+    from generator.registry.loader import load_registry
+
+    reg = load_registry(registry_dir)
+    unknown = set(workload_ids) - set(reg.workloads)
+    if unknown:
+        raise click.UsageError(f"unknown workload(s): {', '.join(sorted(unknown))}")
+    df, _ = load_results(runs_dir)
+    out = []
+    for w in reg.workloads_file.workloads:
+        if workload_ids and w.id not in workload_ids:
+            continue
+        for d in decide_all(df, w, reg.policy.decisions, w.candidates):
+            out.append((w, d))
+    if json_:
+        payload = []
+        for w, d in out:
+            item = asdict(d)
+            item["guard_rules"] = w.guard_rules
+            payload.append(item)
+        click.echo(json.dumps(payload, indent=2, default=str))
+        return
+    rows = [
+        {
+            "workload": w.id,
+            "model": d.model_id,
+            "cases": d.cases,
+            "finding": d.finding if d.finding != "no-runs" else "no runs yet",
+            "route": d.route,
+            "why": d.reason,
+        }
+        for w, d in out
+    ]
+    click.echo(_table(rows, ["workload", "model", "cases", "finding", "route", "why"]))
+
+
+@cli.command()
+@registry_option
+@runs_option
+@click.argument("run_a", required=False)
+@click.argument("run_b", required=False)
+@click.option("--suite", default=None, help="With no run ids: latest vs previous run of this suite.")
+@click.option("--all", "show_all", is_flag=True, help="Also list cases whose state did not change.")
+@json_option
+@handles_errors
+def diff(
+    registry_dir: Path,
+    runs_dir: Path,
+    run_a: str | None,
+    run_b: str | None,
+    suite: str | None,
+    show_all: bool,
+    json_: bool,
+) -> None:
+    """Compare two runs: newly failing / newly passing / flaky cases, per-model deltas with intervals.
+
+    Example:
+
+        opsbench diff 20261124-011939-smoke-fbcc73 20261125-090000-smoke-a1b2c3
+        opsbench diff --suite smoke
+    """
+    from dataclasses import asdict
+
+    from generator.analysis.diff import diff_runs
+    from generator.loaders import load_results
+
+    df, manifests = load_results(runs_dir)
+    ids = [m.run_id for m in manifests]
+    if run_a is None or run_b is None:
+        if run_a is not None or run_b is not None:
+            raise click.UsageError("give two run ids, or none with --suite")
+        pool = [m.run_id for m in manifests if suite is None or m.settings.suite == suite]
+        if len(pool) < 2:
+            raise click.UsageError("need at least two runs" + (f" of suite {suite!r}" if suite else ""))
+        run_a, run_b = pool[-2], pool[-1]
+    for r in (run_a, run_b):
+        if r not in ids:
+            raise click.UsageError(f"no run {r!r} in {runs_dir}")
+    changes, deltas = diff_runs(df[df["run_id"] == run_a], df[df["run_id"] == run_b])
+    shown = [c for c in changes if show_all or not c.change.startswith("still-")]
+    if json_:
+        click.echo(
+            json.dumps(
+                {
+                    "a": run_a,
+                    "b": run_b,
+                    "cases": [asdict(c) for c in shown],
+                    "models": [asdict(d) for d in deltas],
+                },
+                indent=2,
+            )
+        )
+        return
+    click.echo(f"A = {run_a}\nB = {run_b}\n")
+    if shown:
+        click.echo(_table([asdict(c) for c in shown], ["model_id", "case_id", "change", "a", "b"]))
+    else:
+        click.echo("no case changed state")
+    if deltas:
+        rows = [
+            {
+                "model": d.model_id,
+                "cases": d.cases,
+                "A": f"{d.acceptance_a:.0%} [{d.acceptance_a_ci[0]:.0%}, {d.acceptance_a_ci[1]:.0%}]",
+                "B": f"{d.acceptance_b:.0%} [{d.acceptance_b_ci[0]:.0%}, {d.acceptance_b_ci[1]:.0%}]",
+                "delta": f"{d.delta:+.0%}",
+                "hard A": f"{d.hard_failure_a:.0%}",
+                "hard B": f"{d.hard_failure_b:.0%}",
+            }
+            for d in deltas
+        ]
+        click.echo("")
+        click.echo(_table(rows, list(rows[0])))
+
+
+@cli.command()
+@registry_option
+@runs_option
 @click.option(
     "--out",
     "out_dir",
@@ -419,6 +613,8 @@ from generator.analysis.commands import capacity, cost, roi  # noqa: E402
 cli.add_command(capacity)
 cli.add_command(cost)
 cli.add_command(roi)
+from generator.ingest.command import ingest  # noqa: E402
+cli.add_command(ingest)
 
 
 def main() -> None:

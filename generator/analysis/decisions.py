@@ -113,6 +113,14 @@ def decide(
             finding = next(f for f in policy.order if f in findings)
             failing = ", ".join(r.label for r in results if r.passed is False)
             reason = f"failing gate(s): {failing}"
+            if finding == "fix":
+                fixes = [
+                    policy.remedies[r.gate.metric]
+                    for r in results
+                    if r.passed is False and r.gate.metric in policy.remedies
+                ]
+                if fixes:
+                    reason += ". Bounded change: " + " ".join(dict.fromkeys(fixes))
         elif unknown:
             finding = "undecided"
             reason = "no data for: " + ", ".join(r.label for r in unknown)
@@ -128,7 +136,13 @@ def decide(
         }[finding]
         fails = mdf[~mdf["accepted"]].drop_duplicates("case_id").sort_values("case_id")
         failing_cases = [
-            {"case_id": str(r.case_id), "status": str(r.status), "failure_kind": str(r.failure_kind or "")}
+            {
+                "case_id": str(r.case_id),
+                "status": str(r.status),
+                "failure_kind": r.failure_kind if isinstance(r.failure_kind, str) else "",
+                "what": r.failure_summary if isinstance(r.failure_summary, str) else "",
+                "excerpt": (r.output[:excerpt_chars] if isinstance(r.output, str) else ""),
+            }
             for r in fails.itertuples()
         ]
         out.append(

@@ -213,6 +213,10 @@ class DecisionPolicy(Strict):
         default_factory=lambda: ["reject", "fix", "defer", "keep"],
         description="Which finding wins when several gates fail.",
     )
+    remedies: dict[str, str] = Field(
+        default_factory=dict,
+        description="Metric → the bounded change a 'fix' finding names when that gate fails.",
+    )
 
 
 class JudgePolicy(Strict):

