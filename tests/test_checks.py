@@ -156,3 +156,15 @@ def test_prompt_echo_fails_a_copied_instruction() -> None:
         c, "The input says DONE. Fixed it. I need evidence.", WEIGHTS, False, echo_min_chars=8
     )
     assert quoting.accepted
+
+
+def test_thinking_is_not_scored() -> None:
+    c = case([{"kind": "json_valid"}, {"kind": "banned_phrases", "phrases": ["lgtm"]}])
+    s = score_case(c, '<think>Maybe LGTM? no.</think>\n{"verdict": "reject"}', WEIGHTS, hard_failure=False)
+    assert s.accepted
+
+
+def test_banned_patterns_only() -> None:
+    chk = [{"kind": "banned_phrases", "patterns": [r"^\s*done\b"]}]
+    assert not outcome(chk, "Checked.\nDONE")[0]  # multi-line and case-insensitive
+    assert outcome(chk, "not done yet")[0]

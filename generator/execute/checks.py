@@ -29,6 +29,14 @@ _FENCE = re.compile(r"^\s*```(?:json|JSON)?\s*\n(.*?)\n?```\s*$", re.S)
 _DETAIL_MAX = 200
 
 
+_THINK = re.compile(r"<think>.*?(</think>|$)", re.S | re.I)
+
+
+def visible_answer(output: str) -> str:
+    """The answer without a reasoning model's <think>…</think> block (kept in the stored output)."""
+    return _THINK.sub("", output).strip() if "<think>" in output.lower() else output
+
+
 def _short(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= _DETAIL_MAX else text[: _DETAIL_MAX - 1] + "…"
@@ -133,7 +141,7 @@ def run_check(check: Any, case: TaskCase, output: str) -> tuple[bool, str]:
             if phrase.lower() in low:
                 return False, _short(f"banned phrase present: {phrase!r}")
         for pattern in check.patterns:
-            m = re.search(pattern, output, re.I)
+            m = re.search(pattern, output, re.I | re.M)
             if m:
                 return False, _short(f"banned pattern matched: {m.group(0)!r}")
         return True, "no banned phrase"
@@ -198,7 +206,7 @@ def score_case(
         if hard_failure or output is None:
             passed, detail = False, "not run: no response"
         else:
-            passed, detail = run_check(check, case, output)
+            passed, detail = run_check(check, case, visible_answer(output))
         outcomes.append(
             CheckOutcome(
                 id=check_id,
@@ -213,7 +221,7 @@ def score_case(
         if hard_failure or output is None:
             passed, detail = False, "not run: no response"
         else:
-            passed, detail = echo_check(case, output, echo_min_chars)
+            passed, detail = echo_check(case, visible_answer(output), echo_min_chars)
         outcomes.append(
             CheckOutcome(
                 id="no-prompt-echo",
@@ -231,7 +239,7 @@ def score_case(
     label_check = next((c for c in case.checks if isinstance(c, LabelCheck)), None)
     predicted = None
     if label_check is not None and output is not None and not hard_failure:
-        predicted = find_label(output, label_check.labels, label_check.field)
+        predicted = find_label(visible_answer(output), label_check.labels, label_check.field)
     return CaseScore(
         accepted=accepted,
         weight=case_weight,

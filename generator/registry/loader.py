@@ -384,9 +384,20 @@ def cross_check(reg: Registry, loc: _Locator) -> list[Problem]:
                                     "required evidence line does not occur in the case input",
                                 )
                             )
-            if case.prompt is not None and "{{input}}" not in case.prompt and case.input:
+            texts = [case.prompt] if case.prompt is not None else [m.content for m in case.messages or []]
+            if case.input and not any("{{input}}" in t for t in texts):
+                where = "prompt" if case.prompt is not None else "messages"
                 out.append(
-                    loc.problem(key, ["prompt"], "prompt never uses {{input}}, so the input is unused")
+                    loc.problem(key, [where], f"{where} never uses {{{{input}}}}, so the input is unused")
+                )
+            if case.workload in reg.workloads and case.role not in reg.workloads[case.workload].roles:
+                out.append(
+                    loc.problem(
+                        key,
+                        ["role"],
+                        f"role {case.role!r} is not one of workload {case.workload!r}'s roles "
+                        f"{reg.workloads[case.workload].roles}",
+                    )
                 )
     for i, w in enumerate(workloads):
         if w.id not in used_workloads:

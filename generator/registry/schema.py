@@ -84,6 +84,9 @@ class ModelEntry(Strict):
         default=None, description="Effective bits per weight of the file as served."
     )
     context_window: Annotated[int, Field(gt=0)]
+    n_layers: Annotated[int, Field(gt=0)] | None = Field(default=None, description="For the KV-cache term.")
+    n_kv_heads: Annotated[int, Field(gt=0)] | None = None
+    head_dim: Annotated[int, Field(gt=0)] | None = None
     memory_gb: Positive | None = Field(default=None, description="Weights footprint as published.")
     cost_tier: CostTier
     price_input_per_mtok: NonNegative | None = None
@@ -124,6 +127,9 @@ class ModelEntry(Strict):
             raise ValueError("an embedded model needs gguf_package")
         if self.provider in ("openai", "ollama", "hosted") and not self.base_url:
             raise ValueError(f"a {self.provider} model needs base_url")
+        kv = (self.n_layers, self.n_kv_heads, self.head_dim)
+        if any(v is not None for v in kv) and None in kv:
+            raise ValueError("give all of n_layers, n_kv_heads and head_dim, or none")
         if self.api == "completions" and self.turn_template is None:
             raise ValueError("api: completions needs turn_template (how to join the messages)")
         if self.provider == "hosted" and not self.api_key_env:
@@ -493,9 +499,22 @@ class EvidenceCheck(CheckBase):
 
 
 class BannedPhrasesCheck(CheckBase):
+    """Case-insensitive substrings, and regexes matched with IGNORECASE | MULTILINE."""
+
     kind: Literal["banned_phrases"]
-    phrases: list[str] = Field(min_length=1)
+    phrases: list[str] = Field(default_factory=list)
     patterns: list[str] = Field(default_factory=list, description="Regexes, case-insensitive.")
+
+    @model_validator(mode="after")
+    def _something_banned(self) -> BannedPhrasesCheck:
+        if not self.phrases and not self.patterns:
+            raise ValueError("banned_phrases needs phrases or patterns")
+        for pattern in self.patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {pattern!r} does not compile: {exc}") from None
+        return self
 
 
 class RequiredPhrasesCheck(CheckBase):

@@ -1,0 +1,483 @@
+"""Capacity arithmetic for a machine and a local model: does it fit, how fast can it go.
+
+Pure: registry records in, typed results out; nothing is read, written or printed.
+Every result carries its inputs and intermediate figures so a page can show its
+working. Units: GB = 10⁹ bytes throughout, the unit the registry states memory,
+bandwidth and footprints in.
+
+* Fit: weights (params_total_b × bits_per_weight ÷ 8) + KV cache (context ×
+  concurrency) + runtime overhead + OS overhead ≤ memory. The registry does not
+  state layers, KV heads or head dim, so the KV term is "not stated" unless a
+  caller passes ``kv_gb`` or ``kv_bytes_per_token``; the fit then ignores it and
+  says so.
+* Decode ceiling: bandwidth ÷ bytes read per token (params_active_b ×
+  bits_per_weight ÷ 8). An upper bound: KV cache reads, compute and runtime
+  efficiency all lower it.
+* Tokens per month at 24/7 = tok/s × 3600 × 24 × days_per_month.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from generator.analysis.seedcheck import (
+    SEED_DECODE_CLAIMS,
+    SEED_MEMORY_CLAIMS,
+    SEED_SITE,
+    SEED_THROUGHPUT_TABLE,
+    DecodeClaim,
+    MemoryClaim,
+    ParsedNumber,
+    SeedCheck,
+    ThroughputClaim,
+    check_seed_claim,
+    fmt_num,
+)
+from generator.registry.schema import CapacityDefaults, Machine, ModelEntry
+
+SECONDS_PER_DAY = 3600 * 24
+
+KV_NOT_STATED = "KV cache not stated (the registry gives no layers, KV heads or head dim): the fit ignores it"
+CEILING_NOTE = "upper bound: weights only; KV cache reads, compute limits and runtime efficiency lower it"
+
+
+# --------------------------------------------------------------------------- formulas
+
+
+def weights_gb(params_b: float, bits_per_weight: float) -> float:
+    """GB of weights: billions of parameters × bits per weight ÷ 8."""
+    return params_b * bits_per_weight / 8
+
+
+def kv_bytes_per_token(n_layers: int, n_kv_heads: int, head_dim: int, bytes_per_element: float) -> float:
+    """KV cache bytes per token: 2 (K and V) × layers × KV heads × head dim × bytes per element."""
+    return 2 * n_layers * n_kv_heads * head_dim * bytes_per_element
+
+
+_kv_formula = kv_bytes_per_token  # the parameters below shadow the name
+
+
+def kv_cache_gb(bytes_per_token: float, context_tokens: int, concurrency: int) -> float:
+    """GB of KV cache for ``concurrency`` sequences of ``context_tokens`` each."""
+    return bytes_per_token * context_tokens * concurrency / 1e9
+
+
+def decode_ceiling_tps(bandwidth_gbs: float, gb_per_token: float) -> float:
+    """Bandwidth-bound decode ceiling: GB/s ÷ GB read per generated token."""
+    return bandwidth_gbs / gb_per_token
+
+
+def tokens_per_month(tps: float, days_per_month: float) -> float:
+    """Tokens generated running 24/7: tok/s × 3600 × 24 × days."""
+    return tps * SECONDS_PER_DAY * days_per_month
+
+
+def concurrent_users(ceiling_tps: float, target_user_tps: float) -> int:
+    """Users served at the target per-user speed: floor(ceiling ÷ target). They slice one pie."""
+    return math.floor(ceiling_tps / target_user_tps + 1e-9)
+
+
+def efficiency(measured_tps: float, ceiling_tps: float) -> float:
+    """Share of the bandwidth ceiling a measured decode speed reaches."""
+    return measured_tps / ceiling_tps
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass
+class FitResult:
+    """Memory budget of one model on one machine, every term stated."""
+
+    memory_gb: float
+    params_total_b: float
+    bits_per_weight: float
+    weights_gb: float
+    published_memory_gb: float | None
+    context_tokens: int
+    concurrency: int
+    kv_bytes_per_token: float | None
+    kv_gb: float | None
+    kv_source: str  # "not stated" | "kv_gb given" | "kv_bytes_per_token × context × concurrency"
+    runtime_overhead_gb: float
+    os_overhead_gb: float
+    total_gb: float
+    headroom_gb: float
+    fits: bool
+    context_exceeds_window: bool
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ThroughputResult:
+    """Bandwidth-bound decode ceiling and what it means per month and per user."""
+
+    bandwidth_gbs: float
+    params_active_b: float
+    bits_per_weight: float
+    gb_per_token: float
+    ceiling_tps: float
+    days_per_month: float
+    tokens_per_month: float
+    target_user_tps: float
+    concurrent_users: int
+    measured_tps: float | None = None
+    efficiency: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CapacityRow:
+    machine_id: str
+    machine_name: str
+    machine_estimated: bool
+    model_id: str
+    model_name: str
+    architecture: str
+    quantization: str | None
+    fit: FitResult
+    throughput: ThroughputResult
+
+
+def is_local(model: ModelEntry) -> bool:
+    return model.provider != "hosted"
+
+
+def _local_figures(model: ModelEntry) -> tuple[float, float, float]:
+    if not is_local(model) or None in (model.params_total_b, model.params_active_b, model.bits_per_weight):
+        raise ValueError(f"{model.id} is not a local model with parameter counts and bits per weight")
+    assert model.params_total_b and model.params_active_b and model.bits_per_weight
+    return model.params_total_b, model.params_active_b, model.bits_per_weight
+
+
+def fit(
+    machine: Machine,
+    model: ModelEntry,
+    defaults: CapacityDefaults,
+    *,
+    context_tokens: int | None = None,
+    concurrency: int | None = None,
+    kv_gb: float | None = None,
+    kv_bytes_per_token: float | None = None,
+) -> FitResult:
+    """Weights + KV cache + runtime overhead + OS overhead against the machine's memory."""
+    if kv_gb is not None and kv_bytes_per_token is not None:
+        raise ValueError("give kv_gb or kv_bytes_per_token, not both")
+    total_b, _, bits = _local_figures(model)
+    context = context_tokens or defaults.context_tokens
+    conc = concurrency or defaults.concurrency
+    w = weights_gb(total_b, bits)
+    notes: list[str] = []
+    if kv_gb is not None:
+        kv, source = kv_gb, "kv_gb given"
+    elif kv_bytes_per_token is not None:
+        kv, source = (
+            kv_cache_gb(kv_bytes_per_token, context, conc),
+            "kv_bytes_per_token × context × concurrency",
+        )
+    elif model.n_layers and model.n_kv_heads and model.head_dim:
+        kv_bytes_per_token = _kv_formula(
+            model.n_layers, model.n_kv_heads, model.head_dim, defaults.kv_bytes_per_element
+        )
+        kv, source = (
+            kv_cache_gb(kv_bytes_per_token, context, conc),
+            f"2 × {model.n_layers} layers × {model.n_kv_heads} KV heads × {model.head_dim} head dim × "
+            f"{defaults.kv_bytes_per_element:g} bytes × context × concurrency",
+        )
+    else:
+        kv, source = None, "not stated"
+        notes.append(KV_NOT_STATED)
+    total = w + (kv or 0.0) + defaults.runtime_overhead_gb + machine.os_overhead_gb
+    exceeds = context > model.context_window
+    if exceeds:
+        notes.append(f"context {context:,} exceeds the model's window of {model.context_window:,} tokens")
+    return FitResult(
+        memory_gb=machine.memory_gb,
+        params_total_b=total_b,
+        bits_per_weight=bits,
+        weights_gb=w,
+        published_memory_gb=model.memory_gb,
+        context_tokens=context,
+        concurrency=conc,
+        kv_bytes_per_token=kv_bytes_per_token,
+        kv_gb=kv,
+        kv_source=source,
+        runtime_overhead_gb=defaults.runtime_overhead_gb,
+        os_overhead_gb=machine.os_overhead_gb,
+        total_gb=total,
+        headroom_gb=machine.memory_gb - total,
+        fits=total <= machine.memory_gb,
+        context_exceeds_window=exceeds,
+        notes=notes,
+    )
+
+
+def throughput(
+    machine: Machine, model: ModelEntry, defaults: CapacityDefaults, *, measured_tps: float | None = None
+) -> ThroughputResult:
+    """Decode ceiling, tokens per month at 24/7, users at the target speed, efficiency if measured."""
+    _, active_b, bits = _local_figures(model)
+    per_token = weights_gb(active_b, bits)
+    ceiling = decode_ceiling_tps(machine.bandwidth_gbs, per_token)
+    notes = [CEILING_NOTE]
+    if machine.notes:
+        notes.append(machine.notes)
+    return ThroughputResult(
+        bandwidth_gbs=machine.bandwidth_gbs,
+        params_active_b=active_b,
+        bits_per_weight=bits,
+        gb_per_token=per_token,
+        ceiling_tps=ceiling,
+        days_per_month=defaults.days_per_month,
+        tokens_per_month=tokens_per_month(ceiling, defaults.days_per_month),
+        target_user_tps=defaults.target_user_tps,
+        concurrent_users=concurrent_users(ceiling, defaults.target_user_tps),
+        measured_tps=measured_tps,
+        efficiency=None if measured_tps is None else efficiency(measured_tps, ceiling),
+        notes=notes,
+    )
+
+
+def capacity_for(
+    machine: Machine,
+    model: ModelEntry,
+    defaults: CapacityDefaults,
+    *,
+    context_tokens: int | None = None,
+    concurrency: int | None = None,
+    kv_gb: float | None = None,
+    kv_bytes_per_token: float | None = None,
+    measured_tps: float | None = None,
+) -> CapacityRow:
+    """Fit and throughput of one local model on one machine."""
+    return CapacityRow(
+        machine_id=machine.id,
+        machine_name=machine.name,
+        machine_estimated=machine.estimated,
+        model_id=model.id,
+        model_name=model.display_name,
+        architecture=model.architecture,
+        quantization=model.quantization,
+        fit=fit(
+            machine,
+            model,
+            defaults,
+            context_tokens=context_tokens,
+            concurrency=concurrency,
+            kv_gb=kv_gb,
+            kv_bytes_per_token=kv_bytes_per_token,
+        ),
+        throughput=throughput(machine, model, defaults, measured_tps=measured_tps),
+    )
+
+
+def capacity_matrix(
+    machines: Iterable[Machine],
+    models: Iterable[ModelEntry],
+    defaults: CapacityDefaults,
+    *,
+    context_tokens: int | None = None,
+    concurrency: int | None = None,
+    kv_gb: float | None = None,
+    kv_bytes_per_token: float | None = None,
+) -> list[CapacityRow]:
+    """Every machine × every local model (hosted models have no weights to place)."""
+    local = [m for m in models if is_local(m)]
+    return [
+        capacity_for(
+            machine,
+            model,
+            defaults,
+            context_tokens=context_tokens,
+            concurrency=concurrency,
+            kv_gb=kv_gb,
+            kv_bytes_per_token=kv_bytes_per_token,
+        )
+        for machine in machines
+        for model in local
+    ]
+
+
+# --------------------------------------------------------------------------- seed checks
+
+
+def check_tokens_per_month_claim(
+    claim: ThroughputClaim,
+    defaults: CapacityDefaults,
+    *,
+    rel_tol: float,
+    machine: Machine | None = None,
+    model: ModelEntry | None = None,
+) -> SeedCheck:
+    """A throughput-table row: the seed's stated tok/s through the one tokens-per-month formula.
+
+    With the machine and model at hand, the note also says what share of the
+    bandwidth ceiling the seed's stated speed is.
+    """
+    derived = tokens_per_month(claim.stated_tps, defaults.days_per_month)
+    inputs: dict[str, float | str] = {
+        "stated_tps": claim.stated_tps,
+        "seconds_per_day": SECONDS_PER_DAY,
+        "days_per_month": defaults.days_per_month,
+    }
+    note = ""
+    if machine is not None and model is not None:
+        t = throughput(machine, model, defaults)
+        inputs |= {"machine": machine.id, "ceiling_tps": t.ceiling_tps}
+        note = (
+            f"The stated {fmt_num(claim.stated_tps)} tok/s is {claim.stated_tps / t.ceiling_tps:.0%} of the "
+            f"{fmt_num(t.ceiling_tps, 1)} tok/s bandwidth ceiling on {machine.id} "
+            f"({fmt_num(machine.bandwidth_gbs)} GB/s ÷ {t.gb_per_token:.3g} GB per token)."
+        )
+    return check_seed_claim(
+        f"tokens/month 24/7, {claim.model} at {fmt_num(claim.stated_tps)} tok/s",
+        claim.claim,
+        derived,
+        unit="tokens/month",
+        formula=(
+            f"{fmt_num(claim.stated_tps)} tok/s × {SECONDS_PER_DAY:,} s × "
+            f"{fmt_num(defaults.days_per_month)} d"
+        ),
+        inputs=inputs,
+        rel_tol=rel_tol,
+        source=f"{SEED_SITE}, throughput ceiling table",
+        note=note,
+    )
+
+
+def check_decode_claim(
+    claim: DecodeClaim, machine: Machine, model: ModelEntry, defaults: CapacityDefaults, *, rel_tol: float
+) -> SeedCheck:
+    """A stated decode speed against the bandwidth ceiling from the model's own active parameters."""
+    t = throughput(machine, model, defaults)
+    implied_gb = machine.bandwidth_gbs / claim.claimed_tps
+    inputs: dict[str, float | str | None] = {
+        "machine": machine.id,
+        "bandwidth_gbs": machine.bandwidth_gbs,
+        "params_active_b": t.params_active_b,
+        "bits_per_weight": t.bits_per_weight,
+        "gb_per_token": t.gb_per_token,
+        "ceiling_tps": t.ceiling_tps,
+        "claimed_tps": claim.claimed_tps,
+        "gb_per_token_implied_by_claim": implied_gb,
+        "stated_gb_per_token": claim.stated_gb_per_token,
+        "efficiency_if_measured": claim.claimed_tps / t.ceiling_tps,
+    }
+    parts = []
+    if claim.stated_gb_per_token is not None:
+        from_stated = machine.bandwidth_gbs / claim.stated_gb_per_token
+        stated_bits = claim.stated_gb_per_token * 8 / t.params_active_b
+        inputs |= {"tps_from_stated_gb_per_token": from_stated, "bits_implied_by_stated_gb": stated_bits}
+        parts.append(
+            f"The claim follows from the seed's stated {fmt_num(claim.stated_gb_per_token)} GB per token "
+            f"({fmt_num(machine.bandwidth_gbs)} ÷ {fmt_num(claim.stated_gb_per_token)} = "
+            f"{fmt_num(from_stated, 1)} tok/s), but {fmt_num(claim.stated_gb_per_token)} GB per token is "
+            f"{fmt_num(t.params_active_b)}B active parameters at {stated_bits:.1f} bits per weight "
+            f"(about 16-bit), not {model.quantization} at {fmt_num(t.bits_per_weight)}."
+        )
+    parts.append(
+        f"Read as a measurement, {fmt_num(claim.claimed_tps)} tok/s would be "
+        f"{claim.claimed_tps / t.ceiling_tps:.0%} of the ceiling."
+    )
+    return check_seed_claim(
+        f"decode speed, {model.id} on {machine.id}",
+        claim.claim,
+        t.ceiling_tps,
+        unit="tok/s",
+        formula=(
+            f"{fmt_num(machine.bandwidth_gbs)} GB/s ÷ ({fmt_num(t.params_active_b)}B × "
+            f"{fmt_num(t.bits_per_weight)} bits ÷ 8 = {t.gb_per_token:.3g} GB per token)"
+        ),
+        inputs=inputs,
+        rel_tol=rel_tol,
+        source=SEED_SITE,
+        claimed=ParsedNumber(claim.claimed_tps, 1.0, f"~{fmt_num(claim.claimed_tps)}"),
+        note=" ".join(parts),
+    )
+
+
+def check_memory_claim(claim: MemoryClaim, model: ModelEntry, *, rel_tol: float) -> SeedCheck:
+    """A stated memory footprint against parameters × bits per weight ÷ 8."""
+    total_b, _, bits = _local_figures(model)
+    derived = weights_gb(total_b, bits)
+    inputs: dict[str, float | None] = {
+        "params_total_b": total_b,
+        "bits_per_weight": bits,
+        "weights_gb": derived,
+        "published_memory_gb": model.memory_gb,
+        "bits_per_weight_implied_by_claim": claim.claimed_gb * 8 / total_b,
+        "params_b_implied_at_these_bits": claim.claimed_gb * 8 / bits,
+    }
+    note = (
+        f"{fmt_num(claim.claimed_gb)} GB holds {fmt_num(total_b)}B parameters only at "
+        f"{claim.claimed_gb * 8 / total_b:.2f} bits per weight; at {fmt_num(bits)} bits it holds "
+        f"{claim.claimed_gb * 8 / bits:.1f}B."
+    )
+    if model.memory_gb is not None:
+        note += f" The registry's published footprint is {fmt_num(model.memory_gb)} GB."
+    return check_seed_claim(
+        f"weights memory, {model.id}",
+        claim.claim,
+        derived,
+        unit="GB",
+        formula=f"{fmt_num(total_b)}B × {fmt_num(bits)} bits ÷ 8",
+        inputs=inputs,
+        rel_tol=rel_tol,
+        source=SEED_SITE,
+        claimed=ParsedNumber(claim.claimed_gb, 1.0, f"~{fmt_num(claim.claimed_gb)}"),
+        note=note,
+    )
+
+
+def seed_capacity_checks(
+    machines: dict[str, Machine],
+    models: dict[str, ModelEntry],
+    defaults: CapacityDefaults,
+    *,
+    rel_tol: float,
+    throughput_table: Iterable[ThroughputClaim] = SEED_THROUGHPUT_TABLE,
+    decode_claims: Iterable[DecodeClaim] = SEED_DECODE_CLAIMS,
+    memory_claims: Iterable[MemoryClaim] = SEED_MEMORY_CLAIMS,
+) -> list[SeedCheck]:
+    """Every quoted capacity claim of the seed site, checked against the registry's records.
+
+    A claim naming a machine or model the registry lacks is reported as not checked.
+    """
+    out: list[SeedCheck] = []
+    for tc in throughput_table:
+        out.append(
+            check_tokens_per_month_claim(
+                tc, defaults, rel_tol=rel_tol, machine=machines.get(tc.machine), model=models.get(tc.model)
+            )
+        )
+    for dc in decode_claims:
+        if dc.machine in machines and dc.model in models:
+            out.append(
+                check_decode_claim(dc, machines[dc.machine], models[dc.model], defaults, rel_tol=rel_tol)
+            )
+        else:
+            out.append(_missing(f"decode speed, {dc.model} on {dc.machine}", dc.claim, "tok/s", rel_tol))
+    for mc in memory_claims:
+        if mc.model in models and is_local(models[mc.model]):
+            out.append(check_memory_claim(mc, models[mc.model], rel_tol=rel_tol))
+        else:
+            out.append(_missing(f"weights memory, {mc.model}", mc.claim, "GB", rel_tol))
+    return out
+
+
+def _missing(subject: str, claim: str, unit: str, rel_tol: float) -> SeedCheck:
+    return SeedCheck(
+        subject=subject,
+        source=SEED_SITE,
+        claim=claim,
+        claimed=None,
+        derived=None,
+        unit=unit,
+        consistent=None,
+        tolerance=None,
+        rel_tol=rel_tol,
+        formula="",
+        explanation="not checked: the registry has no such machine or local model.",
+    )

@@ -1,0 +1,86 @@
+"""Shared pieces of the command line: options, error handling, plain-text tables.
+
+Command modules import from here (never from ``generator.cli``), so a command can
+live in its own module without a circular import.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from generator.errors import InputError, OpsBenchError
+
+
+def _fail(exc: OpsBenchError) -> None:
+    if isinstance(exc, InputError):
+        for p in exc.problems:
+            click.echo(str(p), err=True)
+        click.echo(f"{len(exc.problems)} problem(s) found; nothing was written.", err=True)
+    else:
+        click.echo(f"error: {exc}", err=True)
+    sys.exit(exc.exit_code)
+
+
+def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn domain errors into one clean message and the right exit code, no traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except OpsBenchError as exc:
+            _fail(exc)
+
+    return wrapper
+
+
+registry_option = click.option(
+    "--registry",
+    "registry_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("registry"),
+    show_default=True,
+    help="Registry folder (models, roles, policy, hardware, pricing, workloads, tasks).",
+)
+runs_option = click.option(
+    "--runs",
+    "runs_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("runs"),
+    show_default=True,
+    help="Folder holding one sub-folder per run.",
+)
+json_option = click.option("--json", "json_", is_flag=True, help="Print JSON instead of a table.")
+
+
+def invocation_args(ctx: click.Context) -> list[str]:
+    """The command line that reproduces this invocation (non-default options only)."""
+    args = ctx.command_path.split()[1:]
+    for param in ctx.command.params:
+        if not isinstance(param, click.Option) or param.name is None:
+            continue
+        value = ctx.params.get(param.name)
+        if value is None or value == param.default or value == ():
+            continue
+        flag = max(param.opts, key=len)
+        if param.is_flag:
+            args.append(flag)
+            continue
+        for v in value if isinstance(value, tuple) else (value,):
+            args += [flag, str(v)]
+    return args
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    widths = {c: max([len(c), *(len(str(r.get(c, ""))) for r in rows)]) for c in columns}
+    lines = ["  ".join(c.ljust(widths[c]) for c in columns)]
+    lines.append("  ".join("-" * widths[c] for c in columns))
+    for r in rows:
+        lines.append("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns))
+    return "\n".join(lines)

@@ -1,0 +1,460 @@
+"""Shared pieces of ``opsbench ingest``: reading a source file, locating problems in
+it, typed access to its values, model-name matching, and the one writer.
+
+Every format module turns one foreign file into an :class:`Extracted` in memory;
+nothing is written until the whole file has been read and every record checked.
+The writer then builds the run folder in a temporary folder beside the target and
+renames it into place, so a bad or truncated file never leaves half a run behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from generator.errors import InputError, Problem, RunError
+from generator.execute.records import (
+    CaseScore,
+    CheckOutcome,
+    Manifest,
+    PerfRecord,
+    ResultRecord,
+    SummaryRecord,
+)
+from generator.execute.runstore import RUN_ID_RE, RunFolder, _fsync_dir, atomic_write_text
+from generator.registry.yamlio import display_path
+
+#: Role written on per-sample rows from other harnesses: no registry role, so an
+#: ingested row never counts towards a registry role's gates.
+INGESTED_ROLE = "ingested"
+#: Severity written on per-sample rows: other harnesses do not grade severity.
+UNRATED = "unrated"
+#: The most problems listed for one file; the rest are counted.
+MAX_PROBLEMS = 50
+
+PLACEHOLDER_NOTE = (
+    "settings.temperature, seed, request_timeout_s and max_retries are not recorded by the "
+    "source; the zeros in this manifest are placeholders, not measurements"
+)
+SCORE_NOTE = (
+    "per-sample rows: the source has no severities, so role is 'ingested', severity 'unrated', "
+    "score.weight 1 (unweighted pass count) and review_pain 0 (not measured)"
+)
+
+
+# --------------------------------------------------------------------------- problems
+
+
+class Problems:
+    """Problems found in one source file, collected so the user fixes them in one pass."""
+
+    def __init__(self, shown: str):
+        self.shown = shown
+        self.items: list[Problem] = []
+        self.dropped = 0
+
+    def add(self, message: str, line: int | None = None) -> None:
+        if len(self.items) >= MAX_PROBLEMS:
+            self.dropped += 1
+            return
+        self.items.append(Problem(self.shown, line, message))
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def raise_if_any(self) -> None:
+        if not self.items:
+            return
+        items = list(self.items)
+        if self.dropped:
+            items.append(Problem(self.shown, None, f"... and {self.dropped} more problem(s) not shown"))
+        raise InputError(items)
+
+
+def fail(shown: str, message: str, line: int | None = None) -> InputError:
+    return InputError([Problem(shown, line, message)])
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass
+class SourceFile:
+    """One foreign result file, read once: its bytes, hash and text."""
+
+    path: Path
+    shown: str
+    data: bytes
+    sha256: str
+    text: str
+
+
+def read_source(path: Path) -> SourceFile:
+    shown = display_path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise fail(shown, f"cannot read file: {exc.strerror}") from None
+    sha = hashlib.sha256(data).hexdigest()
+    if not data.strip():
+        raise fail(shown, "file is empty", 1)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise fail(shown, "file is not UTF-8 text (a binary or compressed file?)") from None
+    return SourceFile(path=path, shown=shown, data=data, sha256=sha, text=text)
+
+
+def load_json(src: SourceFile) -> Any:
+    """The whole file as one JSON value; a syntax error names its line."""
+    try:
+        return json.loads(src.text)
+    except json.JSONDecodeError as exc:
+        truncated = exc.pos >= len(src.text.rstrip())
+        hint = " (the file looks truncated)" if truncated else ""
+        line = min(exc.lineno, max(1, len(src.text.splitlines())))
+        raise fail(src.shown, f"invalid JSON: {exc.msg} (column {exc.colno}){hint}", line) from None
+
+
+def iter_jsonl(src: SourceFile, probs: Problems) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line; bad lines become problems."""
+    for lineno, raw in enumerate(src.text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            probs.add(f"invalid JSON line: {exc.msg} at column {exc.colno}", lineno)
+            continue
+        if not isinstance(obj, dict):
+            probs.add(f"expected a JSON object on each line, got {type_name(obj)}", lineno)
+            continue
+        yield lineno, obj
+
+
+# --------------------------------------------------------------------------- typed access
+
+_KINDS: dict[str, str] = {
+    "string": "string",
+    "number": "number",
+    "int": "integer",
+    "bool": "boolean",
+    "object": "object",
+    "array": "array",
+}
+
+
+def type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    return type(value).__name__
+
+
+def is_kind(value: Any, kind: str) -> bool:
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "object":
+        return isinstance(value, dict)
+    if kind == "array":
+        return isinstance(value, list)
+    raise ValueError(kind)
+
+
+def path_of(base: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{base}[{key}]"
+    return f"{base}.{key}" if base else key
+
+
+def need(
+    probs: Problems, obj: dict[str, Any], key: str, base: str, kind: str, line: int | None = None
+) -> Any:
+    """A required field of the given kind, or None after recording a problem."""
+    if key not in obj or obj[key] is None:
+        prefix = f"{base}: " if base else ""
+        probs.add(f"{prefix}missing required field {key!r}", line)
+        return None
+    return check(probs, obj[key], path_of(base, key), kind, line)
+
+
+def opt(probs: Problems, obj: dict[str, Any], key: str, base: str, kind: str, line: int | None = None) -> Any:
+    """An optional field: None when absent or null, else it must be of the given kind."""
+    if key not in obj or obj[key] is None:
+        return None
+    return check(probs, obj[key], path_of(base, key), kind, line)
+
+
+def check(probs: Problems, value: Any, where: str, kind: str, line: int | None = None) -> Any:
+    if is_kind(value, kind):
+        return value
+    probs.add(f"{where}: expected {_KINDS[kind]}, got {type_name(value)}", line)
+    return None
+
+
+def number_or_none(value: Any) -> float | None:
+    """A finite number as float; anything else (strings like 'N/A', null, NaN) is None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def plain(value: Any) -> Any:
+    """JSON-safe copy of a parsed value (YAML dates become ISO strings)."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, str):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """An ISO-8601 string (with or without zone) or a Unix timestamp; None if neither."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float) and math.isfinite(value) and value > 0:
+        return datetime.fromtimestamp(value, UTC)
+    if isinstance(value, str) and value.strip():
+        try:
+            return datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def iso(ts: datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SSZ`` like every run; a date without a zone is read as UTC."""
+    if ts.tzinfo is not None:
+        ts = ts.astimezone(UTC)
+    return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --------------------------------------------------------------------------- extracted records
+
+
+@dataclass
+class Row:
+    """One record before model matching: the model name as the source wrote it, and fields.
+
+    ``names`` are further exact names tried against the alias table, in order, after
+    ``source_model`` (e.g. a promptfoo provider's id after its label).
+    """
+
+    source_model: str
+    fields: dict[str, Any]
+    names: tuple[str, ...] = ()
+
+
+@dataclass
+class ModelFacts:
+    """What the source says about one model's files and runtime (for the manifest)."""
+
+    file_name: str | None = None
+    file_size_bytes: int | None = None
+    runtime: str | None = None
+    runtime_version: str | None = None
+    endpoint: str | None = None
+
+
+@dataclass
+class Extracted:
+    """Everything one source file holds that the run format can carry."""
+
+    date: datetime | None = None
+    tool_version: str | None = None
+    environment: dict[str, Any] = field(default_factory=dict)
+    results: list[Row] = field(default_factory=list)
+    summaries: list[Row] = field(default_factory=list)
+    perf: list[Row] = field(default_factory=list)
+    unmapped: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    model_facts: dict[str, ModelFacts] = field(default_factory=dict)
+    #: Source models named by the file but without any mapped record.
+    mentioned_models: list[str] = field(default_factory=list)
+
+    def source_models(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for row in [*self.results, *self.summaries, *self.perf]:
+            seen.setdefault(row.source_model, None)
+        return list(seen)
+
+
+@dataclass
+class ParseContext:
+    """What a format module may need beyond the file itself."""
+
+    format: str
+    max_output_chars: int
+    model_override: str | None = None
+
+
+def truncate(text: str | None, limit: int) -> tuple[str | None, bool]:
+    if text is None or len(text) <= limit:
+        return text, False
+    return text[:limit], True
+
+
+def case_score(accepted: bool, checks: list[CheckOutcome]) -> CaseScore:
+    """A per-sample score from another harness: unweighted (weight 1), pain not measured."""
+    return CaseScore(
+        accepted=accepted,
+        weight=1.0,
+        score=1.0 if accepted else 0.0,
+        review_pain=0.0,
+        checks=checks,
+    )
+
+
+def check_outcome(id_: str, kind: str, passed: bool, detail: str, category: str = "accuracy") -> CheckOutcome:
+    return CheckOutcome(
+        id=id_, kind=kind, category=category, severity=UNRATED, passed=passed, detail=detail[:200]
+    )
+
+
+def binary(value: Any) -> bool | None:
+    """True / False for a pass-fail value (bools, 0 / 1); None for anything graded finer."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    return None
+
+
+def derived_successes(value: float | None, trials: int | None) -> float | None:
+    """value x trials when that is a whole number of cases (a mean of 0/1 outcomes)."""
+    if value is None or trials is None or trials <= 0:
+        return None
+    k = value * trials
+    nearest = round(k)
+    return float(nearest) if abs(k - nearest) < 1e-6 else None
+
+
+# --------------------------------------------------------------------------- model names
+
+
+@dataclass
+class ModelMatch:
+    source: str
+    model_id: str
+    external: bool
+    via: str  # alias / --model / none
+
+
+class ModelResolver:
+    """Source names to registry ids through the explicit alias table only; never guessed."""
+
+    def __init__(self, aliases: dict[str, str], override: str | None = None):
+        self.aliases = aliases
+        self.override = override
+        self.matches: dict[str, ModelMatch] = {}
+
+    def resolve(self, source: str, names: tuple[str, ...] = ()) -> ModelMatch:
+        if source in self.matches:
+            return self.matches[source]
+        if self.override is not None:
+            match = ModelMatch(source, self.override, False, "--model")
+        else:
+            hit = next((n for n in (source, *names) if n in self.aliases), None)
+            if hit is not None:
+                match = ModelMatch(source, self.aliases[hit], False, f"alias {hit!r}")
+            else:
+                match = ModelMatch(source, source, True, "none")
+        self.matches[source] = match
+        return match
+
+    @property
+    def external(self) -> list[str]:
+        return sorted(m.source for m in self.matches.values() if m.external)
+
+
+# --------------------------------------------------------------------------- run ids and the writer
+
+
+def run_id_for(date: datetime | None, suite: str, sha256: str) -> str:
+    """``YYYYMMDD-HHMMSS-<suite>-<6 hex of the file's sha256>``: the same file, the same id."""
+    if date is None:
+        stamp = "19700101-000000"
+    else:
+        ts = date.astimezone(UTC) if date.tzinfo is not None else date
+        stamp = ts.strftime("%Y%m%d-%H%M%S")
+    run_id = f"{stamp}-{suite}-{sha256[:6]}"
+    if not RUN_ID_RE.fullmatch(run_id):
+        raise RunError(f"unsafe run id {run_id!r}")
+    return run_id
+
+
+def _jsonl(records: list[Any]) -> str:
+    return "".join(r.model_dump_json() + "\n" for r in records)
+
+
+def write_run_folder(
+    out_dir: Path,
+    manifest: Manifest,
+    results: list[ResultRecord],
+    summaries: list[SummaryRecord],
+    perf: list[PerfRecord],
+) -> Path:
+    """Write a complete run folder in one step: build it beside the target, then rename.
+
+    Refuses to replace an existing folder. On any error the temporary folder is removed,
+    so ``out_dir`` never holds half a run.
+    """
+    run_id = manifest.run_id
+    if not RUN_ID_RE.fullmatch(run_id):
+        raise RunError(f"unsafe run id {run_id!r}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / run_id
+    if target.exists():
+        raise RunError(f"{target} already exists; nothing was written")
+    tmp = out_dir / f".{run_id}.ingest-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    try:
+        files = {"results.jsonl": results, "summaries.jsonl": summaries, "perf.jsonl": perf}
+        for name, records in files.items():
+            if records:
+                atomic_write_text(tmp / name, _jsonl(records))
+        RunFolder(tmp).write_manifest(manifest)  # last: a folder with a manifest is a run
+        _fsync_dir(tmp)
+        os.rename(tmp, target)
+        _fsync_dir(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target

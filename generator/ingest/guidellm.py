@@ -1,0 +1,214 @@
+"""GuideLLM ``benchmarks.json`` reports -> ``perf.jsonl``.
+
+One :class:`PerfRecord` per entry of ``benchmarks[]`` (one strategy of the run:
+``synchronous``, ``concurrent``, ``throughput``, ``constant`` or ``poisson``; a
+``sweep`` profile is a series of these). Both report layouts are read: the 0.2
+layout (``args.strategy``, ``worker.backend_model``, ``request_totals`` and
+``start_time`` / ``end_time`` on each benchmark) and the later one (top-level
+``args.model``, ``config.strategy``, ``metrics.request_totals``,
+``scheduler_metrics``, ``metadata.guidellm_version``).
+
+Metrics are mapped by definition, not by name, because GuideLLM's names moved
+between versions (REFERENCE.md):
+
+- ``time_to_first_token_ms`` (request start -> first token) -> ``ttft_ms``;
+- ``inter_token_latency_ms`` is, per request, (last token - first token) /
+  (output tokens - 1): vLLM's TPOT, so it maps to ``tpot_ms`` (GuideLLM weights
+  its distribution by tokens);
+- ``time_per_output_token_ms`` divides by all output tokens (and in later
+  versions counts from the request start): no counterpart, kept in ``extra``;
+- ``request_latency`` (seconds) x 1000 -> ``e2el_ms``;
+- vLLM-style ITL (gaps between streamed chunks) is not reported: ``itl_ms`` stays
+  empty;
+- ``request_throughput`` = successful requests / duration and
+  ``output_throughput`` = output tokens of successful requests / duration, as
+  vLLM defines them; GuideLLM's own time-weighted ``requests_per_second`` and
+  ``output_tokens_per_second`` means are kept in ``extra``.
+
+Distributions use the ``successful`` requests. Required: ``benchmarks`` (a list)
+and ``metrics`` on each benchmark; the model from the file or ``--model``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator.ingest.common import (
+    Extracted,
+    ParseContext,
+    Problems,
+    Row,
+    SourceFile,
+    fail,
+    load_json,
+    need,
+    number_or_none,
+    parse_datetime,
+    path_of,
+)
+
+PERCENTILES = {
+    "p001": "p0.1",
+    "p01": "p1",
+    "p05": "p5",
+    "p10": "p10",
+    "p25": "p25",
+    "p50": "p50",
+    "p75": "p75",
+    "p90": "p90",
+    "p95": "p95",
+    "p99": "p99",
+    "p999": "p99.9",
+}
+
+
+def _dict(obj: Any, *keys: str) -> dict[str, Any]:
+    for key in keys:
+        if not isinstance(obj, dict):
+            return {}
+        obj = obj.get(key)
+    return obj if isinstance(obj, dict) else {}
+
+
+def _dist(metrics: dict[str, Any], name: str, scale: float = 1.0) -> dict[str, float]:
+    """vLLM-style statistics of the successful requests' distribution."""
+    summary = _dict(metrics, name, "successful")
+    out: dict[str, float] = {}
+    for ours, theirs in (
+        ("mean", "mean"),
+        ("median", "median"),
+        ("std", "std_dev"),
+        ("min", "min"),
+        ("max", "max"),
+    ):
+        value = number_or_none(summary.get(theirs))
+        if value is not None:
+            out[ours] = round(value * scale, 6)
+    for theirs, ours in PERCENTILES.items():
+        value = number_or_none(_dict(summary, "percentiles").get(theirs))
+        if value is not None:
+            out[ours] = round(value * scale, 6)
+    if number_or_none(summary.get("count")) == 0:
+        return {}
+    return out
+
+
+def _model(report: dict[str, Any], bench: dict[str, Any]) -> str | None:
+    for candidate in (
+        _dict(bench, "worker").get("backend_model"),
+        _dict(bench, "config", "backend").get("model"),
+        _dict(report, "args").get("model"),
+    ):
+        if isinstance(candidate, str) and candidate.strip():
+            return candidate
+    return None
+
+
+def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
+    data = load_json(src)
+    probs = Problems(src.shown)
+    if not isinstance(data, dict):
+        raise fail(src.shown, "$: expected an object (a GuideLLM benchmarks.json report)", 1)
+    benchmarks = need(probs, data, "benchmarks", "$", "array")
+    probs.raise_if_any()
+    if not benchmarks:
+        raise fail(src.shown, "$.benchmarks: the report holds no benchmarks", 1)
+    ex = Extracted()
+    version = _dict(data, "metadata").get("guidellm_version")
+    ex.tool_version = version if isinstance(version, str) else None
+    target = _dict(data, "args").get("target")
+    if isinstance(target, str):
+        ex.environment["target"] = target
+    platform = _dict(data, "metadata").get("platform")
+    if isinstance(platform, str):
+        ex.environment["platform"] = platform
+    for i, bench in enumerate(benchmarks):
+        where = path_of("$.benchmarks", i)
+        if not isinstance(bench, dict):
+            probs.add(f"{where}: expected an object, got {type(bench).__name__}")
+            continue
+        metrics = need(probs, bench, "metrics", where, "object")
+        if metrics is None:
+            continue
+        model = _model(data, bench)
+        if model is None and ctx.model_override is None:
+            probs.add(
+                f"{where}: no model name (worker.backend_model / config.backend.model / args.model); "
+                "pass --model"
+            )
+            continue
+        strategy = _dict(bench, "config", "strategy") or _dict(bench, "args", "strategy")
+        kind = strategy.get("type_") if isinstance(strategy.get("type_"), str) else None
+        concurrency = number_or_none(strategy.get("streams"))
+        if kind == "synchronous":
+            concurrency = 1.0
+        elif kind == "throughput":
+            concurrency = number_or_none(strategy.get("max_concurrency"))
+        rate = number_or_none(strategy.get("rate")) if kind in ("constant", "poisson") else None
+
+        totals = _dict(metrics, "request_totals") or _dict(bench, "request_totals")
+        successful = totals.get("successful") if isinstance(totals.get("successful"), int) else None
+        errored = totals.get("errored") if isinstance(totals.get("errored"), int) else None
+        sched = _dict(bench, "scheduler_metrics")
+        start = number_or_none(bench.get("start_time"))
+        end = number_or_none(bench.get("end_time"))
+        duration = number_or_none(bench.get("duration"))
+        if duration is None and sched:
+            m_start, m_end = (
+                number_or_none(sched.get("measure_start_time")),
+                number_or_none(sched.get("measure_end_time")),
+            )
+            if m_start is not None and m_end is not None and m_end > m_start:
+                duration, start = m_end - m_start, start or m_start
+        if duration is None and start is not None and end is not None and end > start:
+            duration = end - start
+        out_tokens = number_or_none(_dict(metrics, "output_token_count", "successful").get("total_sum"))
+        extra: dict[str, Any] = {
+            k: v
+            for k, v in {
+                "guidellm_requests_per_second_mean": number_or_none(
+                    _dict(metrics, "requests_per_second", "successful").get("mean")
+                ),
+                "guidellm_output_tokens_per_second_mean": number_or_none(
+                    _dict(metrics, "output_tokens_per_second", "successful").get("mean")
+                ),
+                "guidellm_time_per_output_token_ms": _dist(metrics, "time_per_output_token_ms") or None,
+                "incomplete": totals.get("incomplete"),
+                "strategy": strategy or None,
+                "profile": (_dict(bench, "config", "profile") or _dict(bench, "args", "profile")).get(
+                    "type_"
+                ),
+            }.items()
+            if v is not None
+        }
+        ex.perf.append(
+            Row(
+                model or "(unnamed in source)",
+                {
+                    "key": f"{i}|{kind}|{concurrency or rate or ''}",
+                    "strategy": kind,
+                    "concurrency": concurrency,
+                    "request_rate": rate,
+                    "completed": successful,
+                    "failed": errored,
+                    "duration_s": duration,
+                    "request_throughput": successful / duration
+                    if successful is not None and duration
+                    else None,
+                    "output_throughput": out_tokens / duration
+                    if out_tokens is not None and duration
+                    else None,
+                    "ttft_ms": _dist(metrics, "time_to_first_token_ms"),
+                    "tpot_ms": _dist(metrics, "inter_token_latency_ms"),
+                    "e2el_ms": _dist(metrics, "request_latency", 1000.0),
+                    "extra": extra,
+                },
+            )
+        )
+        ex.date = ex.date or parse_datetime(start)
+    probs.raise_if_any()
+    ex.unmapped.append("vLLM-style ITL (gaps between streamed chunks): GuideLLM does not report it")
+    ex.unmapped.append(
+        "per-request samples (benchmarks[].requests): no scores, and pages never carry raw rows"
+    )
+    return ex

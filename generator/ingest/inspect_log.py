@@ -1,0 +1,235 @@
+"""UK AISI inspect_ai eval logs (JSON log format) -> ``results.jsonl`` + ``summaries.jsonl``.
+
+Per sample (``samples[]``): one :class:`ResultRecord`, case ``<task>/<id>``, repeat
+``epoch``. Each scorer in ``scores`` becomes a check that passes when its value is
+``"C"`` (correct), ``true`` or ``1``; ``"I"``, ``"P"``, ``"N"``, 0 and other numbers
+fail, and the detail shows the value. The sample is accepted when every check
+passes; a sample with an ``error`` is a hard failure. Output text, and the final
+generation's ``usage`` and ``time`` (as ``timing.e2e_s``), are mapped only when the
+sample made exactly one generation; ``total_time`` / ``working_time`` cover the
+whole sample (tools, scoring), not one request, and are not mapped.
+
+Aggregates (``results.scores[]``): one :class:`SummaryRecord` per scorer metric
+(``match/accuracy`` with ``stderr``); ``trials`` = ``completed_samples`` when there
+is one epoch.
+
+The binary ``.eval`` log format is not read: convert it with
+``inspect log convert --to json``. Required: ``eval.model``, ``eval.task``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator.ingest.common import (
+    Extracted,
+    ParseContext,
+    Problems,
+    Row,
+    SourceFile,
+    binary,
+    case_score,
+    check_outcome,
+    derived_successes,
+    fail,
+    iso,
+    load_json,
+    need,
+    number_or_none,
+    opt,
+    parse_datetime,
+    path_of,
+    truncate,
+)
+
+CORRECT = "C"
+ERROR_METRICS = ("stderr", "std", "var")
+
+
+def _passed(value: Any) -> bool | None:
+    if isinstance(value, str):
+        return value == CORRECT
+    if isinstance(value, bool | int | float):
+        return bool(binary(value))
+    return None  # dicts / lists: multi-value scores
+
+
+def _text(content: Any) -> str | None:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [c.get("text") for c in content if isinstance(c, dict) and isinstance(c.get("text"), str)]
+        return "".join(parts) if parts else None
+    return None
+
+
+def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
+    if src.data[:2] == b"PK":
+        raise fail(
+            src.shown, "this is inspect's binary .eval log: convert it with `inspect log convert --to json`"
+        )
+    data = load_json(src)
+    probs = Problems(src.shown)
+    if not isinstance(data, dict):
+        raise fail(src.shown, "$: expected an object (an inspect_ai JSON eval log)", 1)
+    ev = need(probs, data, "eval", "$", "object")
+    probs.raise_if_any()
+    model = need(probs, ev, "model", "$.eval", "string")
+    task = need(probs, ev, "task", "$.eval", "string")
+    samples = opt(probs, data, "samples", "$", "array") or []
+    results = opt(probs, data, "results", "$", "object") or {}
+    stats = opt(probs, data, "stats", "$", "object") or {}
+    probs.raise_if_any()
+
+    ex = Extracted()
+    ex.date = parse_datetime(ev.get("created")) or parse_datetime(stats.get("started_at"))
+    packages = ev.get("packages") if isinstance(ev.get("packages"), dict) else {}
+    version = packages.get("inspect_ai")
+    ex.tool_version = version if isinstance(version, str) else None
+    for key in ("model_base_url", "sandbox"):
+        if ev.get(key) is not None:
+            ex.environment[key] = ev[key]
+    status = data.get("status")
+    if status != "success":
+        ex.notes.append(f"inspect log status is {status!r}, not 'success': the eval did not finish cleanly")
+    started = iso(ex.date) if ex.date else None
+
+    scoreless = 0
+    multi_gen = 0
+    finer: set[str] = set()
+    for i, sample in enumerate(samples):
+        where = path_of("$.samples", i)
+        if not isinstance(sample, dict):
+            probs.add(f"{where}: expected an object, got {type(sample).__name__}")
+            continue
+        sid = sample.get("id")
+        if sid is None:
+            probs.add(f"{where}: missing required field 'id'")
+            continue
+        if isinstance(sid, bool) or not isinstance(sid, int | str):
+            probs.add(f"{where}.id: expected string or integer, got {type(sid).__name__}")
+            continue
+        epoch = opt(probs, sample, "epoch", where, "int") or 1
+        scores = opt(probs, sample, "scores", where, "object") or {}
+        output = opt(probs, sample, "output", where, "object") or {}
+        error = sample.get("error")
+        checks = []
+        for name, score in scores.items():
+            value = score.get("value") if isinstance(score, dict) else None
+            passed = _passed(value)
+            if passed is None:
+                finer.add(name)
+                continue
+            explanation = score.get("explanation") if isinstance(score.get("explanation"), str) else ""
+            checks.append(
+                check_outcome(name, f"inspect:{name}", passed, f"value={value!r} {explanation}".strip())
+            )
+        if not checks and not error:
+            scoreless += 1
+            continue
+        messages = sample.get("messages") if isinstance(sample.get("messages"), list) else []
+        generations = sum(1 for msg in messages if isinstance(msg, dict) and msg.get("role") == "assistant")
+        single = generations == 1
+        multi_gen += generations > 1
+        text = None
+        usage: dict[str, Any] = {}
+        timing: dict[str, Any] = {}
+        if single:
+            choices = output.get("choices") if isinstance(output.get("choices"), list) else []
+            if choices and isinstance(choices[0], dict) and isinstance(choices[0].get("message"), dict):
+                text = _text(choices[0]["message"].get("content"))
+            u = output.get("usage") if isinstance(output.get("usage"), dict) else {}
+            usage = {
+                "prompt_tokens": u.get("input_tokens") if isinstance(u.get("input_tokens"), int) else None,
+                "completion_tokens": u.get("output_tokens")
+                if isinstance(u.get("output_tokens"), int)
+                else None,
+            }
+            timing = {"e2e_s": number_or_none(output.get("time"))}
+        out, cut = truncate(text, ctx.max_output_chars)
+        message = (
+            error.get("message") if isinstance(error, dict) else (error if isinstance(error, str) else None)
+        )
+        fields: dict[str, Any] = {
+            "case_id": f"{task}/{sid}",
+            "repeat": epoch,
+            "status": "failed" if error else "ok",
+            "failure_kind": "runtime_error" if error else None,
+            "error": (message or "error")[:500] if error else None,
+            "timing": timing,
+            "usage": usage,
+            "output": out,
+            "output_truncated": cut,
+            "score": case_score(not error and all(c.passed for c in checks), checks),
+        }
+        if started:
+            fields["started_at"] = started
+        ex.results.append(Row(model, fields))
+
+    config = ev.get("config") if isinstance(ev.get("config"), dict) else {}
+    epochs = config.get("epochs")
+    completed = results.get("completed_samples")
+    trials = completed if isinstance(completed, int) and epochs in (None, 1) else None
+    for j, score in enumerate(results.get("scores") or []):
+        where = path_of("$.results.scores", j)
+        if not isinstance(score, dict):
+            probs.add(f"{where}: expected an object, got {type(score).__name__}")
+            continue
+        name = score.get("name") or score.get("scorer")
+        metrics = score.get("metrics") if isinstance(score.get("metrics"), dict) else {}
+        if not isinstance(name, str):
+            probs.add(f"{where}: missing required field 'name'")
+            continue
+        err = (
+            number_or_none(metrics["stderr"].get("value"))
+            if isinstance(metrics.get("stderr"), dict)
+            else None
+        )
+        for metric, body in metrics.items():
+            if metric in ERROR_METRICS or not isinstance(body, dict):
+                continue
+            value = number_or_none(body.get("value"))
+            if value is None:
+                ex.unmapped.append(f"{where}.metrics.{metric}: value is not a number")
+                continue
+            counted = metric == "accuracy"
+            ex.summaries.append(
+                Row(
+                    model,
+                    {
+                        "key": f"{task}|{name}/{metric}",
+                        "task": task,
+                        "metric": f"{name}/{metric}",
+                        "value": value,
+                        "stderr": err if metric in ("accuracy", "mean") else None,
+                        "trials": trials,
+                        "successes": derived_successes(value, trials) if counted else None,
+                        "extra": {
+                            k: v
+                            for k, v in {
+                                "scorer": score.get("scorer"),
+                                "total_samples": results.get("total_samples"),
+                                "completed_samples": completed,
+                                "epochs": epochs,
+                            }.items()
+                            if v is not None
+                        },
+                    },
+                )
+            )
+    probs.raise_if_any()
+    if scoreless:
+        ex.unmapped.append(f"{scoreless} sample(s) without scores: acceptance cannot be decided")
+    if finer:
+        ex.unmapped.append(
+            f"scorers with multi-value scores ({', '.join(sorted(finer))}): not a pass/fail check"
+        )
+    if multi_gen:
+        ex.unmapped.append(
+            f"output, usage and time of {multi_gen} sample(s) with several generations: "
+            "not one request's figures"
+        )
+    ex.unmapped.append("sample total_time / working_time: whole-sample times, not request latency")
+    if "model_usage" in stats:
+        ex.unmapped.append("$.stats.model_usage: totals over all calls, scorer calls included")
+    return ex

@@ -1,0 +1,151 @@
+"""vLLM serving benchmark (``benchmark_serving.py --save-result`` / ``vllm bench serve
+--save-result``) -> ``perf.jsonl``.
+
+One result file is one load level of one model: a JSON object (a JSON array of
+such objects is read too). It maps to one :class:`PerfRecord`:
+
+- ``model_id`` is the model; ``max_concurrency`` the concurrency; a finite
+  ``request_rate`` the request rate (``"inf"`` means no rate limit);
+- strategy: ``concurrent`` (no rate limit, a concurrency cap), ``throughput``
+  (neither), ``poisson`` (a rate with ``burstiness`` 1) or ``gamma`` (other
+  burstiness), as vLLM schedules arrivals;
+- ``completed``, ``failed`` (when written), ``duration``, ``request_throughput``,
+  ``output_throughput``;
+- ``{mean,median,std,pNN}_{ttft,tpot,itl,e2el}_ms`` into ``ttft_ms`` /
+  ``tpot_ms`` / ``itl_ms`` / ``e2el_ms`` by statistic (these are vLLM's own
+  definitions, which the run format follows).
+
+Token totals, goodput and other scalars are kept in ``extra``. The per-request
+arrays written with ``--save-detailed`` (``ttfts``, ``itls``, ``generated_texts``,
+``errors`` ...) are not mapped: they carry no scores, and pages never hold raw
+per-request rows. Required: ``model_id``, ``completed``, ``duration``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from generator.ingest.common import (
+    Extracted,
+    ParseContext,
+    Problems,
+    Row,
+    SourceFile,
+    fail,
+    load_json,
+    need,
+    number_or_none,
+    opt,
+    path_of,
+)
+
+STAT_KEY = re.compile(r"^(?P<stat>mean|median|std|p\d+(?:\.\d+)?)_(?P<metric>ttft|tpot|itl|e2el)_ms$")
+DETAILED = ("input_lens", "output_lens", "ttfts", "itls", "generated_texts", "errors", "start_times")
+MAPPED = {
+    "model_id",
+    "date",
+    "backend",
+    "completed",
+    "failed",
+    "duration",
+    "request_throughput",
+    "output_throughput",
+    "request_rate",
+    "max_concurrency",
+    "burstiness",
+    *DETAILED,
+}
+
+
+def _date(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.strptime(value, "%Y%m%d-%H%M%S")  # noqa: DTZ007 - vLLM writes local time, no zone
+    except ValueError:
+        return None
+
+
+def _record(probs: Problems, obj: dict[str, Any], where: str, index: int) -> Row | None:
+    model = need(probs, obj, "model_id", where, "string")
+    completed = need(probs, obj, "completed", where, "int")
+    duration = need(probs, obj, "duration", where, "number")
+    failed = opt(probs, obj, "failed", where, "int")
+    concurrency = opt(probs, obj, "max_concurrency", where, "int")
+    for key in ("request_throughput", "output_throughput"):
+        opt(probs, obj, key, where, "number")
+    rate_raw = obj.get("request_rate")
+    rate = number_or_none(rate_raw)
+    if rate_raw is not None and rate is None and str(rate_raw).lower() not in ("inf", "infinity"):
+        probs.add(f"{path_of(where, 'request_rate')}: expected a number or 'inf', got {rate_raw!r}")
+    if model is None or completed is None or duration is None:
+        return None
+    stats: dict[str, dict[str, float]] = {"ttft": {}, "tpot": {}, "itl": {}, "e2el": {}}
+    extra: dict[str, Any] = {}
+    for key, value in obj.items():
+        m = STAT_KEY.match(key)
+        if m and number_or_none(value) is not None:
+            stats[m.group("metric")][m.group("stat")] = float(value)
+        elif key not in MAPPED and not m:
+            extra[key] = value
+    burst = number_or_none(obj.get("burstiness"))
+    if rate is None:
+        strategy = "concurrent" if concurrency else "throughput"
+    else:
+        strategy = "poisson" if burst in (None, 1.0) else "gamma"
+    for key in ("backend", "burstiness"):
+        if obj.get(key) is not None:
+            extra[key] = obj[key]
+    if rate_raw is not None and rate is None:
+        extra["request_rate"] = str(rate_raw)
+    return Row(
+        model,
+        {
+            "key": f"{index}|{strategy}|rate={rate_raw}|concurrency={concurrency}",
+            "strategy": strategy,
+            "concurrency": concurrency,
+            "request_rate": rate,
+            "completed": completed,
+            "failed": failed,
+            "duration_s": float(duration),
+            "request_throughput": number_or_none(obj.get("request_throughput")),
+            "output_throughput": number_or_none(obj.get("output_throughput")),
+            "ttft_ms": stats["ttft"],
+            "tpot_ms": stats["tpot"],
+            "itl_ms": stats["itl"],
+            "e2el_ms": stats["e2el"],
+            "extra": extra,
+        },
+    )
+
+
+def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
+    data = load_json(src)
+    probs = Problems(src.shown)
+    objs = data if isinstance(data, list) else [data]
+    ex = Extracted()
+    detailed: set[str] = set()
+    for i, obj in enumerate(objs):
+        where = path_of("$", i) if isinstance(data, list) else "$"
+        if not isinstance(obj, dict):
+            probs.add(f"{where}: expected an object (a vLLM --save-result file), got {type(obj).__name__}")
+            continue
+        row = _record(probs, obj, where, i)
+        if row is None:
+            continue
+        ex.perf.append(row)
+        detailed.update(k for k in DETAILED if k in obj)
+        ex.date = ex.date or _date(obj.get("date"))
+        if not ex.environment and isinstance(obj.get("backend"), str):
+            ex.environment = {"benchmark_backend": obj["backend"]}
+    probs.raise_if_any()
+    if not objs:
+        raise fail(src.shown, "$: no benchmark results in the file", 1)
+    if detailed:
+        ex.unmapped.append(
+            f"per-request arrays ({', '.join(sorted(detailed))}): no scores, and pages never carry raw rows"
+        )
+    ex.unmapped.append("hardware and vLLM version: the result file does not record them")
+    return ex

@@ -1,0 +1,317 @@
+"""Cost scenarios pinned to hand-worked values, the seed's rows, its inconsistencies, and the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from generator.analysis.commands import cost
+from generator.analysis.cost import (
+    ScenarioAResult,
+    blended_price,
+    break_even,
+    check_electricity_claims,
+    claim_parts,
+    cost_report,
+    electricity_computed,
+    hardware_cost,
+    implied_kwh_price,
+    scenario_a,
+    scenario_b,
+)
+from generator.registry.loader import Registry, load_registry
+from generator.registry.schema import Machine
+from tests.conftest import REPO
+
+TOL = 0.02
+HW_MONTHLY = 40000 / 36 + 100  # 1,111.11 amortized + 100 flat electricity = 1,211.11
+
+
+@pytest.fixture(scope="module")
+def reg() -> Registry:
+    """The shipped registry, read once; tests that write use ``registry_copy``."""
+    return load_registry(REPO / "registry")
+
+
+def machines(reg: Registry) -> dict[str, Machine]:
+    return {m.id: m for m in reg.hardware.machines}
+
+
+# --------------------------------------------------------------------------- formulas
+
+
+def test_electricity_formulas() -> None:
+    # Mac Studio 120 W × 8 h × 30 d = 28.8 kWh; RTX 5090 950 W → 228 kWh
+    assert electricity_computed(120, 8, 30, 2.0) == pytest.approx(57.6)
+    assert electricity_computed(950, 8, 30, 2.0) == pytest.approx(456)
+    assert implied_kwh_price(120, 8, 30, 150) == pytest.approx(150 / 28.8)  # 5.21 SEK/kWh
+    assert implied_kwh_price(950, 8, 30, 450) == pytest.approx(450 / 228)  # 1.97 SEK/kWh
+
+
+def test_hardware_cost_flat_and_computed(reg: Registry) -> None:
+    m5 = machines(reg)["mac-studio-m5-max-128"]
+    hw = hardware_cost(m5, reg.pricing, 30)
+    assert hw.price == 40000 and hw.fx == 1.0
+    assert hw.amortized_monthly == pytest.approx(1111.111, abs=1e-3)
+    assert hw.electricity.method == "flat" and hw.electricity.monthly == 100
+    assert hw.electricity.computed_monthly == pytest.approx(57.6)
+    assert hw.total_monthly == pytest.approx(HW_MONTHLY)  # the seed's "SEK 1,211/mo hw"
+    assert hw.estimated
+    no_flat = reg.pricing.model_copy(update={"electricity_monthly_flat": None})
+    rtx = hardware_cost(machines(reg)["rtx-5090-pc"], no_flat, 30)
+    assert rtx.electricity.method == "computed"
+    assert rtx.electricity.monthly == pytest.approx(456)
+    assert rtx.total_monthly == pytest.approx(54000 / 36 + 456)
+
+
+def test_hardware_cost_converts_currency(reg: Registry) -> None:
+    usd = machines(reg)["mac-studio-m5-max-128"].model_copy(update={"price": 4000, "currency": "USD"})
+    hw = hardware_cost(usd, reg.pricing, 30)
+    assert hw.fx == 10.5 and hw.price == pytest.approx(42000)
+
+
+def test_break_even_rule() -> None:
+    be = break_even(40000, 1680, 100, 36)
+    assert be.net_monthly == 1580
+    assert be.exact_months == pytest.approx(25.316, abs=1e-3)
+    assert be.month == 26 and be.within_window and be.text == "month 26"
+    late = break_even(40000, 840, 100, 36)  # 40,000 ÷ 740 = 54.05 → month 55
+    assert late.month == 55 and not late.within_window
+    assert late.text == "never within the 36-month window (month 55)"
+    none = break_even(40000, 100, 100, 36)
+    assert none.month is None and none.exact_months is None and not none.within_window
+    assert break_even(40000, 3360, 100, 36).month == 13  # 12.27 → 13
+    assert break_even(40000, 3780, 100, 36).month == 11  # 10.87 → 11
+    assert break_even(0, 500, 100, 36).month == 0
+
+
+def test_blended_price(reg: Registry) -> None:
+    apis = {a.id: a for a in reg.pricing.api_prices}
+    # Sonnet: (0.3 × 3 + 0.7 × 15) USD × 10.5 = 11.4 × 10.5 = 119.7 SEK/M (the seed's "~120 SEK/M")
+    assert blended_price(apis["claude-sonnet"], reg.pricing).blended_per_mtok == pytest.approx(119.7)
+    assert blended_price(apis["gpt-oss-120b-cloud"], reg.pricing).blended_per_mtok == pytest.approx(10)
+
+
+def test_claim_parts() -> None:
+    assert [k for k, _ in claim_parts("API cost SEK 9,765/mo; break-even 5 months")] == [
+        "api_cost_monthly",
+        "break_even_month",
+    ]
+    assert [k for k, _ in claim_parts("840 SEK/mo saving; never breaks even; -13k SEK over 3 years")] == [
+        "monthly_saving",
+        "break_even_never",
+        "savings_over_window",
+    ]
+
+
+# --------------------------------------------------------------------------- Scenario B
+
+
+@pytest.mark.parametrize(
+    ("sid", "saving", "month", "over", "per_user"),
+    [
+        ("one-user-max5x", 840, 55, (840 - HW_MONTHLY) * 36, HW_MONTHLY),  # -13,360
+        ("two-users-max5x", 1680, 26, (1680 - HW_MONTHLY) * 36, HW_MONTHLY / 2),  # +16,880; 606/person
+        ("two-users-max20x", 3780, 11, (3780 - HW_MONTHLY) * 36, HW_MONTHLY / 2),  # +92,480
+        ("four-users-max5x", 3360, 13, (3360 - HW_MONTHLY) * 36, HW_MONTHLY / 4),  # +77,360
+    ],
+)
+def test_scenario_b_rows(
+    reg: Registry, sid: str, saving: float, month: int, over: float, per_user: float
+) -> None:
+    sb = next(s for s in reg.pricing.scenario_b if s.id == sid)
+    r = scenario_b(sb, reg.pricing, reg.hardware, rel_tol=TOL)
+    assert r.monthly_saving == pytest.approx(saving)
+    assert r.hardware.total_monthly == pytest.approx(HW_MONTHLY)
+    assert r.break_even.month == month
+    assert r.savings_over_window == pytest.approx(over)
+    assert r.hardware_per_user_monthly == pytest.approx(per_user)
+
+
+def test_scenario_b_values_in_sek(reg: Registry) -> None:
+    r = scenario_b(reg.pricing.scenario_b[0], reg.pricing, reg.hardware, rel_tol=TOL)
+    assert (r.from_monthly, r.to_monthly, r.saving_per_user) == (1050, 210, 840)
+    assert r.savings_over_window == pytest.approx(-13360)
+
+
+def _checks(reg: Registry, sid: str) -> dict[str, bool | None]:
+    sb = next(s for s in reg.pricing.scenario_b if s.id == sid)
+    r = scenario_b(sb, reg.pricing, reg.hardware, rel_tol=TOL)
+    return {c.subject.split(": ", 1)[1]: c.consistent for c in r.seed_checks}
+
+
+def test_scenario_b_seed_rows_that_hold(reg: Registry) -> None:
+    for sid in ("one-user-max5x", "two-users-max5x", "two-users-max20x"):
+        checks = _checks(reg, sid)
+        assert checks == {
+            "subscription saving per month": True,
+            "break-even": True,
+            "savings over 36 months": True,
+        }, sid
+
+
+def test_scenario_b_two_users_break_even_reads_25_point_3(reg: Registry) -> None:
+    sb = next(s for s in reg.pricing.scenario_b if s.id == "two-users-max5x")
+    r = scenario_b(sb, reg.pricing, reg.hardware, rel_tol=TOL)
+    be = next(c for c in r.seed_checks if c.subject.endswith("break-even"))
+    assert be.claimed == 25 and be.derived == pytest.approx(40000 / 1580)
+    assert "month 26" in be.explanation
+
+
+def test_scenario_b_four_users_inconsistent(reg: Registry) -> None:
+    sb = next(s for s in reg.pricing.scenario_b if s.id == "four-users-max5x")
+    r = scenario_b(sb, reg.pricing, reg.hardware, rel_tol=TOL)
+    by = {c.subject.split(": ", 1)[1]: c for c in r.seed_checks}
+    assert by["subscription saving per month"].consistent  # 3,360 holds
+    be = by["break-even"]
+    assert be.consistent is False
+    assert be.claimed == 7
+    assert be.derived == pytest.approx(40000 / 3260)  # 12.27, not ~7
+    over = by["savings over 36 months"]
+    assert over.consistent is False
+    assert over.claimed == 173000
+    assert over.derived == pytest.approx(77360)  # not +173k
+
+
+# --------------------------------------------------------------------------- Scenario A
+
+
+def _sa(reg: Registry, sid: str) -> ScenarioAResult:
+    sa = next(s for s in reg.pricing.scenario_a if s.id == sid)
+    return scenario_a(sa, reg.pricing, reg.hardware, reg.models, rel_tol=TOL)
+
+
+def test_scenario_a_api_cost_and_break_even(reg: Registry) -> None:
+    light, moderate = _sa(reg, "light"), _sa(reg, "moderate")
+    assert light.api_cost_monthly == pytest.approx(100)  # 10M × 10 SEK/M
+    assert light.break_even is not None and light.break_even.month is None  # 100 − 100 electricity = 0
+    assert light.savings_over_window == pytest.approx((100 - HW_MONTHLY) * 36)  # -40,000
+    assert moderate.api_cost_monthly == pytest.approx(1000)
+    assert moderate.break_even is not None and moderate.break_even.month == 45  # 40,000 ÷ 900 = 44.4
+    assert not moderate.break_even.within_window
+    assert moderate.exceeds_capacity is False
+    assert light.break_even_tokens_per_month == pytest.approx(HW_MONTHLY / 10 * 1e6)  # 121.1M
+
+
+def test_scenario_a_heavy_exceeds_capacity(reg: Registry) -> None:
+    heavy = _sa(reg, "heavy")
+    assert heavy.api_cost_monthly == pytest.approx(10000)
+    # gpt-oss-120b on the M5 Max: 614 ÷ 2.709375 = 226.6 tok/s → 587.4M tokens/month < 1B
+    assert heavy.capacity_ceiling_tps == pytest.approx(614 / 2.709375)
+    assert heavy.capacity_tokens_per_month == pytest.approx(614 / 2.709375 * 2_592_000)
+    assert heavy.exceeds_capacity is True
+    assert heavy.monthly_saving is None and heavy.break_even is None and heavy.savings_over_window is None
+    assert "capacity exceeded" in heavy.verdict and "no saving claimed" in heavy.verdict
+    be = next(c for c in heavy.seed_checks if c.subject == "heavy: break-even")
+    assert be.consistent is False
+    assert "month 5" in be.explanation and "587.4M" in be.explanation
+
+
+def test_scenario_a_seed_api_costs_imply_9_765(reg: Registry) -> None:
+    for sid, claimed, derived in (("light", 98, 100), ("moderate", 977, 1000), ("heavy", 9765, 10000)):
+        c = next(c for c in _sa(reg, sid).seed_checks if c.subject.endswith("API cost per month"))
+        assert (c.claimed, c.derived, c.consistent) == (claimed, pytest.approx(derived), False), sid
+    light = next(c for c in _sa(reg, "light").seed_checks if c.subject.endswith("API cost per month"))
+    assert "implies 9.8 SEK/M" in light.explanation
+    # "never breaks even" holds for light and moderate
+    for sid in ("light", "moderate"):
+        never = next(c for c in _sa(reg, sid).seed_checks if c.subject.endswith("break-even"))
+        assert never.consistent is True, sid
+
+
+def test_scenario_a_without_model_or_fit(reg: Registry) -> None:
+    sa = next(s for s in reg.pricing.scenario_a if s.id == "heavy")
+    unchecked = scenario_a(
+        sa.model_copy(update={"model": None}), reg.pricing, reg.hardware, reg.models, rel_tol=TOL
+    )
+    assert unchecked.exceeds_capacity is None
+    assert unchecked.monthly_saving == pytest.approx(10000)
+    assert unchecked.break_even is not None and unchecked.break_even.month == 5  # 40,000 ÷ 9,900 = 4.04
+    assert "capacity not checked" in unchecked.verdict
+    small = sa.model_copy(update={"machine": "rtx-5090-pc", "tokens_per_month": 1e6})
+    r = scenario_a(small, reg.pricing, reg.hardware, reg.models, rel_tol=TOL)
+    assert r.model_fits is False and r.exceeds_capacity is True
+    assert "does not fit" in r.verdict
+
+
+# --------------------------------------------------------------------------- electricity claims
+
+
+def test_electricity_claims_imply_different_kwh_prices(reg: Registry) -> None:
+    checks = check_electricity_claims(
+        machines(reg), reg.pricing, 30, rel_tol=TOL, flat_machines=["mac-studio-m5-max-128"]
+    )
+    by = {c.subject: c for c in checks}
+    mac = by["electricity per month, mac-studio-m4-max-128"]
+    assert mac.derived == pytest.approx(57.6) and mac.consistent is False
+    assert mac.inputs["implied_price_per_kwh"] == pytest.approx(5.2083, abs=1e-4)
+    rtx = by["electricity per month, rtx-5090-pc"]
+    assert rtx.derived == pytest.approx(456) and rtx.consistent is True
+    assert rtx.inputs["implied_price_per_kwh"] == pytest.approx(1.9737, abs=1e-4)
+    one = by["the seed's electricity figures share one kWh price"]
+    assert one.consistent is False
+    prices = sorted(one.inputs["implied_price_per_kwh"].values())
+    assert prices == [pytest.approx(450 / 228), pytest.approx(100 / 28.8), pytest.approx(150 / 28.8)]
+    saved = by["electricity saved over 36 months, mac-studio-m4-max-128 vs rtx-5090-pc"]
+    assert saved.claimed == 10800
+    assert saved.derived == pytest.approx((456 - 57.6) * 36)  # 14,342.4 at one price
+    assert saved.consistent is False
+
+
+def test_cost_report_collects_everything(reg: Registry) -> None:
+    rep = cost_report(reg.pricing, reg.hardware, reg.models, rel_tol=TOL)
+    assert [s.id for s in rep.scenario_a] == ["light", "moderate", "heavy"]
+    assert len(rep.scenario_b) == 4
+    sonnet = next(r for r in rep.api_break_even if r.api_id == "claude-sonnet")
+    assert sonnet.break_even_tokens_per_month == pytest.approx(HW_MONTHLY / 119.7 * 1e6)  # ~10.1M
+    inconsistent = sorted(c.subject for c in rep.seed_checks if c.consistent is False)
+    assert inconsistent == sorted(
+        [
+            "light: API cost per month",
+            "moderate: API cost per month",
+            "heavy: API cost per month",
+            "heavy: break-even",
+            "four-users-max5x: break-even",
+            "four-users-max5x: savings over 36 months",
+            "electricity per month, mac-studio-m4-max-128",
+            "the seed's electricity figures share one kWh price",
+            "electricity saved over 36 months, mac-studio-m4-max-128 vs rtx-5090-pc",
+        ]
+    )
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def test_cli_cost_table(registry_copy: Path) -> None:
+    result = CliRunner().invoke(cost, ["--registry", str(registry_copy)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert out.splitlines()[0] == (
+        "Hardware mac-studio-m5-max-128 (estimated specs): 40,000 SEK ÷ 36 months = 1,111.11 + "
+        "electricity 100 (flat; computed would be 57.6) = 1,211.11 SEK/month"
+    )
+    rows = {line.split()[0]: line for line in out.splitlines() if line.split()}
+    assert rows["two-users-max5x"].split() == [
+        "two-users-max5x", "2", "max-5x", "->", "pro", "1,680", "1,211", "606", "month", "26", "16,880",
+    ]  # fmt: skip
+    assert "capacity exceeded" in rows["heavy"]
+    assert "Seed claims: 22 checked, 9 inconsistent" in out
+    assert "[INCONSISTENT] four-users-max5x: break-even" in out
+
+
+def test_cli_cost_json_and_tolerance(registry_copy: Path) -> None:
+    result = CliRunner().invoke(cost, ["--registry", str(registry_copy), "--json"], catch_exceptions=False)
+    data = json.loads(result.output)
+    assert data["scenario_b"][1]["break_even"]["month"] == 26
+    assert data["scenario_a"][2]["exceeds_capacity"] is True
+    assert data["seed_checks"][0]["verdict"] == "INCONSISTENT"
+    # a 3 % tolerance accepts the seed's 98/977/9,765 API costs (2.0-2.4 % off)
+    loose = CliRunner().invoke(
+        cost, ["--registry", str(registry_copy), "--json", "--tolerance", "0.03"], catch_exceptions=False
+    )
+    api = [c for c in json.loads(loose.output)["seed_checks"] if c["subject"].endswith("API cost per month")]
+    assert [c["consistent"] for c in api] == [True, True, True]
