@@ -66,7 +66,8 @@ def invocation_args(ctx: click.Context) -> list[str]:
         if not isinstance(param, click.Option) or param.name is None:
             continue
         value = ctx.params.get(param.name)
-        if value is None or value == param.default or value == ():
+        default = param.get_default(ctx, call=True)
+        if value is None or value == default or value == () or value is False:
             continue
         flag = max(param.opts, key=len)
         if param.is_flag:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -102,9 +103,16 @@ def test_site_pages_escaping_and_no_runs(site_inputs: dict[str, Path], tmp_path:
     svg = (out / "charts" / "acceptance-vs-latency.svg").read_text()
     assert svg.startswith("<svg") and "gemma3-270m" in svg
     assert (out / "assets" / "vendor" / "vega-bundle.js").stat().st_size > 100_000
-    assert (out / "data" / "leaderboard.csv").read_text().startswith("model_id,")
-    # The hard failure is counted, by kind.
-    assert "timeout: 1" in (out / "data" / "leaderboard.csv").read_text()
+    csv_text = (out / "data" / "leaderboard--overall.csv").read_text()
+    assert csv_text.startswith("Model,Cases,Acceptance")
+    # The hard failure is counted, by kind, and the table is also there as JSON.
+    assert "timeout: 1" in csv_text
+    rows = json.loads((out / "data" / "leaderboard--overall.json").read_text())
+    assert {r["Model"] for r in rows} == {"gemma3-270m", "llama3.1-8b"}
+    # Every generated page of the nav exists, and the reports folder got this run's report.
+    for name in ("roles.html", "hardware.html", "cost.html", "methodology.html", "runs/index.html"):
+        assert name in pages
+    assert "local-model-benchmark-2026-01-01.md" in [p.name for p in (tmp_path / "reports").iterdir()]
 
 
 def test_build_is_deterministic(site_inputs: dict[str, Path], tmp_path: Path) -> None:

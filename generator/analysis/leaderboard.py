@@ -84,3 +84,92 @@ def leaderboard(df: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
         ascending=[*([True] * len(by or [])), False, False],
         kind="mergesort",
     ).reset_index(drop=True)
+
+
+def with_cost_per_task(
+    df: pd.DataFrame,
+    prices: dict[str, tuple[float, float, float]],
+    run_energy: dict[str, tuple[float, float]],
+) -> pd.DataFrame:
+    """Add ``cost_per_task`` (in the pricing currency) to every result row.
+
+    ``prices``: model id → (input per M tokens, output per M tokens, fx to the pricing
+    currency) for paid models. ``run_energy``: run id → (machine watts, price per kWh)
+    for runs that name their machine. A paid model costs its tokens; a local model on
+    a known machine costs the energy of its request time; anything else is unknown (NaN).
+    """
+    out = df.copy()
+    cost = pd.Series(float("nan"), index=out.index)
+    for model_id, (p_in, p_out, fx) in prices.items():
+        m = out["model_id"] == model_id
+        cost[m] = (out.loc[m, "prompt_tokens"] * p_in + out.loc[m, "completion_tokens"] * p_out) / 1e6 * fx
+    paid = out["model_id"].isin(list(prices))
+    for run_id, (watts, kwh_price) in run_energy.items():
+        m = (out["run_id"] == run_id) & ~paid
+        cost[m] = watts * out.loc[m, "e2e_s"] / 3600 / 1000 * kwh_price
+    out["cost_per_task"] = cost
+    return out
+
+
+def cost_column(board: pd.DataFrame, df: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
+    """Median cost per task per leaderboard row (needs ``with_cost_per_task`` first)."""
+    keys = ["model_id", *(by or [])]
+    if df.empty or "cost_per_task" not in df:
+        return board.assign(cost_per_task=float("nan"))
+    med = df.groupby(keys, dropna=False)["cost_per_task"].median().rename("cost_per_task").reset_index()
+    return board.merge(med, on=keys, how="left")
+
+
+def load_levels(df: pd.DataFrame) -> pd.DataFrame:
+    """Latency, TTFT, throughput and failures per model × load level (cold requests excluded)."""
+    cols = [
+        "model_id",
+        "concurrency",
+        "requests",
+        "hard_failure_rate",
+        "ttft_p50_s",
+        "latency_p50_s",
+        "latency_p95_s",
+        "output_tps_p50",
+    ]
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for (model, level), g in df.groupby(["model_id", "concurrency"], sort=True):
+        warm = g[(~g["cold_start"]) & (g["status"] == "ok")]
+        rows.append(
+            {
+                "model_id": model,
+                "concurrency": int(level),
+                "requests": len(g),
+                "hard_failure_rate": float((g["status"] == "failed").mean()),
+                "ttft_p50_s": warm["ttft_s"].median(),
+                "latency_p50_s": warm["e2e_s"].median(),
+                "latency_p95_s": warm["e2e_s"].quantile(0.95) if len(warm) else float("nan"),
+                "output_tps_p50": warm["output_tps"].median(),
+            }
+        )
+    return pd.DataFrame(rows, columns=cols)
+
+
+def cold_start_penalty(df: pd.DataFrame) -> pd.DataFrame:
+    """Per model: the cold request's latency against the warm median."""
+    cols = ["model_id", "cold_requests", "cold_e2e_s", "warm_p50_s", "penalty_s"]
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for model, g in df[df["status"] == "ok"].groupby("model_id"):
+        cold = g[g["cold_start"]]["e2e_s"]
+        warm = g[~g["cold_start"]]["e2e_s"]
+        c = cold.median() if len(cold) else float("nan")
+        w = warm.median() if len(warm) else float("nan")
+        rows.append(
+            {
+                "model_id": model,
+                "cold_requests": len(cold),
+                "cold_e2e_s": c,
+                "warm_p50_s": w,
+                "penalty_s": c - w,
+            }
+        )
+    return pd.DataFrame(rows, columns=cols)

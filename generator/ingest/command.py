@@ -55,6 +55,7 @@ def ingest(
 
     Example:
 
+    \b
         opsbench ingest aider polyglot_leaderboard.yml
         opsbench ingest lm-eval results_2025-01-21T00-40-03.356274.json --model llama3.1-8b
         opsbench ingest vllm vllm-result.json --out runs/ --json

@@ -304,8 +304,6 @@ class Extracted:
     unmapped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     model_facts: dict[str, ModelFacts] = field(default_factory=dict)
-    #: Source models named by the file but without any mapped record.
-    mentioned_models: list[str] = field(default_factory=list)
 
     def source_models(self) -> list[str]:
         seen: dict[str, None] = {}

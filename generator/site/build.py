@@ -1,0 +1,144 @@
+"""Build the site: gather everything, write it through one writer, run mkdocs, swap atomically.
+
+The previous ``site/`` is replaced only after ``mkdocs build --strict`` succeeded
+into a temporary folder beside it, so a failed build never leaves a half site.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ruamel.yaml import YAML
+
+from generator.errors import OpsBenchError
+from generator.loaders import load_results
+from generator.registry.loader import load_registry
+from generator.execute.runstore import atomic_write_text
+from generator.site.pages import build_plan, reports
+
+
+class BuildError(OpsBenchError):
+    exit_code = 1
+
+
+@dataclass
+class BuildResult:
+    pages: int
+    charts: int
+
+
+class SiteWriter:
+    """The one writer for generated files: refuses two outputs at one path or a path outside root."""
+
+    def __init__(self, root: Path):
+        self.root = root.resolve()
+        self.written: set[Path] = set()
+
+    def _target(self, rel: str) -> Path:
+        target = (self.root / rel).resolve()
+        if self.root not in target.parents:
+            raise BuildError(f"refusing to write outside the build folder: {rel!r}")
+        if target in self.written:
+            raise BuildError(f"two outputs at one path: {rel}")
+        self.written.add(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def text(self, rel: str, content: str) -> None:
+        target = self._target(rel)
+        if target.exists():
+            raise BuildError(f"generated {rel} would overwrite a file from site_src/")
+        target.write_text(content, encoding="utf-8")
+
+
+def _vega_bundle() -> str:
+    import vl_convert as vlc
+
+    return vlc.javascript_bundle()
+
+
+def _source_date_epoch(manifests: list) -> str:
+    """Dates in mkdocs' sitemap come from the data, not the clock, so builds are reproducible."""
+    if not manifests:
+        return "0"
+    latest = max(m.finished_at or m.created_at for m in manifests)
+    return str(int(datetime.strptime(latest, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()))
+
+
+def build_site(
+    registry_dir: Path,
+    runs_dir: Path,
+    site_src: Path,
+    out_dir: Path,
+    config_file: Path = Path("mkdocs.yml"),
+    reports_dir: Path | None = None,
+) -> BuildResult:
+    reg = load_registry(registry_dir)
+    df, manifests = load_results(runs_dir)
+    plan, data = build_plan(reg, df, manifests)
+    if not config_file.is_file():
+        raise BuildError(f"{config_file} not found")
+    if not site_src.is_dir():
+        raise BuildError(f"{site_src}/ not found")
+
+    out_dir = out_dir.resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".opsbench-build-", dir=out_dir.parent))
+    try:
+        docs = work / "docs"
+        shutil.copytree(site_src, docs)
+        writer = SiteWriter(docs)
+        for rel, text in sorted(plan.pages.items()):
+            writer.text(rel, text)
+        for rel, text in sorted(plan.data_files.items()):
+            writer.text(rel, text)
+        for chart in plan.charts:
+            writer.text(f"charts/{chart.name}.svg", chart.svg())
+        writer.text("assets/vendor/vega-bundle.js", _vega_bundle())
+
+        yaml = YAML(typ="safe")
+        config = yaml.load(config_file.read_text(encoding="utf-8")) or {}
+        static_nav = config.pop("nav", None) or []
+        config["docs_dir"] = str(docs)
+        config["site_dir"] = str(work / "site")
+        config["nav"] = [*plan.nav, *static_nav]
+        cfg_path = work / "mkdocs.yml"
+        with cfg_path.open("w", encoding="utf-8") as fh:
+            YAML(typ="safe").dump(config, fh)
+
+        env = {**os.environ, "SOURCE_DATE_EPOCH": _source_date_epoch(manifests)}
+        # Not --quiet: it raises mkdocs' log level past WARNING, so --strict would count nothing.
+        proc = subprocess.run(
+            [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(cfg_path)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        if proc.returncode != 0:
+            log = (proc.stderr or proc.stdout).splitlines()
+            important = [ln for ln in log if ln.startswith(("WARNING", "ERROR", "Aborted", "  "))]
+            raise BuildError(
+                "mkdocs build --strict failed; the previous site is untouched:\n"
+                + "\n".join(important or log)[-4000:]
+            )
+        # Swap: old site aside, new site in, old site removed.
+        new_site = work / "site"
+        backup = work / "previous-site"
+        if out_dir.exists():
+            os.replace(out_dir, backup)
+        os.replace(new_site, out_dir)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if reports_dir is not None:
+        reports_dir.mkdir(parents=True, exist_ok=True)
+        for name, text in sorted(reports(data).items()):
+            atomic_write_text(reports_dir / name, text)
+    return BuildResult(pages=len(plan.pages), charts=len(plan.charts))

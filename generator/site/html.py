@@ -1,0 +1,101 @@
+"""Escaping and small HTML builders for generated pages.
+
+Rule: every value that reaches a page goes through :func:`esc` (HTML) or
+:func:`esc_md` (Markdown text). Model outputs, task prompts, titles and names are
+untrusted; tables are emitted as raw HTML blocks, which Markdown leaves alone,
+so escaped text can never turn back into markup, links or scripts.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~:])")
+
+
+def esc(value: Any) -> str:
+    """HTML-escape any value (quotes too, so it is safe inside attributes)."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def esc_md(value: Any) -> str:
+    """Escape for Markdown running text: HTML first, then Markdown punctuation, one line."""
+    text = " ".join(("" if value is None else str(value)).split())
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=True))
+
+
+def fmt_num(value: Any, digits: int = 2, pct: bool = False) -> str:
+    if value is None:
+        return "—"
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return esc(value)
+    if math.isnan(f):
+        return "—"
+    if pct:
+        return f"{f * 100:.{max(0, digits - 2)}f} %" if digits > 2 else f"{f * 100:.0f} %"
+    return f"{f:.{digits}f}"
+
+
+class Cell:
+    """A pre-rendered cell (already safe HTML) with an optional sort key."""
+
+    def __init__(self, html_text: str, sort: Any = None, cls: str | None = None, plain: Any = None):
+        self.html = html_text
+        self.sort = sort
+        self.cls = cls
+        self.plain = plain  # what a CSV/JSON download holds; default: the text without tags
+
+
+def table(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    cls: str = "opsbench-table",
+    caption: str | None = None,
+) -> str:
+    """An HTML table; plain values are escaped, :class:`Cell` values are trusted HTML."""
+    # No class on <table> itself: Material styles only `table:not([class])`.
+    out = [f'<div class="{esc(cls)}"><table>']
+    if caption:
+        out.append(f"<caption>{esc(caption)}</caption>")
+    out.append("<thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in headers) + "</tr></thead>")
+    out.append("<tbody>")
+    for row in rows:
+        cells = []
+        for v in row:
+            if isinstance(v, Cell):
+                attrs = f' data-sort="{esc(v.sort)}"' if v.sort is not None else ""
+                attrs += f' class="{esc(v.cls)}"' if v.cls else ""
+                cells.append(f"<td{attrs}>{v.html}</td>")
+            else:
+                cells.append(f"<td>{esc(v)}</td>")
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</tbody></table></div>")
+    return "\n".join(out)
+
+
+def pre(text: str | None, limit: int) -> str:
+    """An escaped excerpt of untrusted text in a <pre> block (blank lines kept inside)."""
+    body = text if isinstance(text, str) else ""
+    if len(body) > limit:
+        body = body[:limit] + "…"
+    # A literal blank line could end the raw HTML block for some Markdown parsers.
+    escaped = esc(body).replace("\n\n", "\n&#8203;\n")
+    return f'<pre class="opsbench-output"><code>{escaped}</code></pre>'
+
+
+def json_script(spec: dict[str, Any]) -> str:
+    """JSON inside <script type="application/json">: never executed, and '</' cannot close it."""
+    text = json.dumps(spec, sort_keys=True, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return f'<script type="application/json" class="opsbench-spec">{text}</script>'
+
+
+def badge(finding: str) -> str:
+    return f'<span class="opsbench-badge opsbench-{esc(finding)}">{esc(finding)}</span>'

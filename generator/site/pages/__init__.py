@@ -1,0 +1,77 @@
+"""Page generators: analysis results in, Markdown/HTML text out. No file I/O here.
+
+Every untrusted value goes through ``esc``/``esc_md``; tables are raw HTML built
+by :meth:`SitePlan.table`, which also keeps a CSV and JSON copy next to the page.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from generator.execute.records import Manifest
+from generator.registry.loader import Registry
+from generator.site.pages.context import SiteData, gather
+from generator.site.pages.cost import cost_page
+from generator.site.pages.hardware import hardware_page
+from generator.site.pages.home import home_page
+from generator.site.pages.leaderboards import leaderboard_page
+from generator.site.pages.methodology import methodology_page
+from generator.site.pages.models import model_page, models_index
+from generator.site.pages.roles import roles_page
+from generator.site.pages.runs import run_page, run_report, runs_index
+from generator.site.pages.workloads import workload_page
+from generator.site.plan import SitePlan
+
+__all__ = ["SiteData", "SitePlan", "build_plan", "reports"]
+
+
+def build_plan(reg: Registry, df: pd.DataFrame, manifests: list[Manifest]) -> tuple[SitePlan, SiteData]:
+    """Gather every page, chart and data file of the site (nothing written yet)."""
+    data = gather(reg, df, manifests)
+    plan = SitePlan()
+    plan.add("index.md", home_page(data, plan))
+    plan.add("leaderboard.md", leaderboard_page(data, plan))
+    plan.add("roles.md", roles_page(data, plan))
+    for w in reg.workloads_file.workloads:
+        plan.add(f"workloads/{w.id}.md", workload_page(data, plan, w))
+    plan.add("models/index.md", models_index(data, plan))
+    for m in reg.models_file.models:
+        plan.add(f"models/{m.id}.md", model_page(data, plan, m.id))
+    plan.add("hardware.md", hardware_page(data, plan))
+    plan.add("cost.md", cost_page(data, plan))
+    plan.add("runs/index.md", runs_index(data, plan))
+    for m in manifests:
+        plan.add(f"runs/{m.run_id}.md", run_page(data, plan, m))
+    plan.add("methodology.md", methodology_page(data, plan))
+    plan.nav = [
+        {"Home": "index.md"},
+        {"Leaderboard": "leaderboard.md"},
+        {"Roles & incumbents": "roles.md"},
+        {"Workloads": [{w.title: f"workloads/{w.id}.md"} for w in reg.workloads_file.workloads]},
+        {
+            "Models": [
+                "models/index.md",
+                *[{m.display_name: f"models/{m.id}.md"} for m in reg.models_file.models],
+            ]
+        },
+        {"Hardware & capacity": "hardware.md"},
+        {"Cost": "cost.md"},
+        {"Runs": ["runs/index.md", *[{m.run_id: f"runs/{m.run_id}.md"} for m in reversed(manifests)]]},
+        {"Methodology": "methodology.md"},
+    ]
+    return plan, data
+
+
+def reports(data: SiteData) -> dict[str, str]:
+    """One Markdown report per executed run, named by its date (later runs of a day get a suffix)."""
+    out: dict[str, str] = {}
+    for m in data.manifests:
+        if m.origin != "executed":
+            continue
+        name = f"local-model-benchmark-{m.created_at[:10]}.md"
+        n = 2
+        while name in out:
+            name = f"local-model-benchmark-{m.created_at[:10]}-{n}.md"
+            n += 1
+        out[name] = run_report(data, m)
+    return out

@@ -1,0 +1,105 @@
+"""Pieces several pages share: model links, findings, the leaderboard table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from generator.execute.records import Manifest
+from generator.registry.loader import Registry
+from generator.site.html import Cell, badge, esc, fmt_num
+from generator.site.plan import SitePlan, rel
+
+FINDING_ORDER = {"keep": 0, "fix": 1, "defer": 2, "undecided": 3, "reject": 4, "no-runs": 9}
+
+
+def model_link(reg: Registry, page: str, model_id: str, external_label: str = "external") -> Any:
+    if model_id in reg.models:
+        href = esc(rel(page, f"models/{model_id}.md"))
+        title = esc(reg.models[model_id].display_name)
+        return Cell(f'<a href="{href}" title="{title}">{esc(model_id)}</a>', plain=model_id)
+    return f"{model_id} ({external_label})"
+
+
+def finding_cell(finding: str) -> Any:
+    if finding == "no-runs":
+        return "no runs yet"
+    return Cell(badge(finding), sort=FINDING_ORDER.get(finding, 9), plain=finding)
+
+
+def acceptance_cell(rate: float, low: float, high: float) -> Cell:
+    text = (
+        f"{fmt_num(rate, pct=True)} "
+        f'<span class="opsbench-ci">[{fmt_num(low, pct=True)}, {fmt_num(high, pct=True)}]</span>'
+    )
+    plain = "" if pd.isna(rate) else f"{rate:.4f} [{low:.4f}, {high:.4f}]"
+    return Cell(text, sort=f"{rate:.6f}" if pd.notna(rate) else "", plain=plain)
+
+
+BOARD_HEADERS = [
+    "Model",
+    "Cases",
+    "Acceptance [95 % CI]",
+    "Weighted score",
+    "Review pain",
+    "Hard failures",
+    "Failure kinds",
+    "TTFT p50 (s)",
+    "Latency p50 (s)",
+    "Latency p95 (s)",
+    "Output tok/s",
+    "Cost per task",
+]
+
+
+def board_table(
+    plan: SitePlan,
+    reg: Registry,
+    page: str,
+    slug: str,
+    board: pd.DataFrame,
+    extra: list[str] | None = None,
+) -> str:
+    extra = extra or []
+    currency = reg.pricing.currency
+    rows = []
+    for r in board.itertuples():
+        cost = getattr(r, "cost_per_task", float("nan"))
+        rows.append(
+            [
+                *(getattr(r, e) for e in extra),
+                model_link(reg, page, r.model_id),
+                r.cases,
+                acceptance_cell(r.acceptance_rate, r.acceptance_low, r.acceptance_high),
+                Cell(f"{r.weighted_score:g}/{r.weighted_total:g}", sort=r.weighted_score),
+                fmt_num(r.review_pain),
+                Cell(
+                    f"{fmt_num(r.hard_failure_rate, pct=True)} ({r.hard_failures})", sort=r.hard_failure_rate
+                ),
+                r.failure_kinds or "—",
+                fmt_num(r.ttft_p50_s, 3),
+                fmt_num(r.latency_p50_s),
+                fmt_num(r.latency_p95_s),
+                fmt_num(r.output_tps_p50, 1),
+                "—" if pd.isna(cost) else f"{cost:.6f} {currency}",
+            ]
+        )
+    return plan.table(page, slug, [*[e.capitalize() for e in extra], *BOARD_HEADERS], rows)
+
+
+def latest_run(manifests: list[Manifest]) -> Manifest | None:
+    executed = [m for m in manifests if m.origin == "executed"]
+    pool = executed or manifests
+    return pool[-1] if pool else None
+
+
+def env_line(m: Manifest) -> str:
+    env = m.environment
+    if not env:
+        return "not recorded"
+    gpus = ", ".join(env.get("gpus") or []) or "no GPU"
+    return (
+        f"{env.get('cpu_model') or 'unknown CPU'}, {env.get('cpu_cores')} cores, "
+        f"{env.get('memory_gb')} GB RAM, {gpus}; {env.get('os')}; Python {env.get('python')}"
+    )

@@ -1,0 +1,56 @@
+"""Everything the pages are made from, computed once per build (pure analysis results)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from generator.analysis.capacity import CapacityRow, capacity_matrix, seed_capacity_checks
+from generator.analysis.cost import CostReport, cost_report, fx_rate
+from generator.analysis.decisions import Decision, decide
+from generator.analysis.leaderboard import with_cost_per_task
+from generator.analysis.promotion import PromotionOutcome, promotion_outcomes
+from generator.analysis.roi import RoiResult, roi_report
+from generator.analysis.seedcheck import DEFAULT_REL_TOL, SeedCheck
+from generator.execute.records import Manifest
+from generator.registry.loader import Registry
+
+
+@dataclass
+class SiteData:
+    reg: Registry
+    df: pd.DataFrame
+    manifests: list[Manifest]
+    decisions: dict[str, list[Decision]]
+    promotions: list[PromotionOutcome]
+    roi: dict[str, RoiResult]
+    capacity: list[CapacityRow]
+    capacity_checks: list[SeedCheck]
+    cost: CostReport
+
+
+def gather(reg: Registry, df: pd.DataFrame, manifests: list[Manifest]) -> SiteData:
+    pricing = reg.pricing
+    prices = {
+        m.id: (m.price_input_per_mtok or 0.0, m.price_output_per_mtok or 0.0, fx_rate(pricing, m.currency))
+        for m in reg.models_file.models
+        if m.cost_tier == "paid"
+    }
+    machines = {m.id: m for m in reg.hardware.machines}
+    run_energy = {
+        m.run_id: (machines[m.settings.machine].power_w, pricing.electricity_price_per_kwh)
+        for m in manifests
+        if m.settings.machine in machines
+    }
+    if not df.empty:
+        df = with_cost_per_task(df, prices, run_energy)
+    decisions = {
+        w.id: decide(df, w, reg.policy.decisions, w.candidates) for w in reg.workloads_file.workloads
+    }
+    promotions = promotion_outcomes(df, reg.roles_file.roles, reg.models, reg.policy.promotion)
+    roi = {r.workload_id: r for r in roi_report(reg.workloads_file.workloads, rel_tol=DEFAULT_REL_TOL)}
+    capacity = capacity_matrix(reg.hardware.machines, reg.models_file.models, reg.hardware.capacity)
+    checks = seed_capacity_checks(machines, reg.models, reg.hardware.capacity, rel_tol=DEFAULT_REL_TOL)
+    cost = cost_report(pricing, reg.hardware, reg.models, rel_tol=DEFAULT_REL_TOL)
+    return SiteData(reg, df, manifests, decisions, promotions, roi, capacity, checks, cost)

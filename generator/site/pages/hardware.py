@@ -1,0 +1,196 @@
+"""Hardware & capacity: the machine matrix, fit and ceiling tables, measured vs ceiling."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from generator.analysis.capacity import efficiency
+from generator.site.charts import measured_vs_ceiling
+from generator.site.html import fmt_num
+from generator.site.pages.context import SiteData
+from generator.site.plan import SitePlan
+
+PAGE = "hardware.md"
+
+
+def _tokens(n: float) -> str:
+    return f"{n / 1e9:.2f}B" if n >= 1e9 else f"{n / 1e6:.1f}M"
+
+
+def measured_rows(data: SiteData) -> pd.DataFrame:
+    """Measured median decode speed per (run machine, model), beside that pair's bandwidth ceiling."""
+    df = data.df
+    cols = ["machine_id", "model_id", "measured_tps", "ceiling_tps", "efficiency", "label"]
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    machine_of = {m.run_id: m.settings.machine for m in data.manifests if m.settings.machine}
+    ceilings = {(r.machine_id, r.model_id): r.throughput.ceiling_tps for r in data.capacity}
+    rows = []
+    sub = df[(df["status"] == "ok") & (~df["cold_start"]) & df["run_id"].isin(list(machine_of))]
+    sub = sub.assign(machine_id=sub["run_id"].map(machine_of))
+    for (machine, model), g in sub.groupby(["machine_id", "model_id"]):
+        ceiling = ceilings.get((machine, model))
+        measured = float(g["output_tps"].median())
+        rows.append(
+            {
+                "machine_id": machine,
+                "model_id": model,
+                "measured_tps": measured,
+                "ceiling_tps": ceiling,
+                "efficiency": efficiency(measured, ceiling) if ceiling else None,
+                "label": f"{model} on {machine}",
+            }
+        )
+    return pd.DataFrame(rows, columns=cols)
+
+
+def hardware_page(data: SiteData, plan: SitePlan) -> str:
+    reg = data.reg
+    d = reg.hardware.capacity
+    out = [
+        "# Hardware & capacity",
+        "",
+        "Token generation is bounded by memory bandwidth: decode ceiling ≈ bandwidth ÷ bytes read per "
+        "token, with bytes per token = active parameters × bits per weight ÷ 8 (mixture-of-experts models "
+        "read only their active experts). It is an upper bound: llama.cpp reaches roughly 42–62 % of it at "
+        "4-bit on Apple Silicon. Memory fit = weights + KV cache + runtime overhead + OS reserve.",
+        "",
+    ]
+    out += [
+        "## Machines",
+        "",
+        plan.table(
+            PAGE,
+            "machines",
+            [
+                "Machine",
+                "Kind",
+                "Memory (GB)",
+                "Bandwidth (GB/s)",
+                "Power (W)",
+                "Price",
+                "OS reserve (GB)",
+                "Noise",
+                "Notes",
+            ],
+            [
+                [
+                    m.name,
+                    m.kind,
+                    f"{m.memory_gb:g}",
+                    f"{m.bandwidth_gbs:,.0f}",
+                    f"{m.power_w:g}",
+                    f"{m.price:,.0f} {m.currency}",
+                    f"{m.os_overhead_gb:g}",
+                    m.noise or "—",
+                    ("estimated specs. " if m.estimated else "") + (m.notes or ""),
+                ]
+                for m in reg.hardware.machines
+            ],
+        ),
+        "",
+    ]
+    out += [
+        "## Fit, ceiling and tokens per month",
+        "",
+        f"At {d.context_tokens:,} tokens of context × {d.concurrency} sequence(s), {d.runtime_overhead_gb:g} GB "
+        f"runtime overhead, a {d.days_per_month:g}-day month at 24/7, and users at {d.target_user_tps:g} tok/s "
+        "each (they slice one bandwidth pie). *KV not stated* marks models whose layer shape the "
+        "registry does not give: their fit leaves the KV cache out.",
+        "",
+    ]
+    rows = []
+    for r in data.capacity:
+        f, t = r.fit, r.throughput
+        rows.append(
+            [
+                r.machine_id,
+                r.model_id,
+                fmt_num(f.weights_gb, 1),
+                "KV not stated" if f.kv_gb is None else fmt_num(f.kv_gb, 2),
+                fmt_num(f.total_gb, 1),
+                f"{f.memory_gb:g}",
+                "yes" if f.fits else "NO",
+                fmt_num(t.gb_per_token, 2),
+                fmt_num(t.ceiling_tps, 1),
+                _tokens(t.tokens_per_month),
+                t.concurrent_users,
+            ]
+        )
+    out += [
+        plan.table(
+            PAGE,
+            "capacity",
+            [
+                "Machine",
+                "Model",
+                "Weights (GB)",
+                "KV (GB)",
+                "Total (GB)",
+                "Memory (GB)",
+                "Fits",
+                "GB per token",
+                "Ceiling tok/s",
+                "Tokens/month 24/7",
+                f"Users @ {d.target_user_tps:g} tok/s",
+            ],
+            rows,
+            max_rows=400,
+        ),
+        "",
+    ]
+    meas = measured_rows(data)
+    out += ["## Measured against the ceiling", ""]
+    if meas.empty:
+        out += [
+            "No run names its machine profile yet (`opsbench run --machine ID`), so nothing is measured "
+            "against a ceiling.",
+            "",
+        ]
+    else:
+        out += [
+            plan.table(
+                PAGE,
+                "measured",
+                ["Machine", "Model", "Measured tok/s (median)", "Ceiling tok/s", "Efficiency"],
+                [
+                    [
+                        r.machine_id,
+                        r.model_id,
+                        fmt_num(r.measured_tps, 1),
+                        fmt_num(r.ceiling_tps, 1),
+                        fmt_num(r.efficiency, pct=True) if r.efficiency is not None else "—",
+                    ]
+                    for r in meas.itertuples()
+                ],
+            ),
+            "",
+            plan.chart(PAGE, measured_vs_ceiling(meas)),
+            "",
+        ]
+        out += [
+            "Measured output tokens/s is per request (output tokens ÷ end-to-end time, prompt processing "
+            "included), so it sits below the pure decode ceiling even on an idle machine.",
+            "",
+        ]
+    if data.capacity_checks:
+        out += [
+            "## The seed site's figures, recomputed",
+            "",
+            "Each claim set against what its own stated inputs give with the formulas above. A mismatch "
+            "is reported, never fitted.",
+            "",
+        ]
+        out += [
+            plan.table(
+                PAGE,
+                "seed-checks",
+                ["Subject", "Seed says", "Formula gives", "Verdict", "Why"],
+                [
+                    [c.subject, c.claim, fmt_num(c.derived), c.verdict, c.explanation]
+                    for c in data.capacity_checks
+                ],
+            ),
+            "",
+        ]
+    return "\n".join(out)

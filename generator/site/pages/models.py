@@ -1,0 +1,159 @@
+"""The model index and one page per model: facts, results, load levels, cold start, failures."""
+
+from __future__ import annotations
+
+from generator.analysis.leaderboard import cold_start_penalty, cost_column, leaderboard, load_levels
+from generator.site.charts import latency_under_load
+from generator.site.html import Cell, esc, esc_md, fmt_num
+from generator.site.pages.common import board_table
+from generator.site.pages.context import SiteData
+from generator.site.plan import SitePlan
+
+
+def models_index(data: SiteData, plan: SitePlan) -> str:
+    page = "models/index.md"
+    reg, df = data.reg, data.df
+    counts = df.groupby("model_id")["case_id"].nunique().to_dict() if not df.empty else {}
+    out = ["# Models", "", "Every model in the registry. A model that was never run says so.", ""]
+    rows = []
+    for m in reg.models_file.models:
+        rows.append(
+            [
+                Cell(f'<a href="{esc(m.id)}.md">{esc(m.display_name)}</a>', plain=m.display_name),
+                m.id,
+                m.family,
+                m.provider,
+                m.quantization or "—",
+                fmt_num(m.params_active_b, 2) if m.params_active_b else "—",
+                m.cost_tier,
+                f"{counts[m.id]} cases" if m.id in counts else "no runs yet",
+            ]
+        )
+    out += [
+        plan.table(
+            page,
+            "models",
+            [
+                "Model",
+                "Id",
+                "Family",
+                "Provider",
+                "Quantization",
+                "Active params (B)",
+                "Cost tier",
+                "Results",
+            ],
+            rows,
+        ),
+        "",
+    ]
+    external = sorted(set(df["model_id"]) - set(reg.models)) if not df.empty else []
+    if external:
+        out += [
+            "## External models",
+            "",
+            "Names from ingested files that match no registry alias; kept under their source name.",
+            "",
+        ]
+        out += [
+            plan.table(page, "external", ["Name", "Cases"], [[e, counts.get(e, 0)] for e in external]),
+            "",
+        ]
+    return "\n".join(out)
+
+
+def model_page(data: SiteData, plan: SitePlan, model_id: str) -> str:
+    reg, df = data.reg, data.df
+    m = reg.models[model_id]
+    page = f"models/{model_id}.md"
+    facts = [
+        ["Id", m.id],
+        ["Family", m.family],
+        ["Provider", m.provider],
+        ["Served as", m.request_name],
+        ["Endpoint", m.base_url or "in-process"],
+        ["Quantization", m.quantization or "—"],
+        ["Architecture", m.architecture],
+        ["Total parameters (B)", m.params_total_b or "—"],
+        ["Active parameters (B)", m.params_active_b or "—"],
+        ["Bits per weight", m.bits_per_weight or "—"],
+        ["Context window", f"{m.context_window:,}"],
+        ["Cost tier", m.cost_tier],
+        [
+            "Price in / out per M tokens",
+            f"{m.price_input_per_mtok} / {m.price_output_per_mtok} {m.currency}"
+            if m.cost_tier == "paid"
+            else "—",
+        ],
+        ["Source", m.source or "—"],
+        ["Notes", m.notes or "—"],
+    ]
+    out = [
+        f"# {esc_md(m.display_name)}",
+        "",
+        plan.table(page, "facts", ["Fact", "Value"], facts, sortable=False),
+        "",
+    ]
+    mdf = df[df["model_id"] == model_id] if not df.empty else df
+    if mdf.empty:
+        out += ["## Results", "", "No runs yet.", ""]
+        return "\n".join(out)
+    for by in ("role", "workload"):
+        board = cost_column(leaderboard(mdf, [by]), mdf, [by])
+        out += [f"## Results by {by}", "", board_table(plan, reg, page, f"by-{by}", board, [by]), ""]
+    levels = load_levels(mdf)
+    out += [
+        "## Under load",
+        "",
+        "Each load level is its own measurement: N requests in flight at once (`--concurrency`/`--sweep`).",
+        "",
+    ]
+    out += [
+        plan.table(
+            page,
+            "load-levels",
+            [
+                "Requests in flight",
+                "Requests",
+                "Hard failures",
+                "TTFT p50 (s)",
+                "Latency p50 (s)",
+                "Latency p95 (s)",
+                "Output tok/s",
+            ],
+            [
+                [
+                    int(r.concurrency),
+                    r.requests,
+                    fmt_num(r.hard_failure_rate, pct=True),
+                    fmt_num(r.ttft_p50_s, 3),
+                    fmt_num(r.latency_p50_s),
+                    fmt_num(r.latency_p95_s),
+                    fmt_num(r.output_tps_p50, 1),
+                ]
+                for r in levels.itertuples()
+            ],
+        ),
+        "",
+    ]
+    if len(levels) > 1:
+        out += [plan.chart(page, latency_under_load(levels, f"load-{model_id}")), ""]
+    cold = cold_start_penalty(mdf)
+    out += ["## Cold start", ""]
+    if cold.empty or cold["cold_requests"].iloc[0] == 0:
+        out += ["No cold request recorded.", ""]
+    else:
+        c = cold.iloc[0]
+        out += [
+            f"The first request after load took {fmt_num(c.cold_e2e_s)} s against a warm median of "
+            f"{fmt_num(c.warm_p50_s)} s: a cold-start penalty of {fmt_num(c.penalty_s)} s "
+            f"(median over {int(c.cold_requests)} cold request(s)).",
+            "",
+        ]
+    fails = mdf[mdf["status"] == "failed"]["failure_kind"].fillna("unknown").value_counts()
+    out += ["## Hard failures by kind", ""]
+    if len(fails):
+        out += [plan.table(page, "failures", ["Kind", "Count"], [[k, int(v)] for k, v in fails.items()]), ""]
+    else:
+        out += ["None.", ""]
+    return "\n".join(out)

@@ -1,0 +1,102 @@
+"""Roles & incumbents, as on the seed page "Local Model Benchmarks", with promotion verdicts."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from generator.site.html import Cell, esc_md
+from generator.site.pages.common import model_link
+from generator.site.pages.context import SiteData
+from generator.site.plan import SitePlan
+
+PAGE = "roles.md"
+
+VERDICT_TEXT = {
+    "promote": "promote",
+    "hold": "hold",
+    "retire-candidate": "retire candidate",
+    "insufficient-evidence": "insufficient evidence",
+    "no-runs": "no runs yet",
+}
+
+
+def roles_page(data: SiteData, plan: SitePlan) -> str:
+    reg = data.reg
+    p = reg.policy.promotion
+    cases = Counter(c.role for _, c in reg.all_cases())
+    out = [
+        "# Roles & incumbents",
+        "",
+        "Every routing slot has one incumbent. A challenger replaces it only if, on the cases both ran, "
+        f"it is no worse on acceptance rate ({p.acceptance_rate} incumbent), review pain ({p.review_pain}) and "
+        f"hard-failure rate ({p.hard_failure_rate}); its cost tier is free unless the incumbent is also paid; "
+        f"the role keeps at least {p.min_families_per_role} model families once the incumbent is replaced "
+        "(the family-diversity guard); and the gain is beyond noise: an exact McNemar test on the shared "
+        f"cases at p < {p.significance_alpha:g}, on at least {p.min_shared_cases} shared cases. "
+        f"A challenger {p.retire_if_worse_by:.0%} or more below the incumbent is a retire candidate. "
+        "All numbers come from `registry/policy.yaml`.",
+        "",
+    ]
+    for role in reg.roles_file.roles:
+        out += [
+            f"## {esc_md(role.id)}",
+            "",
+            f"{esc_md(role.description)} · {cases.get(role.id, 0)} cases",
+            "",
+        ]
+        members = [("incumbent", role.incumbent), *[("challenger", c) for c in role.challengers]]
+        rows = []
+        for kind, mid in members:
+            m = reg.models[mid]
+            rows.append([kind, model_link(reg, PAGE, mid), m.family, m.cost_tier])
+        out += [
+            plan.table(
+                PAGE, f"{role.id}-members", ["Slot", "Model", "Family", "Cost tier"], rows, sortable=False
+            ),
+            "",
+        ]
+        outcomes = [o for o in data.promotions if o.role == role.id]
+        if not outcomes:
+            out += ["No active challengers.", ""]
+            continue
+        for o in outcomes:
+            out += [
+                f"### {esc_md(o.challenger)} vs {esc_md(o.incumbent)}: {esc_md(VERDICT_TEXT[o.verdict])}",
+                "",
+                esc_md(o.reason),
+                "",
+            ]
+            if o.gates:
+                grows = [
+                    [
+                        g.gate,
+                        g.challenger,
+                        g.incumbent or "—",
+                        g.rule,
+                        Cell(
+                            {
+                                True: '<span class="opsbench-pass">pass</span>',
+                                False: '<span class="opsbench-fail">FAIL</span>',
+                                None: "no data",
+                            }[g.passed],
+                            plain={True: "pass", False: "FAIL", None: "no data"}[g.passed],
+                        ),
+                    ]
+                    for g in o.gates
+                ]
+                out += [
+                    plan.table(
+                        PAGE,
+                        f"{role.id}-{o.challenger}",
+                        ["Gate", "Challenger", "Incumbent", "Rule", "Result"],
+                        grows,
+                        sortable=False,
+                    ),
+                    "",
+                ]
+    out += [
+        '<p class="opsbench-note">Apply the verdicts with <code>opsbench promote --apply</code>: '
+        "it rewrites only the <code>incumbent:</code> lines of <code>registry/roles.yaml</code>.</p>",
+        "",
+    ]
+    return "\n".join(out)

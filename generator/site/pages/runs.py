@@ -1,0 +1,233 @@
+"""The run archive: an index, one page per run, and a Markdown report per run in reports/."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from generator.analysis.leaderboard import leaderboard
+from generator.execute.records import Manifest
+from generator.site.html import Cell, esc, esc_md, fmt_num
+from generator.site.pages.context import SiteData
+from generator.site.plan import SitePlan
+
+MAX_ROWS = 500
+
+
+def runs_index(data: SiteData, plan: SitePlan) -> str:
+    page = "runs/index.md"
+    out = ["# Run archive", ""]
+    if not data.manifests:
+        return "\n".join([*out, "No runs yet.", ""])
+    rows = []
+    for m in reversed(data.manifests):
+        origin = (
+            m.origin if m.origin == "executed" else f"ingested from {(m.source or {}).get('format', '?')}"
+        )
+        rows.append(
+            [
+                Cell(f'<a href="{esc(m.run_id)}.md">{esc(m.run_id)}</a>', plain=m.run_id),
+                origin,
+                m.created_at,
+                m.settings.suite,
+                ", ".join(m.settings.models),
+                m.status,
+            ]
+        )
+    out += [
+        plan.table(page, "runs", ["Run", "Origin", "Created (UTC)", "Suite", "Models", "Status"], rows),
+        "",
+    ]
+    return "\n".join(out)
+
+
+def _settings_rows(m: Manifest) -> list[list[object]]:
+    s = m.settings
+    rows: list[list[object]] = [
+        ["Origin", m.origin],
+        ["Status", m.status],
+        ["Created (UTC)", m.created_at],
+        ["Finished (UTC)", m.finished_at or "—"],
+        ["Suite", s.suite],
+        ["Models", ", ".join(s.models)],
+        ["Repeats", s.repeats],
+        ["Load levels", ", ".join(map(str, s.concurrency_levels)) or "—"],
+        ["Max tokens", s.max_tokens or "per case"],
+        ["Temperature", s.temperature],
+        ["Seed", s.seed],
+        ["Request timeout (s)", s.request_timeout_s],
+        ["Machine profile", s.machine or "not stated"],
+        ["Judges", ", ".join(s.judges) or "none"],
+        ["Registry hash", m.registry_hash],
+        ["Suite hash", m.suite_hash],
+        ["Tool version", m.tool_version],
+        ["Command", "opsbench " + " ".join(m.cli_args)],
+    ]
+    if m.source:
+        rows += [
+            [f"source {k}", v if not isinstance(v, list | dict) else str(v)]
+            for k, v in sorted(m.source.items())
+        ]
+    rows += [["note", n] for n in m.notes]
+    return rows
+
+
+def _env_rows(m: Manifest) -> list[list[object]]:
+    env = m.environment or {}
+    rows: list[list[object]] = [
+        ["OS", env.get("os", "—")],
+        ["CPU", env.get("cpu_model", "—")],
+        ["Cores", env.get("cpu_cores", "—")],
+        ["Memory (GB)", env.get("memory_gb", "—")],
+        ["GPUs", ", ".join(env.get("gpus") or []) or "none"],
+        ["Python", env.get("python", "—")],
+    ]
+    rows += [[f"package {k}", v or "—"] for k, v in sorted((env.get("packages") or {}).items())]
+    return rows
+
+
+def _per_case(rdf: pd.DataFrame) -> pd.DataFrame:
+    """One row per model × case: repeats and load levels folded together."""
+    g = rdf.groupby(["model_id", "case_id"], sort=True)
+    return pd.DataFrame(
+        {
+            "results": g.size(),
+            "accepted": g["accepted"].mean(),
+            "hard": g["status"].apply(lambda s: int((s == "failed").sum())),
+            "pain": g["review_pain"].mean(),
+            "e2e": g["e2e_s"].median(),
+            "tps": g["output_tps"].median(),
+            "why": g["failure_summary"].agg(lambda s: next((x for x in s if isinstance(x, str) and x), "")),
+        }
+    ).reset_index()
+
+
+def run_page(data: SiteData, plan: SitePlan, m: Manifest) -> str:
+    page = f"runs/{m.run_id}.md"
+    out = [f"# Run {esc_md(m.run_id)}", ""]
+    if m.origin == "ingested":
+        src = m.source or {}
+        out += [
+            f'<p class="opsbench-note">Ingested from <b>{esc(src.get("format", "?"))}</b> file '
+            f"<code>{esc(src.get('file_name', '?'))}</code> (sha256 {esc(str(src.get('sha256', ''))[:16])}…): "
+            "it shows only the metrics that file really has.</p>",
+            "",
+        ]
+    out += [
+        "## Settings",
+        "",
+        plan.table(page, "settings", ["Setting", "Value"], _settings_rows(m), sortable=False),
+        "",
+    ]
+    out += [
+        "## Environment",
+        "",
+        plan.table(page, "environment", ["Item", "Value"], _env_rows(m), sortable=False),
+        "",
+    ]
+    out += [
+        "## Models",
+        "",
+        plan.table(
+            page,
+            "models",
+            ["Model", "Runtime", "Version", "File or endpoint", "Size (bytes)", "sha256", "Load (s)"],
+            [
+                [
+                    x.id,
+                    x.runtime or x.provider,
+                    x.runtime_version or "—",
+                    x.file_name or x.endpoint or "—",
+                    x.file_size_bytes or "—",
+                    x.file_sha256 or "—",
+                    fmt_num(x.load_s),
+                ]
+                for x in m.models
+            ],
+        ),
+        "",
+    ]
+    df = data.df
+    rdf = df[df["run_id"] == m.run_id] if not df.empty else df
+    out += ["## Per-case results", ""]
+    if rdf.empty:
+        out += ["No per-case results in this run.", ""]
+        return "\n".join(out)
+    per = _per_case(rdf).sort_values(["accepted", "model_id", "case_id"], kind="mergesort")
+    rows = [
+        [
+            r.model_id,
+            r.case_id,
+            r.results,
+            fmt_num(r.accepted, pct=True),
+            r.hard,
+            fmt_num(r.pain, 1),
+            fmt_num(r.e2e),
+            fmt_num(r.tps, 1),
+            r.why,
+        ]
+        for r in per.itertuples()
+    ]
+    out += [
+        plan.table(
+            page,
+            "cases",
+            [
+                "Model",
+                "Case",
+                "Results",
+                "Accepted",
+                "Hard failures",
+                "Review pain",
+                "E2E p50 (s)",
+                "tok/s",
+                "What failed",
+            ],
+            rows,
+            max_rows=MAX_ROWS,
+        ),
+        "",
+    ]
+    return "\n".join(out)
+
+
+def run_report(data: SiteData, m: Manifest) -> str:
+    """A plain Markdown report of one run (reports/local-model-benchmark-YYYY-MM-DD.md)."""
+    df = data.df
+    rdf = df[df["run_id"] == m.run_id] if not df.empty else df
+    lines = [
+        f"# Local model benchmark {m.created_at[:10]}",
+        "",
+        f"Run `{m.run_id}` ({m.origin}, {m.status}); suite `{m.settings.suite}`; "
+        f"models: {', '.join(m.settings.models)}.",
+        "",
+    ]
+    env = m.environment or {}
+    if env:
+        lines += [
+            f"Environment: {esc_md(env.get('cpu_model'))}, {env.get('cpu_cores')} cores, "
+            f"{env.get('memory_gb')} GB RAM; {esc_md(env.get('os'))}; Python {env.get('python')}.",
+            "",
+        ]
+    if rdf.empty:
+        return "\n".join([*lines, "No per-case results.", ""])
+    board = leaderboard(rdf)
+    lines += [
+        "| Model | Cases | Acceptance [95 % CI] | Weighted score | Review pain | Hard failures | "
+        "Latency p50 (s) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in board.itertuples():
+        lines.append(
+            f"| {esc_md(r.model_id)} | {r.cases} | {r.acceptance_rate:.0%} [{r.acceptance_low:.0%}, "
+            f"{r.acceptance_high:.0%}] | {r.weighted_score:g}/{r.weighted_total:g} | {r.review_pain:.2f} | "
+            f"{r.hard_failure_rate:.0%} | {fmt_num(r.latency_p50_s)} |"
+        )
+    lines += ["", "## Workload findings", ""]
+    for w in data.reg.workloads_file.workloads:
+        for d in data.decisions[w.id]:
+            if d.finding != "no-runs":
+                lines.append(
+                    f"- **{esc_md(w.title)}**, {esc_md(d.model_id)}: {d.finding}, route {d.route}. "
+                    f"{esc_md(d.reason)}"
+                )
+    return "\n".join([*lines, ""])

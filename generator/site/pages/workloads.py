@@ -1,0 +1,168 @@
+"""One page per workload: decision and route, gates, guard rules, failures, ROI and a runbook."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator.analysis.roi import RoiResult
+from generator.registry.schema import Workload
+from generator.site.html import Cell, esc, esc_md, fmt_num, pre
+from generator.site.pages.common import finding_cell, model_link
+from generator.site.pages.context import SiteData
+from generator.site.plan import SitePlan
+
+
+def _gate_name(metric: str, label: str | None) -> str:
+    return metric + (f" ({label})" if label else "")
+
+
+def _roi_block(plan: SitePlan, page: str, r: RoiResult) -> list[str]:
+    cur = r.currency
+    out = [
+        "## Return on investment",
+        "",
+        "Staff hours = volume × share automated × minutes saved per item × survival ÷ 60, valued at the "
+        "loaded hourly rate; hosted spend displaced = volume × local share × hosted cost per item. "
+        "Inputs from `registry/workloads.yaml`.",
+        "",
+    ]
+    rows = [
+        ["Minutes saved per item", fmt_num(r.minutes_saved_per_item, 3), r.minutes_saved_rule],
+        ["Items automated per month", f"{r.items_automated:,.0f}", ""],
+        ["Staff hours returned per month", f"{r.staff_hours_per_month:,.1f}", ""],
+        ["Value of those hours per month", f"{r.staff_value_per_month:,.0f} {cur}", ""],
+        ["Hosted spend displaced per month", f"{r.hosted_displaced_per_month:,.2f} {cur}", ""],
+        ["Local running cost per month", f"{r.monthly_local_cost:,.2f} {cur}", ""],
+        ["Net per month", f"{r.net_per_month:,.0f} {cur}", ""],
+        ["Net per quarter", f"{r.net_per_quarter:,.0f} {cur}", ""],
+    ]
+    out += [plan.table(page, "roi", ["Figure", "Value", "Working"], rows, sortable=False), ""]
+    if r.seed_checks:
+        out += ["The source deliverable's own figures, recomputed from its stated inputs:", ""]
+        out += [
+            plan.table(
+                page,
+                "roi-seed",
+                ["Claim", "Seed says", "Formula gives", "Verdict", "Why"],
+                [[c.subject, c.claim, fmt_num(c.derived), c.verdict, c.explanation] for c in r.seed_checks],
+                sortable=False,
+            ),
+            "",
+        ]
+    return out
+
+
+def _runbook(data: SiteData, w: Workload) -> list[str]:
+    pol = data.reg.policy
+    ops = [g for g in w.gates if g.kind == "operational"]
+    out = [
+        "## Runbook",
+        "",
+        "Generated from this workload's gates and `registry/policy.yaml`, so it changes when they do.",
+        "",
+        "**Readiness.** Mark the local route ready only after a one-token generation returns a valid "
+        f"completion within {pol.readiness.probe_max_s:g} s (`opsbench probe MODEL`); reject traffic until then.",
+        "",
+        "**Thresholds to monitor.**",
+        "",
+    ]
+    for g in w.gates:
+        out.append(
+            f"- `{esc_md(_gate_name(g.metric, g.label))}` {esc_md(g.op)} {g.value:g} ({g.kind})"
+            + (f": {esc_md(g.note)}" if g.note else "")
+        )
+    out += [
+        "",
+        f"**Requests.** Client timeout {pol.execution.request_timeout_s:g} s; at most "
+        f"{pol.execution.max_retries} retries with exponential backoff from {pol.execution.backoff_base_s:g} s "
+        "(connection errors, 429 honouring Retry-After, 5xx); context overflows and malformed answers are "
+        "not retried.",
+        "",
+    ]
+    rollback = "the hosted baseline " + f"`{esc_md(w.baseline)}`" if w.baseline else "human handling"
+    out += [
+        f"**Rollback.** If any operational gate ({', '.join(esc_md(g.metric) for g in ops) or 'none set'}) "
+        f"fails in monitoring, route the workload to {rollback} and re-run the suite "
+        "(`opsbench run`, then `opsbench decide`) before routing it back.",
+        "",
+    ]
+    if w.guard_rules:
+        out += ["**Guard rules stay on** whatever the finding: see above.", ""]
+    return out
+
+
+def workload_page(data: SiteData, plan: SitePlan, w: Workload) -> str:
+    reg = data.reg
+    page = f"workloads/{w.id}.md"
+    decisions = data.decisions[w.id]
+    out = [f"# {esc_md(w.title)}", "", f"*Source: {esc_md(w.source)}.* {esc_md(w.description)}", ""]
+    out += ["## Decision", ""]
+    rows = [
+        [model_link(reg, page, d.model_id), d.cases, finding_cell(d.finding), d.route, d.reason]
+        for d in decisions
+    ]
+    out += [plan.table(page, "decisions", ["Model", "Cases", "Finding", "Route", "Why"], rows), ""]
+    gk = reg.policy.decisions.gate_kinds
+    out += [
+        "## Gates",
+        "",
+        "Measured value per model against the thresholds in `registry/workloads.yaml`. A failing "
+        + "; ".join(f"{k} gate means **{v.finding_on_fail}**" for k, v in gk.items() if k != "economic")
+        + " (`registry/policy.yaml`).",
+        "",
+    ]
+    measured = [d for d in decisions if d.finding != "no-runs"]
+    grows = []
+    for i, gate in enumerate(w.gates):
+        cells: list[Any] = [_gate_name(gate.metric, gate.label), gate.kind, f"{gate.op} {gate.value:g}"]
+        for d in measured:
+            g = d.gates[i]
+            if g.passed is None:
+                cells.append("no data")
+            else:
+                mark = "pass" if g.passed else "FAIL"
+                cells.append(
+                    Cell(
+                        f'{esc(fmt_num(g.value, 3))} <span class="opsbench-{mark.lower()}">{mark}</span>',
+                        plain=f"{g.value:.4f} {mark}",
+                        sort=g.value,
+                    )
+                )
+        grows.append(cells)
+    out += [
+        plan.table(page, "gates", ["Gate", "Kind", "Threshold", *[d.model_id for d in measured]], grows),
+        "",
+    ]
+    if w.guard_rules:
+        out += ["## Guard rules", ""] + [f"- {esc_md(rule)}" for rule in w.guard_rules] + [""]
+    out += ["## Representative failures", ""]
+    excerpt = reg.policy.scoring.output_excerpt_chars
+    shown = 0
+    for d in measured:
+        for f in d.failing_cases[:3]:
+            shown += 1
+            out += [
+                f"### {esc_md(d.model_id)} · {esc_md(f['case_id'])}",
+                "",
+                f"What the checks found: {esc_md(f['what'] or f['failure_kind'])}",
+                "",
+            ]
+            if f["excerpt"]:
+                out += [pre(f["excerpt"], excerpt), ""]
+    if not shown:
+        out += ["No failing cases recorded." if measured else "No runs yet.", ""]
+    if w.id in data.roi:
+        out += _roi_block(plan, page, data.roi[w.id])
+    out += _runbook(data, w)
+    out += ["## Cases", ""]
+    cases = [(s, c) for s, c in reg.all_cases() if c.workload == w.id]
+    out += [
+        plan.table(
+            page,
+            "cases",
+            ["Suite", "Case", "Role", "Severity", "Title", "Checks"],
+            [[s, c.id, c.role, c.severity, c.title, ", ".join(ch.kind for ch in c.checks)] for s, c in cases],
+        ),
+        "",
+    ]
+    return "\n".join(out)
