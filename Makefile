@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # not used here, and skipping it shortens the first install.
 export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 
-.PHONY: site test dev lint run build clean
+.PHONY: site test dev lint browser clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,16 @@ site: dev
 	$(BIN)/opsbench build --out site
 	@echo "open site/index.html (or: $(BIN)/python -m http.server -d site)"
 
+## browser: Debian's chromium for the browser test (installed when running as root with apt-get)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the browser test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium not found: the browser test will be skipped (sudo apt-get install chromium)"; fi; }
+
 ## test: lint and run the test suite
-test: dev
+test: dev browser
 	$(BIN)/ruff check generator tests benchmarks
 	$(BIN)/python -m pytest
 

@@ -99,7 +99,7 @@ def test_site_pages_escaping_and_no_runs(site_inputs: dict[str, Path], tmp_path:
     assert "no runs yet" in pages["models/index.html"]
     # The leaderboard has its chart: an inline spec for vega-embed and an SVG fallback.
     lb = pages["leaderboard.html"]
-    assert 'class="opsbench-chart"' in lb and "opsbench-spec" in lb
+    assert 'class="opsbench-chart"' in lb and 'data-spec="{&amp;quot;' not in lb and "data-spec=" in lb
     svg = (out / "charts" / "acceptance-vs-latency.svg").read_text()
     assert svg.startswith("<svg") and "gemma3-270m" in svg
     assert (out / "assets" / "vendor" / "vega-bundle.js").stat().st_size > 100_000
@@ -113,6 +113,30 @@ def test_site_pages_escaping_and_no_runs(site_inputs: dict[str, Path], tmp_path:
     for name in ("roles.html", "hardware.html", "cost.html", "methodology.html", "runs/index.html"):
         assert name in pages
     assert "local-model-benchmark-2026-01-01.md" in [p.name for p in (tmp_path / "reports").iterdir()]
+
+
+def test_internal_links_resolve(site_inputs: dict[str, Path], tmp_path: Path) -> None:
+    """Every relative href/src in every page names a file the site really has."""
+    import re
+    from urllib.parse import unquote, urlsplit
+
+    plant_run(site_inputs)
+    out = tmp_path / "site"
+    assert build(site_inputs, out)[0] == 0
+    broken = []
+    for page in out.rglob("*.html"):
+        for target in re.findall(r'(?:href|src)="([^"]+)"', page.read_text()):
+            parts = urlsplit(target)
+            if parts.scheme or parts.netloc or not parts.path or target.startswith(("#", "mailto:")):
+                continue
+            path = unquote(parts.path)
+            # 404.html links from the site root (site_url's path is "/").
+            resolved = (out / path.lstrip("/")) if path.startswith("/") else (page.parent / path).resolve()
+            if resolved.is_dir():
+                resolved = resolved / "index.html"
+            if not resolved.exists():
+                broken.append(f"{page.relative_to(out)} -> {target}")
+    assert broken == []
 
 
 def test_build_is_deterministic(site_inputs: dict[str, Path], tmp_path: Path) -> None:

@@ -15,7 +15,9 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~:])")
+# Exactly the characters Python-Markdown treats as escapable: escaping any other
+# (":" or "|") would show the backslash.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!])")
 
 
 def esc(value: Any) -> str:
@@ -90,11 +92,13 @@ def pre(text: str | None, limit: int) -> str:
     return f'<pre class="opsbench-output"><code>{escaped}</code></pre>'
 
 
-def json_script(spec: dict[str, Any]) -> str:
-    """JSON inside <script type="application/json">: never executed, and '</' cannot close it."""
-    text = json.dumps(spec, sort_keys=True, separators=(",", ":"))
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return f'<script type="application/json" class="opsbench-spec">{text}</script>'
+def json_attr(spec: dict[str, Any]) -> str:
+    """A chart spec as an escaped HTML attribute value.
+
+    Not a <script type="application/json">: Material's instant navigation re-creates
+    the script elements of each new page to run them, and would run the JSON as code.
+    """
+    return esc(json.dumps(spec, sort_keys=True, separators=(",", ":")))
 
 
 def badge(finding: str) -> str:

@@ -18,13 +18,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from generator.site.charts import Chart
-from generator.site.html import Cell, esc, json_script, table
+from generator.site.html import Cell, esc, json_attr, table
 
 _TAG = re.compile(r"<[^>]+>")
 
 
 def rel(from_page: str, target: str) -> str:
-    """Relative link from one docs page to another docs file."""
+    """Relative link from one docs page to another docs file, as it will be in the built site.
+
+    MkDocs rewrites ``.md`` links in Markdown but not inside raw HTML, and this site
+    builds ``x.md`` into ``x.html`` (``use_directory_urls: false``): raw-HTML links
+    must name the ``.html`` file themselves.
+    """
+    if target.endswith(".md"):
+        target = target[:-3] + ".html"
     return "../" * from_page.count("/") + target
 
 
@@ -56,10 +63,9 @@ class SitePlan:
         self.charts.append(chart)
         svg = rel(page, f"charts/{chart.name}.svg")
         return (
-            f'<div class="opsbench-chart" data-chart="{esc(chart.name)}">'
+            f'<div class="opsbench-chart" data-chart="{esc(chart.name)}" data-spec="{json_attr(chart.spec)}">'
             f'<div class="opsbench-chart-target"></div>'
-            f'<img class="opsbench-chart-fallback" src="{esc(svg)}" alt="{esc(chart.title)}">'
-            f"{json_script(chart.spec)}</div>"
+            f'<img class="opsbench-chart-fallback" src="{esc(svg)}" alt="{esc(chart.title)}"></div>'
         )
 
     def table(

@@ -8,10 +8,9 @@
   }
 
   function draw(container) {
-    var specNode = container.querySelector("script.opsbench-spec");
     var target = container.querySelector(".opsbench-chart-target");
-    if (!specNode || !target || typeof vegaEmbed === "undefined") return;
-    var spec = JSON.parse(specNode.textContent);
+    if (!container.dataset.spec || !target || typeof vegaEmbed === "undefined") return;
+    var spec = JSON.parse(container.dataset.spec);
     var opts = { actions: false, renderer: "svg" };
     if (isDark()) opts.theme = "dark";
     vegaEmbed(target, spec, opts).then(function () {

@@ -6,7 +6,7 @@ from generator.analysis.diff import diff_runs
 from generator.site.html import Cell, esc, esc_md
 from generator.site.pages.common import FINDING_ORDER, env_line, finding_cell, latest_run, model_link
 from generator.site.pages.context import SiteData
-from generator.site.plan import SitePlan
+from generator.site.plan import SitePlan, rel
 
 PAGE = "index.md"
 
@@ -52,7 +52,7 @@ def home_page(data: SiteData, plan: SitePlan) -> str:
         )
         rows.append(
             [
-                Cell(f'<a href="workloads/{esc(w.id)}.md">{esc(w.title)}</a>', plain=w.title),
+                Cell(f'<a href="{esc(rel(PAGE, f"workloads/{w.id}.md"))}">{esc(w.title)}</a>', plain=w.title),
                 model_link(reg, PAGE, best.model_id) if best else "no runs yet",
                 finding_cell(best.finding) if best else "—",
                 best.route if best else "—",
@@ -78,7 +78,7 @@ def home_page(data: SiteData, plan: SitePlan) -> str:
             [
                 [
                     Cell(
-                        f'<a href="runs/{esc(latest.run_id)}.md">{esc(latest.run_id)}</a>',
+                        f'<a href="{esc(rel(PAGE, f"runs/{latest.run_id}.md"))}">{esc(latest.run_id)}</a>',
                         plain=latest.run_id,
                     ),
                     latest.created_at,

@@ -7,7 +7,7 @@ from generator.site.charts import latency_under_load
 from generator.site.html import Cell, esc, esc_md, fmt_num
 from generator.site.pages.common import board_table
 from generator.site.pages.context import SiteData
-from generator.site.plan import SitePlan
+from generator.site.plan import SitePlan, rel
 
 
 def models_index(data: SiteData, plan: SitePlan) -> str:
@@ -19,7 +19,10 @@ def models_index(data: SiteData, plan: SitePlan) -> str:
     for m in reg.models_file.models:
         rows.append(
             [
-                Cell(f'<a href="{esc(m.id)}.md">{esc(m.display_name)}</a>', plain=m.display_name),
+                Cell(
+                    f'<a href="{esc(rel(page, f"models/{m.id}.md"))}">{esc(m.display_name)}</a>',
+                    plain=m.display_name,
+                ),
                 m.id,
                 m.family,
                 m.provider,

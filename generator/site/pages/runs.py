@@ -8,7 +8,7 @@ from generator.analysis.leaderboard import leaderboard
 from generator.execute.records import Manifest
 from generator.site.html import Cell, esc, esc_md, fmt_num
 from generator.site.pages.context import SiteData
-from generator.site.plan import SitePlan
+from generator.site.plan import SitePlan, rel
 
 MAX_ROWS = 500
 
@@ -25,7 +25,9 @@ def runs_index(data: SiteData, plan: SitePlan) -> str:
         )
         rows.append(
             [
-                Cell(f'<a href="{esc(m.run_id)}.md">{esc(m.run_id)}</a>', plain=m.run_id),
+                Cell(
+                    f'<a href="{esc(rel(page, f"runs/{m.run_id}.md"))}">{esc(m.run_id)}</a>', plain=m.run_id
+                ),
                 origin,
                 m.created_at,
                 m.settings.suite,

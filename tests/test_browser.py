@@ -1,0 +1,215 @@
+"""The built site in a real headless Chromium (Debian's), served on loopback.
+
+Checks that every chart renders (an SVG or canvas inside each chart container),
+that no page logs a console error, that Material's instant navigation keeps
+charts working, and that the payloads planted in model outputs and task titles
+never execute. Screenshots land in test-output/ at the repository root.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from generator.cli import cli
+from tests.conftest import REPO
+from tests.test_site import plant_run
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.browser
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        raise RuntimeError("CI must install Debian's chromium (make test does) for the browser test")
+    pytest.skip("Debian's chromium is not installed (make test installs it)", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+PAGES = [
+    "index.html",
+    "leaderboard.html",
+    "roles.html",
+    "workloads/claim-summarization.html",
+    "models/gemma3-270m.html",
+    "hardware.html",
+    "cost.html",
+    "methodology.html",
+]
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def served_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("browser")
+    inputs = {
+        "registry": root / "registry",
+        "site_src": root / "site_src",
+        "config": root / "mkdocs.yml",
+        "runs": root / "runs",
+    }
+    shutil.copytree(REPO / "registry", inputs["registry"])
+    shutil.copytree(REPO / "site_src", inputs["site_src"])
+    # Material's instant navigation only intercepts links to the site_url's host and
+    # port (it reads the sitemap): publish the test site at the address we serve it on.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = (REPO / "mkdocs.yml").read_text()
+    inputs["config"].write_text(
+        config.replace("site_url: https://opsbench.invalid/", f"site_url: http://127.0.0.1:{port}/")
+    )
+    plant_run(inputs)
+    site = root / "site"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "build",
+            "--registry",
+            str(inputs["registry"]),
+            "--runs",
+            str(inputs["runs"]),
+            "--site-src",
+            str(inputs["site_src"]),
+            "--config",
+            str(inputs["config"]),
+            "--out",
+            str(site),
+            "--reports",
+            str(root / "reports"),
+        ],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    handler = functools.partial(QuietHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _page(browser, base: str):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    # Nothing but our loopback server may be reached.
+    context.route(
+        "**/*", lambda route: route.continue_() if route.request.url.startswith(base) else route.abort()
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on(
+        "console",
+        lambda msg: errors.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None,
+    )
+    page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
+    return context, page, errors
+
+
+def _charts_rendered(page) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    total = page.locator(".opsbench-chart").count()
+    if total:
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.opsbench-chart')].every("
+            "c => c.querySelector('.opsbench-chart-target svg, .opsbench-chart-target canvas'))",
+            timeout=15000,
+        )
+    drawn = page.locator(".opsbench-chart-target svg, .opsbench-chart-target canvas").count()
+    return total, drawn
+
+
+def test_pages_render_charts_without_errors(served_site: str, browser) -> None:  # type: ignore[no-untyped-def]
+    out = REPO / "test-output"
+    out.mkdir(exist_ok=True)
+    context, page, errors = _page(browser, served_site)
+    charts_seen = 0
+    for name in PAGES:
+        page.goto(served_site + name, wait_until="networkidle")
+        total, drawn = _charts_rendered(page)
+        assert drawn >= total, f"{name}: {drawn} of {total} charts drawn"
+        charts_seen += total
+        assert page.evaluate("() => window.__pwned") is None, f"a planted payload ran on {name}"
+        if name in ("index.html", "workloads/claim-summarization.html"):
+            page.screenshot(
+                path=str(out / f"{name.replace('/', '-').removesuffix('.html')}.png"), full_page=True
+            )
+    context.close()
+    assert charts_seen >= 3
+    assert errors == [], errors
+
+
+def test_payloads_show_as_text(served_site: str, browser) -> None:  # type: ignore[no-untyped-def]
+    context, page, errors = _page(browser, served_site)
+    shown = []
+    for name in (
+        "workloads/claim-summarization.html",
+        "workloads/escalation-classification.html",
+        "workloads/field-extraction.html",
+        "workloads/operator-verification.html",
+        "workloads/response-drafting.html",
+    ):
+        page.goto(served_site + name, wait_until="networkidle")
+        assert page.evaluate("() => window.__pwned") is None
+        assert page.locator("img[src='x']").count() == 0
+        shown.append(page.locator("body").inner_text())
+    text = "\n".join(shown)
+    assert "<script>window.__pwned" in text or "onerror=" in text  # visible as text on some page
+    context.close()
+    assert errors == [], errors
+
+
+def test_instant_navigation_keeps_charts_working(served_site: str, browser) -> None:  # type: ignore[no-untyped-def]
+    context, page, errors = _page(browser, served_site)
+    page.goto(served_site + "index.html", wait_until="networkidle")
+    page.evaluate("() => { window.__sameDocument = true; }")
+    page.locator("nav.md-nav a[href$='leaderboard.html']").first.click()
+    page.wait_for_url("**/leaderboard.html")
+    page.wait_for_selector("h1:has-text('Leaderboard')")
+    page.wait_for_selector(".opsbench-chart")
+    total, drawn = _charts_rendered(page)
+    assert total >= 1 and drawn >= total
+    # Instant navigation swapped the content without a reload: our marker survived.
+    assert page.evaluate("() => window.__sameDocument") is True
+    page.locator("nav.md-nav a[href$='cost.html']").first.click()
+    page.wait_for_url("**/cost.html")
+    page.wait_for_selector("h1:has-text('Cost')")
+    page.wait_for_selector(".opsbench-chart")
+    total, drawn = _charts_rendered(page)
+    assert total >= 1 and drawn >= total
+    assert page.evaluate("() => window.__sameDocument") is True
+    context.close()
+    assert errors == [], errors
