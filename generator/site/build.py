@@ -18,6 +18,7 @@ from pathlib import Path
 from ruamel.yaml import YAML
 
 from generator.errors import OpsBenchError
+from generator.aggregates import load_aggregates
 from generator.loaders import load_results
 from generator.registry.loader import load_registry
 from generator.execute.runstore import atomic_write_text
@@ -82,7 +83,8 @@ def build_site(
 ) -> BuildResult:
     reg = load_registry(registry_dir)
     df, manifests = load_results(runs_dir)
-    plan, data = build_plan(reg, df, manifests)
+    summaries, perf = load_aggregates(runs_dir, manifests)
+    plan, data = build_plan(reg, df, manifests, summaries, perf)
     if not config_file.is_file():
         raise BuildError(f"{config_file} not found")
     if not site_src.is_dir():

@@ -25,9 +25,15 @@ from generator.site.plan import SitePlan
 __all__ = ["SiteData", "SitePlan", "build_plan", "reports"]
 
 
-def build_plan(reg: Registry, df: pd.DataFrame, manifests: list[Manifest]) -> tuple[SitePlan, SiteData]:
+def build_plan(
+    reg: Registry,
+    df: pd.DataFrame,
+    manifests: list[Manifest],
+    summaries: pd.DataFrame | None = None,
+    perf: pd.DataFrame | None = None,
+) -> tuple[SitePlan, SiteData]:
     """Gather every page, chart and data file of the site (nothing written yet)."""
-    data = gather(reg, df, manifests)
+    data = gather(reg, df, manifests, summaries, perf)
     plan = SitePlan()
     plan.add("index.md", home_page(data, plan))
     plan.add("leaderboard.md", leaderboard_page(data, plan))

@@ -103,3 +103,64 @@ def env_line(m: Manifest) -> str:
         f"{env.get('cpu_model') or 'unknown CPU'}, {env.get('cpu_cores')} cores, "
         f"{env.get('memory_gb')} GB RAM, {gpus}; {env.get('os')}; Python {env.get('python')}"
     )
+
+
+def ingested_perf(data: Any, plan: SitePlan, page: str, model_id: str | None = None) -> list[str]:
+    """Serving measurements from other harnesses (llama-bench, vLLM, GuideLLM), labelled by source."""
+    p = data.perf
+    if model_id is not None:
+        p = p[p["model_id"] == model_id]
+    if p.empty:
+        return []
+    rows = []
+    for r in p.itertuples():
+        name = f"{r.model_id} (external)" if r.external else r.model_id
+        load = (
+            f"{r.concurrency:g} in flight"
+            if pd.notna(r.concurrency)
+            else f"{r.request_rate:g} req/s"
+            if pd.notna(r.request_rate)
+            else "—"
+        )
+        rows.append(
+            [
+                name,
+                r.source,
+                r.strategy or "—",
+                load,
+                fmt_num(r.request_throughput, 2),
+                fmt_num(r.output_throughput, 1),
+                fmt_num(r.prompt_tps, 1),
+                fmt_num(r.generation_tps, 1),
+                fmt_num(r.ttft_p50_ms, 1),
+                fmt_num(r.tpot_p50_ms, 2),
+                fmt_num(r.e2el_p50_ms, 0),
+                r.hardware or "—",
+            ]
+        )
+    slug = "ingested-perf"
+    return [
+        "## Serving measurements ingested from other harnesses",
+        "",
+        plan.table(
+            page,
+            slug,
+            [
+                "Model",
+                "Ingested from",
+                "Strategy",
+                "Load",
+                "Requests/s",
+                "Output tok/s",
+                "Prompt tok/s",
+                "Generation tok/s",
+                "TTFT p50 (ms)",
+                "TPOT p50 (ms)",
+                "E2E p50 (ms)",
+                "Hardware",
+            ],
+            rows,
+            max_rows=300,
+        ),
+        "",
+    ]

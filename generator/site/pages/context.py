@@ -28,9 +28,17 @@ class SiteData:
     capacity: list[CapacityRow]
     capacity_checks: list[SeedCheck]
     cost: CostReport
+    summaries: pd.DataFrame
+    perf: pd.DataFrame
 
 
-def gather(reg: Registry, df: pd.DataFrame, manifests: list[Manifest]) -> SiteData:
+def gather(
+    reg: Registry,
+    df: pd.DataFrame,
+    manifests: list[Manifest],
+    summaries: pd.DataFrame | None = None,
+    perf: pd.DataFrame | None = None,
+) -> SiteData:
     pricing = reg.pricing
     prices = {
         m.id: (m.price_input_per_mtok or 0.0, m.price_output_per_mtok or 0.0, fx_rate(pricing, m.currency))
@@ -53,4 +61,18 @@ def gather(reg: Registry, df: pd.DataFrame, manifests: list[Manifest]) -> SiteDa
     capacity = capacity_matrix(reg.hardware.machines, reg.models_file.models, reg.hardware.capacity)
     checks = seed_capacity_checks(machines, reg.models, reg.hardware.capacity, rel_tol=DEFAULT_REL_TOL)
     cost = cost_report(pricing, reg.hardware, reg.models, rel_tol=DEFAULT_REL_TOL)
-    return SiteData(reg, df, manifests, decisions, promotions, roi, capacity, checks, cost)
+    from generator.aggregates import PERF_COLUMNS, SUMMARY_COLUMNS
+
+    return SiteData(
+        reg,
+        df,
+        manifests,
+        decisions,
+        promotions,
+        roi,
+        capacity,
+        checks,
+        cost,
+        summaries if summaries is not None else pd.DataFrame(columns=SUMMARY_COLUMNS),
+        perf if perf is not None else pd.DataFrame(columns=PERF_COLUMNS),
+    )

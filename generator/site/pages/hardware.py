@@ -7,6 +7,7 @@ import pandas as pd
 from generator.analysis.capacity import efficiency
 from generator.site.charts import measured_vs_ceiling
 from generator.site.html import fmt_num
+from generator.site.pages.common import ingested_perf
 from generator.site.pages.context import SiteData
 from generator.site.plan import SitePlan
 
@@ -173,6 +174,7 @@ def hardware_page(data: SiteData, plan: SitePlan) -> str:
             "included), so it sits below the pure decode ceiling even on an idle machine.",
             "",
         ]
+    out += ingested_perf(data, plan, PAGE)
     if data.capacity_checks:
         out += [
             "## The seed site's figures, recomputed",

@@ -5,7 +5,8 @@ from __future__ import annotations
 from generator.analysis.leaderboard import cold_start_penalty, cost_column, leaderboard, load_levels
 from generator.site.charts import latency_under_load
 from generator.site.html import Cell, esc, esc_md, fmt_num
-from generator.site.pages.common import board_table
+from generator.site.pages.common import board_table, ingested_perf
+from generator.site.pages.leaderboards import ingested_summaries
 from generator.site.pages.context import SiteData
 from generator.site.plan import SitePlan, rel
 
@@ -98,9 +99,12 @@ def model_page(data: SiteData, plan: SitePlan, model_id: str) -> str:
         "",
     ]
     mdf = df[df["model_id"] == model_id] if not df.empty else df
+    extra = ingested_summaries(data, plan, page, model_id) + ingested_perf(data, plan, page, model_id)
     if mdf.empty:
-        out += ["## Results", "", "No runs yet.", ""]
-        return "\n".join(out)
+        if not extra:
+            out += ["## Results", "", "No runs yet.", ""]
+        return "\n".join(out + extra)
+    out += extra
     for by in ("role", "workload"):
         board = cost_column(leaderboard(mdf, [by]), mdf, [by])
         out += [f"## Results by {by}", "", board_table(plan, reg, page, f"by-{by}", board, [by]), ""]
