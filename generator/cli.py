@@ -61,9 +61,7 @@ def validate(registry_dir: Path, json_: bool) -> None:
         f"{summary['cases']} cases in {len(summary['suites'])} suites"
     )
     click.echo("cases per role:     " + ", ".join(f"{k} {v}" for k, v in summary["cases_per_role"].items()))
-    click.echo(
-        "cases per workload: " + ", ".join(f"{k} {v}" for k, v in summary["cases_per_workload"].items())
-    )
+    click.echo("cases per workload: " + ", ".join(f"{k} {v}" for k, v in summary["cases_per_workload"].items()))
 
 
 @cli.group()
@@ -140,9 +138,7 @@ def tasks_new(registry_dir: Path, suite: str, case: str, role: str, workload: st
 @click.option("--max-tokens", default=None, type=int, help="Override every case's max_tokens.")
 @click.option("--case", "case_ids", multiple=True, help="Only these case ids (repeatable).")
 @click.option("--machine", default=None, help="Hardware profile id this run executes on.")
-@click.option(
-    "--judges", default=None, help="Comma-separated judge model ids (default: policy.yaml judge.judges)."
-)
+@click.option("--judges", default=None, help="Comma-separated judge model ids (default: policy.yaml judge.judges).")
 @click.option("--resume", "resume_id", default=None, help="Finish an interrupted run by id.")
 @click.option(
     "--out",
@@ -294,9 +290,7 @@ def leaderboard(registry_dir: Path, runs_dir: Path, by: str, json_: bool) -> Non
                 **({by: r[by]} if by != "model" else {}),
                 "model": r["model_id"],
                 "cases": r["cases"],
-                "acceptance": (
-                    f"{r['acceptance_rate']:.0%} [{r['acceptance_low']:.0%}, {r['acceptance_high']:.0%}]"
-                ),
+                "acceptance": (f"{r['acceptance_rate']:.0%} [{r['acceptance_low']:.0%}, {r['acceptance_high']:.0%}]"),
                 "score": f"{r['weighted_score']:g}/{r['weighted_total']:g}",
                 "pain": f"{r['review_pain']:.2f}",
                 "hard_fail": f"{r['hard_failure_rate']:.0%}",
@@ -395,11 +389,16 @@ def decide(registry_dir: Path, runs_dir: Path, workload_ids: tuple[str, ...], js
     if unknown:
         raise click.UsageError(f"unknown workload(s): {', '.join(sorted(unknown))}")
     df, _ = load_results(runs_dir)
+    from generator.analysis.roi import roi_report
+    from generator.analysis.seedcheck import DEFAULT_REL_TOL
+
+    roi = {r.workload_id: r.net_per_month for r in roi_report(reg.workloads_file.workloads, rel_tol=DEFAULT_REL_TOL)}
+    excerpt = reg.policy.scoring.output_excerpt_chars
     out = []
     for w in reg.workloads_file.workloads:
         if workload_ids and w.id not in workload_ids:
             continue
-        for d in decide_all(df, w, reg.policy.decisions, w.candidates):
+        for d in decide_all(df, w, reg.policy.decisions, w.candidates, excerpt, roi.get(w.id)):
             out.append((w, d))
     if json_:
         payload = []

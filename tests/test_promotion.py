@@ -151,6 +151,15 @@ def test_decision_findings_follow_policy(reg) -> None:
     assert d[1].finding == "no-runs"
 
 
+def test_negative_roi_defers_a_keep(reg) -> None:
+    w = reg.workloads["claim-summarization"]
+    good = frame("qwen3.6-27b", [True] * 10, workload=w.id, latency=5.0)
+    d = decide(good, w, reg.policy.decisions, ["qwen3.6-27b"], roi_net_per_month=-250.0)[0]
+    assert d.finding == "defer" and "-250" in d.reason
+    d = decide(good, w, reg.policy.decisions, ["qwen3.6-27b"], roi_net_per_month=1000.0)[0]
+    assert d.finding == "keep"
+
+
 def test_diff_runs() -> None:
     a = frame("m", [True, True, False, False])
     b = frame("m", [True, False, True, False])
@@ -167,8 +176,6 @@ def test_diff_runs() -> None:
 
 
 def test_promote_cli_reports_no_runs(registry_copy: Path, tmp_path: Path) -> None:
-    result = CliRunner().invoke(
-        cli, ["promote", "--registry", str(registry_copy), "--runs", str(tmp_path / "x")]
-    )
+    result = CliRunner().invoke(cli, ["promote", "--registry", str(registry_copy), "--runs", str(tmp_path / "x")])
     assert result.exit_code == 0
     assert "NO-RUNS" in result.output and "no runs yet for gemma4" in result.output

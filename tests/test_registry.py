@@ -164,9 +164,7 @@ def test_duplicate_case_id_across_suites(registry_copy: Path) -> None:
 def test_unknown_check_kind_and_bad_regex(registry_copy: Path) -> None:
     path = _first_case(registry_copy)
     text = path.read_text()
-    text = text.replace(
-        "checks:\n", "checks:\n  - kind: vibes\n  - kind: regex\n    pattern: '(unclosed'\n", 1
-    )
+    text = text.replace("checks:\n", "checks:\n  - kind: vibes\n  - kind: regex\n    pattern: '(unclosed'\n", 1)
     path.write_text(text)
     probs = problems_of(registry_copy)
     assert any("unknown check kind 'vibes'" in p for p in probs), probs
@@ -198,9 +196,7 @@ def test_several_problems_reported_at_once_by_cli(registry_copy: Path) -> None:
 def test_bad_registry_writes_no_run(registry_copy: Path, tmp_path: Path) -> None:
     replace(registry_copy / "roles.yaml", "    incumbent: deepseek-r1-14b", "    incumbent: ghost")
     out = tmp_path / "runs"
-    result = CliRunner().invoke(
-        cli, ["run", "--registry", str(registry_copy), "--suite", "smoke", "--out", str(out)]
-    )
+    result = CliRunner().invoke(cli, ["run", "--registry", str(registry_copy), "--suite", "smoke", "--out", str(out)])
     assert result.exit_code == 2
     assert not out.exists()
 
@@ -216,3 +212,31 @@ def test_api_key_env_must_be_a_name(registry_copy: Path) -> None:
     replace(registry_copy / "models.yaml", "api_key_env: ANTHROPIC_API_KEY", "api_key_env: sk-abc123")
     probs = problems_of(registry_copy)
     assert any("never a key" in p for p in probs), probs
+
+
+def test_tasks_new_scaffolds_a_valid_case(registry_copy: Path) -> None:
+    runner = CliRunner()
+    args = [
+        "tasks",
+        "new",
+        "--registry",
+        str(registry_copy),
+        "claims_ops",
+        "claim-summary-new",
+        "--role",
+        "draft",
+        "--workload",
+        "claim-summarization",
+    ]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    path = registry_copy / "tasks" / "claims_ops" / "claim-summary-new.yaml"
+    assert path.is_file()
+    assert runner.invoke(cli, ["validate", "--registry", str(registry_copy)]).exit_code == 0
+    listed = runner.invoke(cli, ["tasks", "list", "--registry", str(registry_copy), "--suite", "claims_ops", "--json"])
+    assert "claim-summary-new" in {row["id"] for row in __import__("json").loads(listed.output)}
+    again = runner.invoke(cli, args)
+    assert again.exit_code == 1 and "already exists" in again.output
+    unsafe = runner.invoke(cli, ["tasks", "new", "--registry", str(registry_copy), "claims_ops", "../evil"])
+    assert unsafe.exit_code == 1 and "unsafe case id" in unsafe.output
+    assert not (registry_copy / "tasks" / "evil.yaml").exists()

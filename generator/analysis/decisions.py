@@ -92,8 +92,13 @@ def decide(
     policy: DecisionPolicy,
     model_ids: list[str],
     excerpt_chars: int = 200,
+    roi_net_per_month: float | None = None,
 ) -> list[Decision]:
-    """One decision per candidate model (and any other model measured on the workload)."""
+    """One decision per candidate model (and any other model measured on the workload).
+
+    ``roi_net_per_month`` (from the ROI analysis) turns a would-be keep into a defer
+    when localizing the workload does not pay (the policy's economic gate).
+    """
     wdf = df[df["workload"] == workload.id] if not df.empty else df
     measured = sorted(set(wdf["model_id"])) if not wdf.empty else []
     out: list[Decision] = []
@@ -124,6 +129,9 @@ def decide(
         elif unknown:
             finding = "undecided"
             reason = "no data for: " + ", ".join(r.label for r in unknown)
+        elif roi_net_per_month is not None and roi_net_per_month <= 0 and "economic" in policy.gate_kinds:
+            finding = policy.gate_kinds["economic"].finding_on_fail
+            reason = f"every gate passes, but the net return is {roi_net_per_month:,.0f} per month"
         else:
             finding = "keep"
             reason = "every gate passes"

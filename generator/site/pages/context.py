@@ -53,9 +53,7 @@ def gather(
     }
     if not df.empty:
         df = with_cost_per_task(df, prices, run_energy)
-    decisions = {
-        w.id: decide(df, w, reg.policy.decisions, w.candidates) for w in reg.workloads_file.workloads
-    }
+    decisions = {w.id: decide(df, w, reg.policy.decisions, w.candidates) for w in reg.workloads_file.workloads}
     promotions = promotion_outcomes(df, reg.roles_file.roles, reg.models, reg.policy.promotion)
     roi = {r.workload_id: r for r in roi_report(reg.workloads_file.workloads, rel_tol=DEFAULT_REL_TOL)}
     capacity = capacity_matrix(reg.hardware.machines, reg.models_file.models, reg.hardware.capacity)
