@@ -17,11 +17,11 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from generator.errors import OpsBenchError
 from generator.aggregates import load_aggregates
+from generator.errors import OpsBenchError
+from generator.execute.runstore import atomic_write_text
 from generator.loaders import load_results
 from generator.registry.loader import load_registry
-from generator.execute.runstore import atomic_write_text
 from generator.site.pages import build_plan, reports
 
 
@@ -128,8 +128,7 @@ def build_site(
             log = (proc.stderr or proc.stdout).splitlines()
             important = [ln for ln in log if ln.startswith(("WARNING", "ERROR", "Aborted", "  "))]
             raise BuildError(
-                "mkdocs build --strict failed; the previous site is untouched:\n"
-                + "\n".join(important or log)[-4000:]
+                "mkdocs build --strict failed; the previous site is untouched:\n" + "\n".join(important or log)[-4000:]
             )
         # Swap: old site aside, new site in, old site removed.
         new_site = work / "site"

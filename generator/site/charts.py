@@ -43,9 +43,7 @@ def acceptance_vs_latency(board: pd.DataFrame, name: str = "acceptance-vs-latenc
     """Acceptance rate (with its 95 % Wilson interval) against median latency, one point per model."""
     import altair as alt
 
-    data = board[
-        ["model_id", "acceptance_rate", "acceptance_low", "acceptance_high", "latency_p50_s", "cases"]
-    ].copy()
+    data = board[["model_id", "acceptance_rate", "acceptance_low", "acceptance_high", "latency_p50_s", "cases"]].copy()
     data["latency_p50_s"] = data["latency_p50_s"].fillna(0.0)
     source = alt.Data(values=_records(data))
     base = alt.Chart(source).encode(
@@ -82,9 +80,9 @@ def quality_vs_cost(board: pd.DataFrame, name: str = "quality-vs-cost") -> Chart
     """Acceptance against cost per task (hosted price × tokens, or local energy × time)."""
     import altair as alt
 
-    data = board[
-        ["model_id", "acceptance_rate", "acceptance_low", "acceptance_high", "cost_per_task"]
-    ].dropna(subset=["cost_per_task"])
+    data = board[["model_id", "acceptance_rate", "acceptance_low", "acceptance_high", "cost_per_task"]].dropna(
+        subset=["cost_per_task"]
+    )
     source = alt.Data(values=_records(data))
     base = alt.Chart(source).encode(
         x=alt.X("cost_per_task:Q", title="Cost per task (median)", scale=alt.Scale(zero=True)),

@@ -90,9 +90,7 @@ class SitePlan:
         writer.writerows(plain_rows)
         self.data_files[f"{base}.csv"] = buf.getvalue()
         records = [dict(zip(headers, r, strict=True)) for r in plain_rows]
-        self.data_files[f"{base}.json"] = (
-            json.dumps(records, indent=1, default=str, ensure_ascii=False) + "\n"
-        )
+        self.data_files[f"{base}.json"] = json.dumps(records, indent=1, default=str, ensure_ascii=False) + "\n"
         shown = rows if max_rows is None else rows[:max_rows]
         cls = "opsbench-table opsbench-sortable" if sortable else "opsbench-table"
         links = (

@@ -74,9 +74,7 @@ def board_table(
                 acceptance_cell(r.acceptance_rate, r.acceptance_low, r.acceptance_high),
                 Cell(f"{r.weighted_score:g}/{r.weighted_total:g}", sort=r.weighted_score),
                 fmt_num(r.review_pain),
-                Cell(
-                    f"{fmt_num(r.hard_failure_rate, pct=True)} ({r.hard_failures})", sort=r.hard_failure_rate
-                ),
+                Cell(f"{fmt_num(r.hard_failure_rate, pct=True)} ({r.hard_failures})", sort=r.hard_failure_rate),
                 r.failure_kinds or "—",
                 fmt_num(r.ttft_p50_s, 3),
                 fmt_num(r.latency_p50_s),

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from generator.aggregates import PERF_COLUMNS, SUMMARY_COLUMNS
 from generator.analysis.capacity import CapacityRow, capacity_matrix, seed_capacity_checks
 from generator.analysis.cost import CostReport, cost_report, fx_rate
 from generator.analysis.decisions import Decision, decide
@@ -53,14 +54,18 @@ def gather(
     }
     if not df.empty:
         df = with_cost_per_task(df, prices, run_energy)
-    decisions = {w.id: decide(df, w, reg.policy.decisions, w.candidates) for w in reg.workloads_file.workloads}
-    promotions = promotion_outcomes(df, reg.roles_file.roles, reg.models, reg.policy.promotion)
     roi = {r.workload_id: r for r in roi_report(reg.workloads_file.workloads, rel_tol=DEFAULT_REL_TOL)}
+    excerpt = reg.policy.scoring.output_excerpt_chars
+    decisions = {
+        w.id: decide(
+            df, w, reg.policy.decisions, w.candidates, excerpt, roi[w.id].net_per_month if w.id in roi else None
+        )
+        for w in reg.workloads_file.workloads
+    }
+    promotions = promotion_outcomes(df, reg.roles_file.roles, reg.models, reg.policy.promotion)
     capacity = capacity_matrix(reg.hardware.machines, reg.models_file.models, reg.hardware.capacity)
     checks = seed_capacity_checks(machines, reg.models, reg.hardware.capacity, rel_tol=DEFAULT_REL_TOL)
     cost = cost_report(pricing, reg.hardware, reg.models, rel_tol=DEFAULT_REL_TOL)
-    from generator.aggregates import PERF_COLUMNS, SUMMARY_COLUMNS
-
     return SiteData(
         reg,
         df,

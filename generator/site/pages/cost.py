@@ -109,10 +109,7 @@ def cost_page(data: SiteData, plan: SitePlan) -> str:
         months = range(0, rep.amortization_months + 1)
         hw = b.hardware
         series = pd.DataFrame(
-            [
-                {"month": m, "path": "keep the subscriptions", "cumulative": b.monthly_saving * m}
-                for m in months
-            ]
+            [{"month": m, "path": "keep the subscriptions", "cumulative": b.monthly_saving * m} for m in months]
             + [
                 {
                     "month": m,
@@ -131,9 +128,7 @@ def cost_page(data: SiteData, plan: SitePlan) -> str:
         "its running cost; the lines cross at break-even.",
         "",
     ]
-    checks = [c for a in rep.scenario_a for c in a.seed_checks] + [
-        c for b in rep.scenario_b for c in b.seed_checks
-    ]
+    checks = [c for a in rep.scenario_a for c in a.seed_checks] + [c for b in rep.scenario_b for c in b.seed_checks]
     checks += rep.electricity_checks
     if checks:
         out += ["## The seed site's figures, recomputed", ""]

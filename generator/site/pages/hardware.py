@@ -188,10 +188,7 @@ def hardware_page(data: SiteData, plan: SitePlan) -> str:
                 PAGE,
                 "seed-checks",
                 ["Subject", "Seed says", "Formula gives", "Verdict", "Why"],
-                [
-                    [c.subject, c.claim, fmt_num(c.derived), c.verdict, c.explanation]
-                    for c in data.capacity_checks
-                ],
+                [[c.subject, c.claim, fmt_num(c.derived), c.verdict, c.explanation] for c in data.capacity_checks],
             ),
             "",
         ]

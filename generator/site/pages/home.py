@@ -47,9 +47,7 @@ def home_page(data: SiteData, plan: SitePlan) -> str:
     rows = []
     for w in reg.workloads_file.workloads:
         measured = [d for d in data.decisions[w.id] if d.finding != "no-runs"]
-        best = (
-            min(measured, key=lambda d: (FINDING_ORDER.get(d.finding, 9), d.model_id)) if measured else None
-        )
+        best = min(measured, key=lambda d: (FINDING_ORDER.get(d.finding, 9), d.model_id)) if measured else None
         rows.append(
             [
                 Cell(f'<a href="{esc(rel(PAGE, f"workloads/{w.id}.md"))}">{esc(w.title)}</a>', plain=w.title),
@@ -96,9 +94,7 @@ def home_page(data: SiteData, plan: SitePlan) -> str:
     previous = [
         m
         for m in manifests
-        if m.settings.suite == latest.settings.suite
-        and m.run_id != latest.run_id
-        and m.created_at <= latest.created_at
+        if m.settings.suite == latest.settings.suite and m.run_id != latest.run_id and m.created_at <= latest.created_at
     ]
     out += ["### Since the previous run", ""]
     if not previous or df.empty:

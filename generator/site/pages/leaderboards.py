@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from generator.analysis.leaderboard import cost_column, leaderboard
-from generator.site.charts import acceptance_vs_latency, quality_vs_cost
 import pandas as pd
 
+from generator.analysis.leaderboard import cost_column, leaderboard
+from generator.site.charts import acceptance_vs_latency, quality_vs_cost
 from generator.site.html import fmt_num
 from generator.site.pages.common import board_table
 from generator.site.pages.context import SiteData

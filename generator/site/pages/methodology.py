@@ -61,9 +61,7 @@ def methodology_page(data: SiteData, plan: SitePlan) -> str:
         "Every case carries deterministic checks; a case is **accepted** only if all pass. A reasoning "
         "model's `<think>` block is kept in the record but not scored.",
         "",
-        plan.table(
-            PAGE, "checks", ["Check", "Counts as", "Fields", "What it does"], _check_docs(), sortable=False
-        ),
+        plan.table(PAGE, "checks", ["Check", "Counts as", "Fields", "What it does"], _check_docs(), sortable=False),
         "",
         f"Severity weights: {esc_md(weights)}. **Weighted score** adds the weight of each accepted case. "
         f"**Review pain**: {esc_md(s.review_pain_definition)}",

@@ -6,8 +6,8 @@ from generator.analysis.leaderboard import cold_start_penalty, cost_column, lead
 from generator.site.charts import latency_under_load
 from generator.site.html import Cell, esc, esc_md, fmt_num
 from generator.site.pages.common import board_table, ingested_perf
-from generator.site.pages.leaderboards import ingested_summaries
 from generator.site.pages.context import SiteData
+from generator.site.pages.leaderboards import ingested_summaries
 from generator.site.plan import SitePlan, rel
 
 
@@ -85,9 +85,7 @@ def model_page(data: SiteData, plan: SitePlan, model_id: str) -> str:
         ["Cost tier", m.cost_tier],
         [
             "Price in / out per M tokens",
-            f"{m.price_input_per_mtok} / {m.price_output_per_mtok} {m.currency}"
-            if m.cost_tier == "paid"
-            else "—",
+            f"{m.price_input_per_mtok} / {m.price_output_per_mtok} {m.currency}" if m.cost_tier == "paid" else "—",
         ],
         ["Source", m.source or "—"],
         ["Notes", m.notes or "—"],

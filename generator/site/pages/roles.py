@@ -50,9 +50,7 @@ def roles_page(data: SiteData, plan: SitePlan) -> str:
             m = reg.models[mid]
             rows.append([kind, model_link(reg, PAGE, mid), m.family, m.cost_tier])
         out += [
-            plan.table(
-                PAGE, f"{role.id}-members", ["Slot", "Model", "Family", "Cost tier"], rows, sortable=False
-            ),
+            plan.table(PAGE, f"{role.id}-members", ["Slot", "Model", "Family", "Cost tier"], rows, sortable=False),
             "",
         ]
         outcomes = [o for o in data.promotions if o.role == role.id]

@@ -20,14 +20,10 @@ def runs_index(data: SiteData, plan: SitePlan) -> str:
         return "\n".join([*out, "No runs yet.", ""])
     rows = []
     for m in reversed(data.manifests):
-        origin = (
-            m.origin if m.origin == "executed" else f"ingested from {(m.source or {}).get('format', '?')}"
-        )
+        origin = m.origin if m.origin == "executed" else f"ingested from {(m.source or {}).get('format', '?')}"
         rows.append(
             [
-                Cell(
-                    f'<a href="{esc(rel(page, f"runs/{m.run_id}.md"))}">{esc(m.run_id)}</a>', plain=m.run_id
-                ),
+                Cell(f'<a href="{esc(rel(page, f"runs/{m.run_id}.md"))}">{esc(m.run_id)}</a>', plain=m.run_id),
                 origin,
                 m.created_at,
                 m.settings.suite,
@@ -65,10 +61,7 @@ def _settings_rows(m: Manifest) -> list[list[object]]:
         ["Command", "opsbench " + " ".join(m.cli_args)],
     ]
     if m.source:
-        rows += [
-            [f"source {k}", v if not isinstance(v, list | dict) else str(v)]
-            for k, v in sorted(m.source.items())
-        ]
+        rows += [[f"source {k}", v if not isinstance(v, list | dict) else str(v)] for k, v in sorted(m.source.items())]
     rows += [["note", n] for n in m.notes]
     return rows
 
@@ -214,8 +207,7 @@ def run_report(data: SiteData, m: Manifest) -> str:
         return "\n".join([*lines, "No per-case results.", ""])
     board = leaderboard(rdf)
     lines += [
-        "| Model | Cases | Acceptance [95 % CI] | Weighted score | Review pain | Hard failures | "
-        "Latency p50 (s) |",
+        "| Model | Cases | Acceptance [95 % CI] | Weighted score | Review pain | Hard failures | Latency p50 (s) |",
         "|---|---|---|---|---|---|---|",
     ]
     for r in board.itertuples():
@@ -229,7 +221,6 @@ def run_report(data: SiteData, m: Manifest) -> str:
         for d in data.decisions[w.id]:
             if d.finding != "no-runs":
                 lines.append(
-                    f"- **{esc_md(w.title)}**, {esc_md(d.model_id)}: {d.finding}, route {d.route}. "
-                    f"{esc_md(d.reason)}"
+                    f"- **{esc_md(w.title)}**, {esc_md(d.model_id)}: {d.finding}, route {d.route}. {esc_md(d.reason)}"
                 )
     return "\n".join([*lines, ""])

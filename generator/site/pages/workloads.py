@@ -97,10 +97,7 @@ def workload_page(data: SiteData, plan: SitePlan, w: Workload) -> str:
     decisions = data.decisions[w.id]
     out = [f"# {esc_md(w.title)}", "", f"*Source: {esc_md(w.source)}.* {esc_md(w.description)}", ""]
     out += ["## Decision", ""]
-    rows = [
-        [model_link(reg, page, d.model_id), d.cases, finding_cell(d.finding), d.route, d.reason]
-        for d in decisions
-    ]
+    rows = [[model_link(reg, page, d.model_id), d.cases, finding_cell(d.finding), d.route, d.reason] for d in decisions]
     out += [plan.table(page, "decisions", ["Model", "Cases", "Finding", "Route", "Why"], rows), ""]
     gk = reg.policy.decisions.gate_kinds
     out += [
