@@ -49,6 +49,8 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 "2048",
                 "--seed",
                 "0",
+                "--interrupt_requests",
+                "False",
             ],
             stdout=fh,
             stderr=subprocess.STDOUT,
