@@ -70,9 +70,36 @@ class FaultHandler(BaseHTTPRequestHandler):
             self.wfile.write(f"data: {json.dumps(tail)}\n\n".encode())
         self.wfile.write(b"data: [DONE]\n\n")
 
+    def _ollama(self, body: dict[str, Any]) -> None:
+        """Ollama's /api/chat: NDJSON lines, durations in nanoseconds on the final one."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-ndjson")
+        self.end_headers()
+        for w in WORDS:
+            line = {"model": body.get("model"), "message": {"role": "assistant", "content": w}, "done": False}
+            self.wfile.write((json.dumps(line) + "\n").encode())
+            self.wfile.flush()
+            time.sleep(0.01)
+        final = {
+            "model": body.get("model"),
+            "message": {"role": "assistant", "content": ""},
+            "done": True,
+            "total_duration": 2_500_000_000,
+            "load_duration": 2_000_000_000,
+            "prompt_eval_count": 9,
+            "prompt_eval_duration": 100_000_000,
+            "eval_count": len(WORDS),
+            "eval_duration": 250_000_000,
+        }
+        self.wfile.write((json.dumps(final) + "\n").encode())
+
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
+        if self.path.endswith("/api/chat"):
+            self.server.hits["ollama"] += 1
+            self._ollama(body)
+            return
         mode = str(body.get("model", "ok"))
         self.server.hits[mode] += 1
         n = self.server.hits[mode]

@@ -96,10 +96,7 @@ def fault_run(tmp_path_factory: pytest.TempPathFactory):
         )
         assert result.exit_code == 0, result.output
         run_dir = next(out.iterdir())
-        rows = {
-            json.loads(x)["model_id"]: json.loads(x)
-            for x in (run_dir / "results.jsonl").read_text().splitlines()
-        }
+        rows = {json.loads(x)["model_id"]: json.loads(x) for x in (run_dir / "results.jsonl").read_text().splitlines()}
         yield run_dir, rows, server
 
 
@@ -247,3 +244,38 @@ def test_sweep_records_each_load_level(fault_run, tmp_path: Path) -> None:
     assert sum(r["concurrency"] == 3 for r in rows) == n_cases
     assert len({r["key"] for r in rows}) == len(rows) == 2 * n_cases
     assert sum(r["cold_start"] for r in rows) == 1  # one cold request per model, not per level
+
+
+def test_ollama_native_api_fields(fault_run, tmp_path: Path) -> None:
+    """Ollama's own protocol (a loopback stand-in: Ollama itself cannot be installed here)."""
+    run_dir, _, server = fault_run
+    registry = tmp_path / "registry"
+    shutil.copytree(run_dir.parent.parent / "registry", registry)
+    models = registry / "models.yaml"
+    base = server.url.removesuffix("/v1")
+    models.write_text(models.read_text().replace("base_url: http://127.0.0.1:11434\n", f"base_url: {base}\n", 1))
+    case = load_registry(registry).suites["smoke"].cases[0].id
+    out = tmp_path / "runs"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            "--registry",
+            str(registry),
+            "--suite",
+            "smoke",
+            "--case",
+            case,
+            "--models",
+            "gemma4",
+            "--out",
+            str(out),
+        ],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    row = json.loads(next(out.iterdir()).joinpath("results.jsonl").read_text().splitlines()[0])
+    assert row["status"] == "ok" and row["output"] == "The claim needs review."
+    assert row["usage"] == {"prompt_tokens": 9, "completion_tokens": 5, "estimated": False}
+    assert row["server_timings"]["eval_duration"] == 250_000_000
+    assert row["timing"]["load_s"] == 2.0  # load_duration in ns, reported as the cold-start cost

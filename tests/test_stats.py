@@ -56,3 +56,38 @@ def test_clustered_se_two_clusters() -> None:
     # cases means 1.0 and 0.0, 2 results each: grand 0.5; residual sums 1 and -1
     # CR0 with small-sample factor g/(g-1)=2: sqrt((1+1)*2)/4 = 0.5
     assert clustered_se([1.0, 0.0], [2, 2]) == pytest.approx(0.5)
+
+
+def test_leaderboard_wilson_on_cases_and_clustered_se_with_repeats() -> None:
+    import pandas as pd
+
+    from generator.analysis.leaderboard import leaderboard
+
+    rows = []
+    # 4 cases x 2 repeats: case 0 accepted twice, case 1 once, cases 2 and 3 never.
+    for case, oks in enumerate([(True, True), (True, False), (False, False), (False, False)]):
+        for rep, ok in enumerate(oks):
+            rows.append(
+                {
+                    "model_id": "m",
+                    "case_id": f"c{case}",
+                    "accepted": ok,
+                    "score": 3.0 * ok,
+                    "weight": 3.0,
+                    "review_pain": 0.0 if ok else 3.0,
+                    "status": "ok",
+                    "cold_start": rep == 0 and case == 0,
+                    "failure_kind": None,
+                    "ttft_s": 0.1,
+                    "e2e_s": 1.0,
+                    "output_tps": 10.0,
+                }
+            )
+    board = leaderboard(pd.DataFrame(rows))
+    r = board.iloc[0]
+    assert r["cases"] == 4 and r["results"] == 8
+    assert r["accepted"] == pytest.approx(1.5)  # per-case means 1, 0.5, 0, 0
+    ci = wilson(1.5, 4)
+    assert (r["acceptance_rate"], r["acceptance_low"]) == (pytest.approx(0.375), pytest.approx(ci.low))
+    assert r["acceptance_se_clustered"] == pytest.approx(clustered_se([1, 0.5, 0, 0], [2, 2, 2, 2]))
+    assert r["weighted_score"] == pytest.approx(4.5) and r["weighted_total"] == 12

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from generator.analysis.stats import wilson
+from generator.analysis.stats import clustered_se, wilson
 
 LEADERBOARD_COLUMNS = [
     "cases",
@@ -23,6 +23,7 @@ LEADERBOARD_COLUMNS = [
     "hard_failures",
     "hard_failure_rate",
     "failure_kinds",
+    "acceptance_se_clustered",
     "ttft_p50_s",
     "latency_p50_s",
     "latency_p95_s",
@@ -33,6 +34,7 @@ LEADERBOARD_COLUMNS = [
 
 def _group_stats(g: pd.DataFrame) -> dict[str, object]:
     per_case = g.groupby("case_id").agg(
+        n=("accepted", "size"),
         accepted=("accepted", "mean"),
         score=("score", "mean"),
         weight=("weight", "first"),
@@ -60,6 +62,12 @@ def _group_stats(g: pd.DataFrame) -> dict[str, object]:
         "hard_failures": int((g["status"] == "failed").sum()),
         "hard_failure_rate": float(per_case["hard"].mean()) if n else float("nan"),
         "failure_kinds": ", ".join(f"{k_}: {v}" for k_, v in kinds.items()),
+        # With repeats, the standard error of the per-result rate clustered by case (cases are the unit).
+        "acceptance_se_clustered": (
+            clustered_se(per_case["accepted"].tolist(), per_case["n"].astype(int).tolist())
+            if len(g) > n
+            else float("nan")
+        ),
         "ttft_p50_s": warm_ok["ttft_s"].median(),
         "latency_p50_s": warm_ok["e2e_s"].median(),
         "latency_p95_s": warm_ok["e2e_s"].quantile(0.95) if len(warm_ok) else float("nan"),

@@ -28,12 +28,16 @@ def finding_cell(finding: str) -> Any:
     return Cell(badge(finding), sort=FINDING_ORDER.get(finding, 9), plain=finding)
 
 
-def acceptance_cell(rate: float, low: float, high: float) -> Cell:
+def acceptance_cell(rate: float, low: float, high: float, se: float | None = None) -> Cell:
+    """Rate with its 95 % Wilson interval; with repeats, also the case-clustered standard error."""
     text = (
         f"{fmt_num(rate, pct=True)} "
         f'<span class="opsbench-ci">[{fmt_num(low, pct=True)}, {fmt_num(high, pct=True)}]</span>'
     )
     plain = "" if pd.isna(rate) else f"{rate:.4f} [{low:.4f}, {high:.4f}]"
+    if se is not None and not pd.isna(se):
+        text += f' <span class="opsbench-ci">± {se * 100:.1f} (SE, clustered by case)</span>'
+        plain += f" se={se:.4f}"
     return Cell(text, sort=f"{rate:.6f}" if pd.notna(rate) else "", plain=plain)
 
 
@@ -71,7 +75,9 @@ def board_table(
                 *(getattr(r, e) for e in extra),
                 model_link(reg, page, r.model_id),
                 r.cases,
-                acceptance_cell(r.acceptance_rate, r.acceptance_low, r.acceptance_high),
+                acceptance_cell(
+                    r.acceptance_rate, r.acceptance_low, r.acceptance_high, getattr(r, "acceptance_se_clustered", None)
+                ),
                 Cell(f"{r.weighted_score:g}/{r.weighted_total:g}", sort=r.weighted_score),
                 fmt_num(r.review_pain),
                 Cell(f"{fmt_num(r.hard_failure_rate, pct=True)} ({r.hard_failures})", sort=r.hard_failure_rate),
