@@ -14,8 +14,10 @@ import os
 import re
 import secrets
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from generator.errors import Problem, RunError
 from generator.execute.records import Manifest, ResultRecord
@@ -146,14 +148,22 @@ def list_run_folders(runs_dir: Path) -> list[Path]:
     return sorted(p for p in runs_dir.iterdir() if p.is_dir() and (p / "manifest.json").is_file())
 
 
-def load_run(path: Path) -> tuple[Manifest, list[dict]]:
-    """A run's manifest and its result lines as plain dicts (torn tail ignored, not repaired)."""
+def _read_manifest(path: Path) -> Manifest:
     try:
-        manifest = Manifest.model_validate_json((path / "manifest.json").read_text(encoding="utf-8"))
+        return Manifest.model_validate_json((path / "manifest.json").read_text(encoding="utf-8"))
     except ValueError as exc:
         from generator.errors import InputError
 
         raise InputError([Problem(str(path / "manifest.json"), None, f"bad manifest: {exc}")]) from None
+
+
+def load_run(path: Path) -> tuple[Manifest, list[dict]]:
+    """A run's manifest and its result lines as plain dicts (torn tail ignored, not repaired).
+
+    A damaged line ends the read; a repeated ``key`` is read once. For big runs,
+    ``load_run_table`` reads the same lines into Arrow without making a dict per line.
+    """
+    manifest = _read_manifest(path)
     rows: list[dict] = []
     results = path / "results.jsonl"
     if results.exists():
@@ -171,6 +181,96 @@ def load_run(path: Path) -> tuple[Manifest, list[dict]]:
                 seen.add(row.get("key"))
                 rows.append(row)
     return manifest, rows
+
+
+def _complete_length(file: Path) -> int:
+    """Bytes up to and including the last newline: what follows it is a torn tail."""
+    size = file.stat().st_size
+    with file.open("rb") as fh:
+        end = size
+        while end > 0:
+            start = max(0, end - (1 << 16))
+            fh.seek(start)
+            nl = fh.read(end - start).rfind(b"\n")
+            if nl != -1:
+                return start + nl + 1
+            end = start
+    return 0
+
+
+class _CompleteLines:
+    """A read-only file limited to its complete lines, counting them as they pass."""
+
+    def __init__(self, fh: Any, end: int):
+        self._fh = fh
+        self._left = end
+        self.newlines = 0
+        self.closed = False
+
+    def read(self, size: int = -1) -> bytes:
+        size = self._left if size is None or size < 0 else min(size, self._left)
+        data = self._fh.read(size)
+        self._left -= len(data)
+        self.newlines += data.count(b"\n")
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def load_run_table(
+    path: Path,
+    schema: Any,
+    transform: Callable[[Any, Manifest], Any] | None = None,
+    block_size: int = 8 << 20,
+) -> tuple[Manifest, Any]:
+    """``load_run`` for big runs: the result lines parsed by Arrow's JSON reader into a table.
+
+    Only ``schema``'s fields are read (it must hold ``key``); ``transform`` maps each parsed
+    batch to a smaller one that keeps ``key``, so a whole run never sits in memory as parsed.
+    Same rules as ``load_run``: a last line without a newline is ignored, a repeated ``key``
+    is read once (the first). A file that Arrow cannot read exactly as ``load_run`` would (a
+    damaged or blank line, a value of the wrong type) raises ``pyarrow.ArrowException``:
+    read it with ``load_run`` instead.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.json as pj
+
+    manifest = _read_manifest(path)
+    out_schema = None
+    batches = []
+    results = path / "results.jsonl"
+    end = _complete_length(results) if results.exists() else 0
+    if end:
+        with results.open("rb") as raw:
+            lines = _CompleteLines(raw, end)
+            reader = pj.open_json(
+                pa.PythonFile(lines, mode="r"),
+                read_options=pj.ReadOptions(block_size=block_size),
+                parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore"),
+            )
+            rows = 0
+            for batch in reader:
+                rows += batch.num_rows
+                batches.append(transform(batch, manifest) if transform else batch)
+            if rows != lines.newlines:  # a blank line, or two objects on one line
+                raise pa.ArrowInvalid(f"{results}: {lines.newlines} lines but {rows} records")
+        out_schema = batches[0].schema if batches else None
+    if out_schema is None:
+        empty = pa.RecordBatch.from_pylist([], schema=schema)
+        out_schema = transform(empty, manifest).schema if transform else schema
+    table = pa.Table.from_batches(batches, schema=out_schema)
+    keys = table.column("key")
+    if pc.count_distinct(keys, mode="all").as_py() < table.num_rows:
+        codes = pc.dictionary_encode(keys.combine_chunks(), null_encoding="encode").indices
+        _, first = np.unique(codes.to_numpy(zero_copy_only=False), return_index=True)
+        table = table.take(pa.array(np.sort(first)))
+    return manifest, table
 
 
 # --- ingested runs: aggregates and serving measurements (written by generator/ingest) ---
