@@ -134,8 +134,11 @@ class OpenAIProvider(_HttpBase):
                         continue
                     data = line[5:].strip()
                     if data == "[DONE]":
+                        # Read to the end rather than hang up: a server that sees the client
+                        # leave mid-body (llama_cpp.server) may hold its model lock until it
+                        # notices, and the next request waits for it.
                         saw_done = True
-                        break
+                        continue
                     try:
                         chunk = json.loads(data)
                     except json.JSONDecodeError:
