@@ -207,6 +207,11 @@ def test_two_judges_disagree_and_flag_human_review(fault_run, tmp_path: Path) ->
     assert verdict["scores"] == {"judge-a": 2, "judge-b": 0}
     assert verdict["mean"] == 1.0 and verdict["spread"] == 2
     assert verdict["human_review"] is True  # 2 > policy's 1.5
+    from generator.analysis.leaderboard import leaderboard
+    from generator.loaders import load_results
+
+    board = leaderboard(load_results(out)[0])
+    assert board.iloc[0]["judge_score"] == 1.0
 
     same = tmp_path / "same"
     shutil.copytree(run_dir.parent.parent / "registry", same)

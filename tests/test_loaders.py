@@ -98,6 +98,7 @@ def test_fast_path_matches_per_row_definition(runs: Path) -> None:
         "weight": "float64",
         "score": "float64",
         "review_pain": "float64",
+        "judge_mean": "float64",
         "ttft_s": "float64",
         "e2e_s": "float64",
         "tpot_s": "float64",

@@ -54,6 +54,7 @@ COLUMNS = [
     "started_at",
     "failure_summary",
     "output",
+    "judge_mean",
 ]
 
 # An output longer than this is cut in the frame (one more than a page excerpt is enough to
@@ -89,6 +90,7 @@ RESULT_FIELDS = pa.schema(
         ("timing", pa.struct([(name, pa.float64()) for name in _TIMING])),
         ("usage", pa.struct([(name, pa.int64()) for name in _USAGE])),
         ("output", pa.string()),
+        ("judge", pa.struct([("mean", pa.float64())])),
         (
             "score",
             pa.struct(
@@ -120,7 +122,7 @@ RESULT_FIELDS = pa.schema(
 )
 
 _BOOLS = ["cold_start", "accepted", "policy_violation", "unsupported_claim", "json_checked", "json_valid"]
-_FLOATS = ["weight", "score", "review_pain", *_TIMING]
+_FLOATS = ["weight", "score", "review_pain", "judge_mean", *_TIMING]
 _TYPES: dict[str, pa.DataType] = {
     **{c: pa.string() for c in COLUMNS},
     **{c: pa.bool_() for c in _BOOLS},
@@ -185,6 +187,7 @@ def _flatten(row: dict[str, Any], origin: str) -> dict[str, Any]:
         "started_at": row.get("started_at"),
         "failure_summary": failure_summary(row),
         "output": row.get("output"),
+        "judge_mean": (row.get("judge") or {}).get("mean"),
     }
 
 
@@ -276,6 +279,7 @@ def flat_batch(
         "started_at": col("started_at"),
         "failure_summary": summary,
         "output": output,
+        "judge_mean": pc.struct_field(col("judge"), "mean"),
         "key": col("key"),
     }
     return pa.RecordBatch.from_arrays(

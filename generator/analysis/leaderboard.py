@@ -24,6 +24,7 @@ LEADERBOARD_COLUMNS = [
     "hard_failure_rate",
     "failure_kinds",
     "acceptance_se_clustered",
+    "judge_score",
     "ttft_p50_s",
     "latency_p50_s",
     "latency_p95_s",
@@ -62,6 +63,12 @@ def _group_stats(g: pd.DataFrame) -> dict[str, object]:
         "hard_failures": int((g["status"] == "failed").sum()),
         "hard_failure_rate": float(per_case["hard"].mean()) if n else float("nan"),
         "failure_kinds": ", ".join(f"{k_}: {v}" for k_, v in kinds.items()),
+        # Mean LLM-judge score (0..scale_max) over the cases judged; NaN when no judge ran.
+        "judge_score": (
+            float(g.groupby("case_id")["judge_mean"].mean().mean())
+            if "judge_mean" in g and g["judge_mean"].notna().any()
+            else float("nan")
+        ),
         # With repeats, the standard error of the per-result rate clustered by case (cases are the unit).
         "acceptance_se_clustered": (
             clustered_se(per_case["accepted"].tolist(), per_case["n"].astype(int).tolist())
