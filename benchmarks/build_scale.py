@@ -7,21 +7,23 @@ times ``opsbench build`` as a subprocess at each size and measures:
 - build seconds (wall) and peak RSS (the largest process, from ``/usr/bin/time -v``,
   and the whole process tree, sampled from /proc every 50 ms);
 - load seconds and peak RSS of ``load_results`` alone (the loading path on its own);
-- the largest file of the built site apart from the shared ``assets/vendor/vega-bundle.js``,
-  and ``search/search_index.json`` on its own.
+- the largest HTML page of the built site, the largest other file apart from the shared
+  ``assets/vendor/vega-bundle.js`` (data downloads, theme assets), and
+  ``search/search_index.json`` on its own.
 
 The data is consistent with a registry: the registry is copied and gets a synthetic
 suite ``scale`` of 2,500 case files (realistic prompts, inputs and checks) and 24
 synthetic models beside the 16 real ones. Each (case, output variant) is scored once
-with the real ``score_case``; result lines are ``json.dumps`` of dicts shaped exactly
-like ``ResultRecord.model_dump()``, and a sample of every file is validated with
-``ResultRecord.model_validate_json`` (round trip equal) to prove the shape.
+with the real ``score_case``; a result line is ``json.dumps`` of a dict shaped exactly like
+``ResultRecord.model_dump()`` (its last four fields, output to judge, dumped once per output
+variant and appended), and a sample of every file is validated with
+``ResultRecord.model_validate_json`` (round trip equal, fields in order) to prove the shape.
 
 Shapes (models x cases x repeats, in 10 runs of 4 models each):
 10k = 40 x 250 x 1, 100k = 40 x 2,500 x 1, 1M = 40 x 2,500 x 10.
 
     .venv/bin/python benchmarks/build_scale.py [--sizes 10k,100k,1M] [--timeout 900] [--keep DIR]
-    .venv/bin/python benchmarks/build_scale.py --sizes 100k --profile   # cProfile of the build stages
+    .venv/bin/python benchmarks/build_scale.py --sizes 100k --profile   # stage timers + cProfile
 """
 
 from __future__ import annotations
@@ -1197,18 +1199,18 @@ LOAD_SNIPPET = (
 )
 
 
-def profile_build(build_args: list[str], work: Path) -> None:
+def profile_build(build_args: list[str], work: Path, modes: list[str]) -> None:
     """Where the build's time goes: wall-clock stage timers, then cProfile of the same build
     (in-process stages) and of its mkdocs subprocess."""
     script = work / "profile_build.py"
     script.write_text(PROFILE_SCRIPT, encoding="utf-8")
-    for mode in ("timers", "cprofile"):
+    for mode in modes:
         subprocess.run([sys.executable, str(script), mode, str(work), *build_args], cwd=work, check=True)
 
 
 PROFILE_SCRIPT = r'''
 """Profile one `opsbench build` in-process (written by benchmarks/build_scale.py)."""
-import cProfile, functools, io, pstats, subprocess, sys, time
+import cProfile, functools, io, pstats, resource, subprocess, sys, time
 from pathlib import Path
 
 mode, work, args = sys.argv[1], Path(sys.argv[2]), sys.argv[3:]
@@ -1217,6 +1219,7 @@ import generator.site.pages as pages
 from generator.cli import cli
 
 timings: dict[str, list[float]] = {}
+high: dict[str, float] = {}  # the process's peak RSS (MB) when the stage last returned
 
 
 def timed(module, name, label=None):
@@ -1229,6 +1232,7 @@ def timed(module, name, label=None):
             return fn(*a, **k)
         finally:
             timings.setdefault(label or name, []).append(time.perf_counter() - t)
+            high[label or name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     setattr(module, name, wrapper)
 
@@ -1264,9 +1268,10 @@ if mode == "timers":
     timings_t0 = time.perf_counter()
     cli.main(["build", *args], standalone_mode=False)
     total = time.perf_counter() - timings_t0
-    print(f"\n=== wall-clock stages of one build ({total:.1f} s in all)")
+    print(f"\n=== wall-clock stages of one build ({total:.1f} s in all); peak RSS of the process so far")
     for label, ts in timings.items():
-        print(f"{sum(ts):8.2f} s  {label}" + (f"  ({len(ts)} calls)" if len(ts) > 1 else ""))
+        calls = f"  ({len(ts)} calls)" if len(ts) > 1 else ""
+        print(f"{sum(ts):8.2f} s  {high.get(label, 0):7,.0f} MB  {label}{calls}")
 else:
     prof = cProfile.Profile()
     prof.enable()
@@ -1297,7 +1302,14 @@ def main() -> None:
     ap.add_argument("--sizes", default="10k,100k,1M", help="comma-separated: " + ", ".join(SIZES))
     ap.add_argument("--timeout", type=float, default=900, help="seconds allowed per build")
     ap.add_argument("--keep", type=Path, default=None, help="write into this folder and keep it")
-    ap.add_argument("--profile", action="store_true", help="also cProfile the build stages per size")
+    ap.add_argument(
+        "--profile",
+        nargs="?",
+        const="timers,cprofile",
+        default="",
+        help="after each build, build again with stage timers (and peak RSS) and under cProfile; "
+        "--profile timers skips cProfile",
+    )
     args = ap.parse_args()
     labels = [s.strip() for s in args.sizes.split(",") if s.strip()]
     for label in labels:
@@ -1369,7 +1381,8 @@ def main() -> None:
                 flush=True,
             )
             if args.profile:
-                profile_build([*build_args[:5], str(base / "site-profiled"), *build_args[6:]], base)
+                modes = [m for m in args.profile.split(",") if m in ("timers", "cprofile")]
+                profile_build([*build_args[:5], str(base / "site-profiled"), *build_args[6:]], base, modes)
             shutil.rmtree(runs_dir)  # disk: 1M rows is ~2 GB of JSON lines
         print()
         print(
