@@ -63,7 +63,7 @@ OUTPUT_KEEP_CHARS = 1000
 
 _TIMING = ["ttft_s", "e2e_s", "tpot_s", "itl_mean_s", "output_tps"]
 _USAGE = ["prompt_tokens", "completion_tokens"]
-_NUMERIC = [*_TIMING, *_USAGE]
+_NUMERIC = [*_TIMING, *_USAGE, "judge_mean"]  # coerced on the row-by-row path
 _STRINGS = [
     "run_id",
     "model_id",
