@@ -24,6 +24,7 @@ Shapes (models x cases x repeats, in 10 runs of 4 models each):
 
     .venv/bin/python benchmarks/build_scale.py [--sizes 10k,100k,1M] [--timeout 900] [--keep DIR]
     .venv/bin/python benchmarks/build_scale.py --sizes 100k --profile   # stage timers + cProfile
+    .venv/bin/python benchmarks/build_scale.py --sizes 1M --keep /tmp/scale --reuse   # iterate on one data set
 """
 
 from __future__ import annotations
@@ -1310,7 +1311,14 @@ def main() -> None:
         help="after each build, build again with stage timers (and peak RSS) and under cProfile; "
         "--profile timers skips cProfile",
     )
+    ap.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --keep: keep the synthetic runs after the build and reuse them on the next call",
+    )
     args = ap.parse_args()
+    if args.reuse and not args.keep:
+        ap.error("--reuse needs --keep DIR")
     labels = [s.strip() for s in args.sizes.split(",") if s.strip()]
     for label in labels:
         if label not in SIZES:
@@ -1347,10 +1355,16 @@ def main() -> None:
         table = []
         for label in labels:
             base = work / label
-            if base.exists():
-                shutil.rmtree(base)
             runs_dir = base / "runs"
-            rows, nbytes, _ = write_runs(runs_dir, label)
+            done = base / "runs.complete"  # rows and bytes of a finished write, for --reuse
+            if args.reuse and done.exists():
+                rows, nbytes = json.loads(done.read_text(encoding="utf-8"))
+                print(f"  {label}: reusing {rows:,} synthetic rows in {runs_dir}", flush=True)
+            else:
+                if base.exists():
+                    shutil.rmtree(base)
+                rows, nbytes, _ = write_runs(runs_dir, label)
+                done.write_text(json.dumps([rows, nbytes]), encoding="utf-8")
             load = measure([sys.executable, "-c", LOAD_SNIPPET, str(runs_dir)], args.timeout, REPO)
             print(f"  {label}: {load.log.strip()} (peak {load.max_rss_mb:,.0f} MB)", flush=True)
             out = base / "site"
@@ -1383,7 +1397,9 @@ def main() -> None:
             if args.profile:
                 modes = [m for m in args.profile.split(",") if m in ("timers", "cprofile")]
                 profile_build([*build_args[:5], str(base / "site-profiled"), *build_args[6:]], base, modes)
-            shutil.rmtree(runs_dir)  # disk: 1M rows is ~2 GB of JSON lines
+            if not args.reuse:
+                shutil.rmtree(runs_dir)  # disk: 1M rows is ~2 GB of JSON lines
+                done.unlink()
         print()
         print(
             f"{'size':>5} {'rows':>10} {'jsonl MB':>8} {'load s':>6} {'load MB':>7} {'build s':>7} "

@@ -26,7 +26,7 @@ from generator.registry.schema import (
     Workload,
     WorkloadsFile,
 )
-from generator.registry.yamlio import display_path, line_of, read_yaml, validate
+from generator.registry.yamlio import Doc, display_path, read_doc, validate_doc
 
 REGISTRY_FILES: dict[str, type] = {
     "models.yaml": ModelsFile,
@@ -99,14 +99,14 @@ class _Locator:
     """Remembers the raw YAML of each file so cross-reference errors get line numbers."""
 
     def __init__(self) -> None:
-        self.raw: dict[str, tuple[Path, Any]] = {}
+        self.raw: dict[str, Doc] = {}
 
-    def add(self, name: str, path: Path, data: Any) -> None:
-        self.raw[name] = (path, data)
+    def add(self, name: str, doc: Doc) -> None:
+        self.raw[name] = doc
 
     def problem(self, name: str, loc: list[Any], message: str) -> Problem:
-        path, data = self.raw[name]
-        return Problem(display_path(path), line_of(data, loc), message)
+        doc = self.raw[name]
+        return Problem(display_path(doc.path), doc.line(loc), message)
 
 
 def _load_suites(tasks_dir: Path, problems: list[Problem], loc: _Locator) -> dict[str, Suite]:
@@ -130,13 +130,13 @@ def _load_suites(tasks_dir: Path, problems: list[Problem], loc: _Locator) -> dic
                 hint = " (use the .yaml extension)" if path.suffix == ".yml" else ""
                 problems.append(Problem(display_path(path), None, f"not a task file{hint}"))
                 continue
-            data = read_yaml(path, problems)
-            if data is None:
+            doc = read_doc(path, problems)
+            if doc is None:
                 continue
             if path.name == SUITE_META:
-                meta = validate(SuiteMeta, data, path, problems)
+                meta = validate_doc(SuiteMeta, doc, problems)
                 continue
-            case = validate(TaskCase, data, path, problems)
+            case = validate_doc(TaskCase, doc, problems)
             if case is None:
                 continue
             assert isinstance(case, TaskCase)
@@ -144,11 +144,11 @@ def _load_suites(tasks_dir: Path, problems: list[Problem], loc: _Locator) -> dic
                 problems.append(
                     Problem(
                         display_path(path),
-                        line_of(data, ["id"]),
+                        doc.line(["id"]),
                         f"case id {case.id!r} must match the file name {path.stem!r}",
                     )
                 )
-            loc.add(f"case:{name}:{case.id}", path, data)
+            loc.add(f"case:{name}:{case.id}", doc)
             cases.append(case)
             files[case.id] = path
         if not cases and meta is None:
@@ -172,11 +172,11 @@ def load_registry(root: Path | str = "registry") -> Registry:
         if not path.is_file():
             problems.append(Problem(display_path(path), None, "required registry file is missing"))
             continue
-        data = read_yaml(path, problems)
-        if data is None:
+        doc = read_doc(path, problems)
+        if doc is None:
             continue
-        loc.add(name, path, data)
-        parsed[name] = validate(model, data, path, problems)
+        loc.add(name, doc)
+        parsed[name] = validate_doc(model, doc, problems)
     suites = _load_suites(root / "tasks", problems, loc)
     if any(v is None for v in parsed.values()) or len(parsed) < len(REGISTRY_FILES):
         # Cross-references need every file; report what we have.

@@ -7,7 +7,9 @@ find the line of the deepest node that exists.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -156,3 +158,112 @@ def validate(model: type[BaseModel], data: Any, path: Path, problems: list[Probl
             loc, msg = _message(err, data)
             problems.append(Problem(shown, line_of(data, loc), msg))
         return None
+
+
+# ----------------------------------------------------------------------------- fast path
+#
+# ruamel's round-trip parser is pure Python: a registry of a few thousand task files
+# takes half a minute to read. Valid files (nearly all of them, nearly always) are read
+# by libyaml through PyYAML instead, with YAML 1.2 tag resolution as ruamel does it; a
+# file that needs anything else (duplicate keys, merge keys, dates, octal or
+# underscored numbers, a syntax error) is read again by ruamel, which says exactly what
+# is wrong and where. Line numbers, needed only to report a problem, come from that
+# ruamel tree too, parsed only when a problem is found.
+
+
+class _NeedsRuamel(Exception):
+    """The fast reader met something only ruamel reads exactly the same way."""
+
+
+def _fast_loader() -> type:
+    import yaml
+
+    base_loader = yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader
+
+    simple_int = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+    simple_float = re.compile(r"[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+")
+
+    class Loader(base_loader):  # type: ignore[misc, valid-type]
+        """libyaml's parser, YAML 1.2 core-schema resolution, no duplicate keys."""
+
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+            if kind is yaml.ScalarNode and implicit[0]:
+                if value in ("", "~", "null", "Null", "NULL"):
+                    return "tag:yaml.org,2002:null"
+                if value in ("true", "True", "TRUE", "false", "False", "FALSE"):
+                    return "tag:yaml.org,2002:bool"
+                if value and (value[0] in "-+.0123456789<="):
+                    if simple_int.fullmatch(value):
+                        return "tag:yaml.org,2002:int"
+                    if simple_float.fullmatch(value):
+                        return "tag:yaml.org,2002:float"
+                    if _RUAMEL_NON_STRING.fullmatch(value):
+                        raise _NeedsRuamel(value)  # octal, hex, 1_000, .inf, a date, <<, =
+                return "tag:yaml.org,2002:str"
+            return super().resolve(kind, value, implicit)
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                if not isinstance(key, str | int | float | bool) or key is None or key in seen:
+                    raise _NeedsRuamel("duplicate or complex key")
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    return Loader
+
+
+# Plain scalars that YAML 1.2 (ruamel) reads as something other than a string and that the
+# simple int/float rules above do not cover: sent to ruamel rather than guessed at.
+_RUAMEL_NON_STRING = re.compile(
+    r"[-+]?0b[0-1_]+|[-+]?0o?[0-7_]+|[-+]?[0-9_]+|[-+]?0x[0-9a-fA-F_]+"
+    r"|[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)"
+    r"|[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+    r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}.*|<<|="
+)
+_LOADER: type | None = None
+
+
+@dataclass
+class Doc:
+    """One parsed YAML file: plain data, and (on demand) ruamel's tree for line numbers."""
+
+    path: Path
+    data: Any
+    _tree: Any = None
+
+    @property
+    def tree(self) -> Any:
+        if self._tree is None:
+            self._tree = read_yaml(self.path, []) or {}
+        return self._tree
+
+    def line(self, loc: Iterable[Any]) -> int | None:
+        return line_of(self.tree, loc)
+
+
+def read_doc(path: Path, problems: list[Problem]) -> Doc | None:
+    """Parse one YAML file fast (see above); None, with a located problem, if it is not valid."""
+    global _LOADER
+    import yaml
+
+    if _LOADER is None:
+        _LOADER = _fast_loader()
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = yaml.load(text, Loader=_LOADER)  # a SafeLoader subclass: builds plain data only
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, _NeedsRuamel):
+        data = None
+    if isinstance(data, dict) and data:
+        return Doc(path, data)
+    tree = read_yaml(path, problems)  # the exact error, or ruamel's reading of a rarer file
+    return None if tree is None else Doc(path, to_plain(tree), tree)
+
+
+def validate_doc(model: type[BaseModel], doc: Doc, problems: list[Problem]) -> BaseModel | None:
+    """Validate a document's data; only on failure is its ruamel tree parsed, for line numbers."""
+    try:
+        return model.model_validate(doc.data)
+    except ValidationError:
+        return validate(model, doc.tree, doc.path, problems)

@@ -82,7 +82,8 @@ def build_site(
     reports_dir: Path | None = None,
 ) -> BuildResult:
     reg = load_registry(registry_dir)
-    df, manifests = load_results(runs_dir)
+    # Pages show at most an excerpt of each output: keep no more (plus one character, to show the cut).
+    df, manifests = load_results(runs_dir, output_chars=reg.policy.scoring.output_excerpt_chars + 1)
     summaries, perf = load_aggregates(runs_dir, manifests)
     plan, data = build_plan(reg, df, manifests, summaries, perf)
     if not config_file.is_file():
