@@ -9,12 +9,22 @@ from __future__ import annotations
 
 import math
 import random
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from generator.analysis.leaderboard import LEADERBOARD_COLUMNS, leaderboard
+from generator.analysis.frames import COLUMNS
+from generator.analysis.leaderboard import (
+    LEADERBOARD_COLUMNS,
+    cold_start_penalty,
+    cost_column,
+    leaderboard,
+    load_levels,
+)
 from generator.analysis.stats import clustered_se, wilson
+from generator.registry.loader import Registry, load_registry
+from generator.site.pages.context import gather
 
 
 def reference_stats(g: pd.DataFrame) -> dict[str, object]:
@@ -143,3 +153,92 @@ def test_leaderboard_with_arrow_backed_and_categorical_keys() -> None:
         leaderboard(arrow, ["role"]).astype({"model_id": object, "role": object}),
         plain.astype({"model_id": object, "role": object}),
     )
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def reg() -> Registry:
+    return load_registry(REPO / "registry")
+
+
+def _with_levels(seed: int) -> pd.DataFrame:
+    df = synthetic_frame(seed)
+    rng = random.Random(seed + 100)
+    return df.assign(concurrency=[rng.choice([1, 1, 4, 8]) for _ in range(len(df))])
+
+
+def reference_load_levels(df: pd.DataFrame) -> pd.DataFrame:
+    """load_levels' definition, one Python pass per model × level."""
+    rows = []
+    for (model, level), g in df.groupby(["model_id", "concurrency"], sort=True):
+        warm = g[(~g["cold_start"]) & (g["status"] == "ok")]
+        rows.append(
+            {
+                "model_id": model,
+                "concurrency": int(level),
+                "requests": len(g),
+                "hard_failure_rate": float((g["status"] == "failed").mean()),
+                "ttft_p50_s": warm["ttft_s"].median(),
+                "latency_p50_s": warm["e2e_s"].median(),
+                "latency_p95_s": warm["e2e_s"].quantile(0.95) if len(warm) else float("nan"),
+                "output_tps_p50": warm["output_tps"].median(),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def reference_cold_start(df: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for model, g in df[df["status"] == "ok"].groupby("model_id"):
+        cold, warm = g[g["cold_start"]]["e2e_s"], g[~g["cold_start"]]["e2e_s"]
+        c = cold.median() if len(cold) else float("nan")
+        w = warm.median() if len(warm) else float("nan")
+        rows.append(
+            {"model_id": model, "cold_requests": len(cold), "cold_e2e_s": c, "warm_p50_s": w, "penalty_s": c - w}
+        )
+    return pd.DataFrame(rows)
+
+
+def _frames_same(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    assert list(got.columns) == list(want.columns)
+    assert len(got) == len(want) > 0
+    for i in range(len(want)):
+        for col in want.columns:
+            assert _same(got.at[i, col], want.at[i, col]), (i, col, got.at[i, col], want.at[i, col])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_load_levels_and_cold_start_equal_their_definitions(seed: int) -> None:
+    df = _with_levels(seed)
+    _frames_same(load_levels(df), reference_load_levels(df))
+    _frames_same(cold_start_penalty(df), reference_cold_start(df))
+    one = df[df["model_id"] == "m-b"]
+    _frames_same(load_levels(one), reference_load_levels(one))
+
+
+def test_site_data_board_slices_equal_a_board_of_the_slice(reg: Registry) -> None:
+    """A model page reads its rows of the board over every model, a run page its run's rows:
+    the same figures, in the same order, as a leaderboard of that model's or run's results."""
+    df = _with_levels(3).replace({"model_id": {"m-a": "claude-sonnet"}})  # a paid model: a known cost
+    rng = random.Random(3)
+    df = df.assign(
+        run_id=["run-" + str(i % 3) for i in range(len(df))],
+        prompt_tokens=[rng.randint(10, 900) for _ in range(len(df))],
+        completion_tokens=[rng.randint(1, 300) for _ in range(len(df))],
+    )
+    for col in COLUMNS:  # the rest of a loaded frame's columns, empty
+        if col not in df:
+            df[col] = False if col in ("policy_violation", "unsupported_claim", "json_checked") else None
+    data = gather(reg, df, [])
+    assert data.board()["cost_per_task"].notna().any()
+    df = data.df  # with its cost per task
+    for model in ("claude-sonnet", "m-c"):
+        for by in (["role"], ["workload"]):
+            want = cost_column(leaderboard(df[df["model_id"] == model], by), df[df["model_id"] == model], by)
+            pd.testing.assert_frame_equal(data.board_of("model_id", model, by), want.reset_index(drop=True))
+    for run in ("run-0", "run-2"):
+        want = cost_column(leaderboard(df[df["run_id"] == run]), df[df["run_id"] == run])
+        pd.testing.assert_frame_equal(data.board_of("run_id", run), want.reset_index(drop=True))
+    assert data.board(["role"]) is data.board(["role"])  # computed once per build

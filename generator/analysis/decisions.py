@@ -39,6 +39,25 @@ class Decision:
     reason: str = ""
 
 
+# The columns the gates read (see metric_value).
+GATE_COLUMNS = [
+    "model_id",
+    "case_id",
+    "status",
+    "failure_kind",
+    "cold_start",
+    "accepted",
+    "review_pain",
+    "policy_violation",
+    "unsupported_claim",
+    "json_checked",
+    "json_valid",
+    "expected_label",
+    "predicted_label",
+    "e2e_s",
+]
+
+
 def _per_case_rate(df: pd.DataFrame, col: str) -> tuple[float | None, int]:
     if df.empty:
         return None, 0
@@ -99,7 +118,13 @@ def decide(
     ``roi_net_per_month`` (from the ROI analysis) turns a would-be keep into a defer
     when localizing the workload does not pay (the policy's economic gate).
     """
-    wdf = df[df["workload"] == workload.id] if not df.empty else df
+    if not df.empty:
+        # Shallow (copy-on-write) relabelling, so that a failing row's text can be looked up
+        # by label below; the filter copies only the columns the gates read, not the outputs.
+        df = df.reset_index(drop=True)
+        wdf = df.loc[df["workload"] == workload.id, [c for c in GATE_COLUMNS if c in df.columns]]
+    else:
+        wdf = df
     measured = sorted(set(wdf["model_id"])) if not wdf.empty else []
     out: list[Decision] = []
     for model_id in list(dict.fromkeys([*model_ids, *measured])):
@@ -143,15 +168,21 @@ def decide(
             "undecided": "hosted",
         }[finding]
         fails = mdf[~mdf["accepted"]].drop_duplicates("case_id").sort_values("case_id")
+        text = df.loc[fails.index, [c for c in ("failure_summary", "output") if c in df.columns]]
         failing_cases = [
             {
                 "case_id": str(r.case_id),
                 "status": str(r.status),
                 "failure_kind": r.failure_kind if isinstance(r.failure_kind, str) else "",
-                "what": r.failure_summary if isinstance(r.failure_summary, str) else "",
-                "excerpt": (r.output[:excerpt_chars] if isinstance(r.output, str) else ""),
+                "what": what if isinstance(what, str) else "",
+                "excerpt": (output[:excerpt_chars] if isinstance(output, str) else ""),
             }
-            for r in fails.itertuples()
+            for r, what, output in zip(
+                fails.itertuples(),
+                text.get("failure_summary", pd.Series(None, index=text.index, dtype=object)),
+                text.get("output", pd.Series(None, index=text.index, dtype=object)),
+                strict=True,
+            )
         ]
         out.append(
             Decision(

@@ -38,22 +38,30 @@ class ModelDelta:
     latency_p50_b: float | None
 
 
-def _state(series: pd.Series) -> str:
-    if series.all():
-        return "pass"
-    if not series.any():
-        return "fail"
-    return f"flaky ({int(series.sum())}/{len(series)})"
+# The columns diff_runs reads: select them before filtering a run's rows out of every result.
+COLUMNS = ["model_id", "case_id", "accepted", "status", "cold_start", "e2e_s"]
+
+
+def _states(df: pd.DataFrame) -> dict[tuple[str, str], str]:
+    """(model, case) → "pass" (every repeat accepted), "fail" (none) or "flaky (k/n)"."""
+    if df.empty:
+        return {}
+    g = df.groupby(["model_id", "case_id"], observed=True)["accepted"]
+    k, n = g.sum().astype(int), g.size()
+    return {
+        key: "pass" if ki == ni else "fail" if ki == 0 else f"flaky ({ki}/{ni})"
+        for key, ki, ni in zip(k.index, k.to_numpy(), n.to_numpy(), strict=True)
+    }
 
 
 def diff_runs(a: pd.DataFrame, b: pd.DataFrame) -> tuple[list[CaseChange], list[ModelDelta]]:
     """Compare run A (before) with run B (after) per (model, case) and per model."""
     changes: list[CaseChange] = []
-    keys_a = {k: g["accepted"] for k, g in a.groupby(["model_id", "case_id"])}
-    keys_b = {k: g["accepted"] for k, g in b.groupby(["model_id", "case_id"])}
+    a, b = a[[c for c in COLUMNS if c in a]], b[[c for c in COLUMNS if c in b]]
+    keys_a, keys_b = _states(a), _states(b)
     for key in sorted(set(keys_a) | set(keys_b)):
-        sa = _state(keys_a[key]) if key in keys_a else "—"
-        sb = _state(keys_b[key]) if key in keys_b else "—"
+        sa = keys_a.get(key, "—")
+        sb = keys_b.get(key, "—")
         if key not in keys_a:
             kind = "only-in-b"
         elif key not in keys_b:

@@ -34,9 +34,28 @@ LEADERBOARD_COLUMNS = [
 ]
 
 
-def _rows(df: pd.DataFrame, by: list[str] | None) -> pd.DataFrame:
-    """The rows a leaderboard counts: with ``by``, those whose group value is known."""
-    return df.dropna(subset=by) if by else df
+# The columns a leaderboard reads (besides its group keys).
+_USED = [
+    "case_id",
+    "accepted",
+    "score",
+    "weight",
+    "review_pain",
+    "status",
+    "failure_kind",
+    "judge_mean",
+    "ttft_s",
+    "e2e_s",
+    "output_tps",
+    "cold_start",
+]
+
+
+def _rows(df: pd.DataFrame, keys: list[str], by: list[str] | None) -> pd.DataFrame:
+    """The rows and columns a leaderboard counts: with ``by``, the rows whose group value is
+    known. Selecting the columns first keeps a filter from copying the output texts."""
+    data = df[[*keys, *[c for c in _USED if c in df.columns and c not in keys]]]
+    return data.dropna(subset=by) if by else data
 
 
 def _case_level(data: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -121,7 +140,7 @@ def leaderboard(df: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
     keys = ["model_id", *(by or [])]
     if df.empty:
         return pd.DataFrame(columns=[*keys, *LEADERBOARD_COLUMNS])
-    data = _rows(df, by)
+    data = _rows(df, keys, by)
     if data.empty:
         return pd.DataFrame(columns=[*keys, *LEADERBOARD_COLUMNS])
     pc = _case_level(data, keys)
@@ -207,22 +226,25 @@ def load_levels(df: pd.DataFrame) -> pd.DataFrame:
     ]
     if df.empty:
         return pd.DataFrame(columns=cols)
-    rows = []
-    for (model, level), g in df.groupby(["model_id", "concurrency"], sort=True):
-        warm = g[(~g["cold_start"]) & (g["status"] == "ok")]
-        rows.append(
-            {
-                "model_id": model,
-                "concurrency": int(level),
-                "requests": len(g),
-                "hard_failure_rate": float((g["status"] == "failed").mean()),
-                "ttft_p50_s": warm["ttft_s"].median(),
-                "latency_p50_s": warm["e2e_s"].median(),
-                "latency_p95_s": warm["e2e_s"].quantile(0.95) if len(warm) else float("nan"),
-                "output_tps_p50": warm["output_tps"].median(),
-            }
-        )
-    return pd.DataFrame(rows, columns=cols)
+    keys = ["model_id", "concurrency"]
+    data = df[[*keys, "status", "cold_start", "ttft_s", "e2e_s", "output_tps"]]
+    g = data.groupby(keys, sort=True, observed=True)
+    warm = data[~data["cold_start"] & data["status"].eq("ok")].groupby(keys, sort=True, observed=True)
+    out = pd.DataFrame(
+        {
+            "requests": g.size(),
+            "hard_failure_rate": data["status"].eq("failed").groupby([data[k] for k in keys], observed=True).mean(),
+        }
+    )
+    out["ttft_p50_s"] = warm["ttft_s"].median()
+    out["latency_p50_s"] = warm["e2e_s"].median()
+    out["latency_p95_s"] = warm["e2e_s"].quantile(0.95)
+    out["output_tps_p50"] = warm["output_tps"].median()
+    out = out.reset_index()
+    out["concurrency"] = out["concurrency"].astype(int)
+    out["requests"] = out["requests"].astype(int)
+    out["hard_failure_rate"] = out["hard_failure_rate"].astype(float)
+    return out.reindex(columns=cols)
 
 
 def cold_start_penalty(df: pd.DataFrame) -> pd.DataFrame:
@@ -230,19 +252,14 @@ def cold_start_penalty(df: pd.DataFrame) -> pd.DataFrame:
     cols = ["model_id", "cold_requests", "cold_e2e_s", "warm_p50_s", "penalty_s"]
     if df.empty:
         return pd.DataFrame(columns=cols)
-    rows = []
-    for model, g in df[df["status"] == "ok"].groupby("model_id"):
-        cold = g[g["cold_start"]]["e2e_s"]
-        warm = g[~g["cold_start"]]["e2e_s"]
-        c = cold.median() if len(cold) else float("nan")
-        w = warm.median() if len(warm) else float("nan")
-        rows.append(
-            {
-                "model_id": model,
-                "cold_requests": len(cold),
-                "cold_e2e_s": c,
-                "warm_p50_s": w,
-                "penalty_s": c - w,
-            }
-        )
-    return pd.DataFrame(rows, columns=cols)
+    ok = df.loc[df["status"] == "ok", ["model_id", "cold_start", "e2e_s"]]
+    if ok.empty:
+        return pd.DataFrame(columns=cols)
+    cold = ok[ok["cold_start"]].groupby("model_id", observed=True)["e2e_s"]
+    warm = ok[~ok["cold_start"]].groupby("model_id", observed=True)["e2e_s"]
+    out = pd.DataFrame(index=pd.Index(sorted(set(ok["model_id"])), name="model_id"))
+    out["cold_requests"] = cold.size().reindex(out.index, fill_value=0).astype(int)
+    out["cold_e2e_s"] = cold.median().reindex(out.index).astype(float)
+    out["warm_p50_s"] = warm.median().reindex(out.index).astype(float)
+    out["penalty_s"] = out["cold_e2e_s"] - out["warm_p50_s"]
+    return out.reset_index().reindex(columns=cols)

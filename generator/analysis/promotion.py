@@ -66,7 +66,8 @@ def evaluate_challenger(
     policy: PromotionPolicy,
 ) -> PromotionOutcome:
     """The verdict for one challenger against the role's incumbent on the role's cases."""
-    rdf = df[df["role"] == role.id] if not df.empty else df
+    cols = ["model_id", "case_id", "accepted", "review_pain", "status"]
+    rdf = df.loc[df["role"] == role.id, cols] if not df.empty else df
     inc = _per_case(rdf, role.incumbent)
     cha = _per_case(rdf, challenger)
     out = PromotionOutcome(role.id, role.incumbent, challenger, "no-runs", 0)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -10,12 +12,14 @@ from generator.aggregates import PERF_COLUMNS, SUMMARY_COLUMNS
 from generator.analysis.capacity import CapacityRow, capacity_matrix, seed_capacity_checks
 from generator.analysis.cost import CostReport, cost_report, fx_rate
 from generator.analysis.decisions import Decision, decide
-from generator.analysis.leaderboard import with_cost_per_task
+from generator.analysis.leaderboard import cost_column, leaderboard, with_cost_per_task
 from generator.analysis.promotion import PromotionOutcome, promotion_outcomes
 from generator.analysis.roi import RoiResult, roi_report
 from generator.analysis.seedcheck import DEFAULT_REL_TOL, SeedCheck
 from generator.execute.records import Manifest
 from generator.registry.loader import Registry
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -31,6 +35,36 @@ class SiteData:
     cost: CostReport
     summaries: pd.DataFrame
     perf: pd.DataFrame
+    _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+    def once(self, key: Any, compute: Callable[[], T]) -> T:
+        """``compute()`` the first time ``key`` is asked for in this build, the stored value after.
+
+        Pages share whole-frame analyses this way: a model page reads its rows of the one
+        leaderboard over every model instead of filtering a million rows and grouping again.
+        """
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    def board(self, by: list[str] | None = None) -> pd.DataFrame:
+        """The leaderboard (with its cost column) over every result, per ``by`` group."""
+        by = list(by or [])
+        return self.once(("board", *by), lambda: cost_column(leaderboard(self.df, by or None), self.df, by or None))
+
+    def board_of(self, column: str, value: str, by: list[str] | None = None) -> pd.DataFrame:
+        """The rows of :meth:`board` over ``[column, *by]`` whose ``column`` is ``value``: the
+        same numbers ``leaderboard`` gives on that value's results alone, in the same order."""
+        keys = [column, *(by or [])] if column != "model_id" else list(by or [])
+        board = self.board(keys)
+        rows = board[board[column] == value]
+        if column != "model_id":
+            rows = rows.drop(columns=column)
+        return rows.reset_index(drop=True)
+
+    def measured(self, column: str) -> set[str]:
+        """The values of ``column`` that have at least one result."""
+        return self.once(("measured", column), lambda: set(self.df[column].dropna()) if not self.df.empty else set())
 
 
 def gather(

@@ -27,7 +27,8 @@ def measured_rows(data: SiteData) -> pd.DataFrame:
     machine_of = {m.run_id: m.settings.machine for m in data.manifests if m.settings.machine}
     ceilings = {(r.machine_id, r.model_id): r.throughput.ceiling_tps for r in data.capacity}
     rows = []
-    sub = df[(df["status"] == "ok") & (~df["cold_start"]) & df["run_id"].isin(list(machine_of))]
+    mask = (df["status"] == "ok") & (~df["cold_start"]) & df["run_id"].isin(list(machine_of))
+    sub = df.loc[mask, ["run_id", "model_id", "output_tps"]]
     sub = sub.assign(machine_id=sub["run_id"].map(machine_of))
     for (machine, model), g in sub.groupby(["machine_id", "model_id"]):
         ceiling = ceilings.get((machine, model))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from generator.analysis.diff import COLUMNS as DIFF_COLUMNS
 from generator.analysis.diff import diff_runs
 from generator.site.html import Cell, esc, esc_md
 from generator.site.pages.common import FINDING_ORDER, env_line, finding_cell, latest_run, model_link
@@ -101,7 +102,9 @@ def home_page(data: SiteData, plan: SitePlan) -> str:
         out += [f"This is the first run of suite `{esc_md(latest.settings.suite)}`.", ""]
         return "\n".join(out)
     prev = previous[-1]
-    changes, deltas = diff_runs(df[df["run_id"] == prev.run_id], df[df["run_id"] == latest.run_id])
+    changes, deltas = diff_runs(
+        df.loc[df["run_id"] == prev.run_id, DIFF_COLUMNS], df.loc[df["run_id"] == latest.run_id, DIFF_COLUMNS]
+    )
     counts: dict[str, int] = {}
     for c in changes:
         counts[c.change] = counts.get(c.change, 0) + 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from generator.analysis.leaderboard import cost_column, leaderboard
 from generator.site.charts import acceptance_vs_latency, quality_vs_cost
 from generator.site.html import fmt_num
 from generator.site.pages.common import board_table
@@ -19,8 +18,8 @@ def leaderboard_page(data: SiteData, plan: SitePlan) -> str:
     out = ["# Leaderboard", ""]
     if df.empty:
         return "\n".join([*out, "No runs yet.", ""])
-    overall = cost_column(leaderboard(df), df)
-    overall["sources"] = overall["model_id"].map(_sources(data))
+    overall = data.board()
+    overall = overall.assign(sources=overall["model_id"].map(_sources(data)))
     out += [
         "Acceptance is the share of cases whose every check passed (repeats of a case are averaged "
         "first, so the case is the unit); the bracket is its 95 % Wilson interval, and two models whose "
@@ -46,7 +45,7 @@ def leaderboard_page(data: SiteData, plan: SitePlan) -> str:
             "",
         ]
     for by, title in (("role", "By role"), ("workload", "By workload"), ("suite", "By suite")):
-        board = cost_column(leaderboard(df, [by]), df, [by])
+        board = data.board([by])
         if board.empty:
             continue
         out += [f"## {title}", "", board_table(plan, reg, PAGE, f"by-{by}", board, [by]), ""]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from generator.analysis.leaderboard import cold_start_penalty, cost_column, leaderboard, load_levels
+import pandas as pd
+
+from generator.analysis.leaderboard import cold_start_penalty, load_levels
 from generator.site.charts import latency_under_load
 from generator.site.html import Cell, esc, esc_md, fmt_num
 from generator.site.pages.common import board_table, ingested_perf
@@ -66,6 +68,11 @@ def models_index(data: SiteData, plan: SitePlan) -> str:
     return "\n".join(out)
 
 
+def _rows_of(frame: pd.DataFrame, model_id: str) -> pd.DataFrame:
+    """One model's rows of a per-model table computed once over every result."""
+    return frame[frame["model_id"] == model_id].reset_index(drop=True)
+
+
 def model_page(data: SiteData, plan: SitePlan, model_id: str) -> str:
     reg, df = data.reg, data.df
     m = reg.models[model_id]
@@ -96,17 +103,16 @@ def model_page(data: SiteData, plan: SitePlan, model_id: str) -> str:
         plan.table(page, "facts", ["Fact", "Value"], facts, sortable=False),
         "",
     ]
-    mdf = df[df["model_id"] == model_id] if not df.empty else df
     extra = ingested_summaries(data, plan, page, model_id) + ingested_perf(data, plan, page, model_id)
-    if mdf.empty:
+    if model_id not in data.measured("model_id"):
         if not extra:
             out += ["## Results", "", "No runs yet.", ""]
         return "\n".join(out + extra)
     out += extra
     for by in ("role", "workload"):
-        board = cost_column(leaderboard(mdf, [by]), mdf, [by])
+        board = data.board_of("model_id", model_id, [by])
         out += [f"## Results by {by}", "", board_table(plan, reg, page, f"by-{by}", board, [by]), ""]
-    levels = load_levels(mdf)
+    levels = _rows_of(data.once("load_levels", lambda: load_levels(df)), model_id)
     out += [
         "## Under load",
         "",
@@ -143,7 +149,7 @@ def model_page(data: SiteData, plan: SitePlan, model_id: str) -> str:
     ]
     if len(levels) > 1:
         out += [plan.chart(page, latency_under_load(levels, f"load-{model_id}")), ""]
-    cold = cold_start_penalty(mdf)
+    cold = _rows_of(data.once("cold_start_penalty", lambda: cold_start_penalty(df)), model_id)
     out += ["## Cold start", ""]
     if cold.empty or cold["cold_requests"].iloc[0] == 0:
         out += ["No cold request recorded.", ""]
@@ -155,7 +161,8 @@ def model_page(data: SiteData, plan: SitePlan, model_id: str) -> str:
             f"(median over {int(c.cold_requests)} cold request(s)).",
             "",
         ]
-    fails = mdf[mdf["status"] == "failed"]["failure_kind"].fillna("unknown").value_counts()
+    kinds = data.once("failure_kinds", lambda: df.loc[df["status"] == "failed", ["model_id", "failure_kind"]])
+    fails = kinds.loc[kinds["model_id"] == model_id, "failure_kind"].fillna("unknown").value_counts()
     out += ["## Hard failures by kind", ""]
     if len(fails):
         out += [plan.table(page, "failures", ["Kind", "Count"], [[k, int(v)] for k, v in fails.items()]), ""]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from generator.analysis.leaderboard import leaderboard
 from generator.execute.records import Manifest
 from generator.site.html import Cell, esc, esc_md, fmt_num
 from generator.site.pages.context import SiteData
@@ -80,10 +79,13 @@ def _env_rows(m: Manifest) -> list[list[object]]:
     return rows
 
 
+PER_CASE_KEYS = ["run_id", "model_id", "case_id"]
+
+
 def _per_case(rdf: pd.DataFrame) -> pd.DataFrame:
-    """One row per model × case: repeats and load levels folded together (vectorised: no
-    Python call per group, so a run of 250k results takes a second)."""
-    keys = [rdf["model_id"], rdf["case_id"]]
+    """One row per run × model × case: repeats and load levels folded together (vectorised:
+    no Python call per group, so a million results take seconds)."""
+    keys = [rdf[k] for k in PER_CASE_KEYS]
     g = rdf.groupby(keys, sort=True, observed=True)
     reason = rdf["failure_summary"]
     why = reason.where(reason.fillna("").astype(str).str.len() > 0)
@@ -146,13 +148,12 @@ def run_page(data: SiteData, plan: SitePlan, m: Manifest) -> str:
         ),
         "",
     ]
-    df = data.df
-    rdf = df[df["run_id"] == m.run_id] if not df.empty else df
     out += ["## Per-case results", ""]
-    if rdf.empty:
+    if m.run_id not in data.measured("run_id"):
         out += ["No per-case results in this run.", ""]
         return "\n".join(out)
-    per = _per_case(rdf).sort_values(["accepted", "model_id", "case_id"], kind="mergesort")
+    every = data.once("per_case", lambda: _per_case(data.df))
+    per = every[every["run_id"] == m.run_id].sort_values(["accepted", "model_id", "case_id"], kind="mergesort")
     rows = [
         [
             r.model_id,
@@ -192,8 +193,6 @@ def run_page(data: SiteData, plan: SitePlan, m: Manifest) -> str:
 
 def run_report(data: SiteData, m: Manifest) -> str:
     """A plain Markdown report of one run (reports/local-model-benchmark-YYYY-MM-DD.md)."""
-    df = data.df
-    rdf = df[df["run_id"] == m.run_id] if not df.empty else df
     lines = [
         f"# Local model benchmark {m.created_at[:10]}",
         "",
@@ -208,9 +207,9 @@ def run_report(data: SiteData, m: Manifest) -> str:
             f"{env.get('memory_gb')} GB RAM; {esc_md(env.get('os'))}; Python {env.get('python')}.",
             "",
         ]
-    if rdf.empty:
+    if m.run_id not in data.measured("run_id"):
         return "\n".join([*lines, "No per-case results.", ""])
-    board = leaderboard(rdf)
+    board = data.board_of("run_id", m.run_id)
     lines += [
         "| Model | Cases | Acceptance [95 % CI] | Weighted score | Review pain | Hard failures | Latency p50 (s) |",
         "|---|---|---|---|---|---|---|",
