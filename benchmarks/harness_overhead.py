@@ -9,9 +9,12 @@ then issues the same streamed requests two ways, at concurrency 1 and 8:
 llama_cpp.server serves one request at a time, so at concurrency 8 both sides
 queue in the server: the ratio there shows the harness's cost with requests in flight.
 
-It prints requests/s for each and the ratio bench ÷ bare (target: ≥ 0.95).
+The two sides alternate in rounds (bare first, then bench first, ...) so that a drift
+in the server's own speed falls on both. It prints requests/s for each round and in
+all, the ratio bench ÷ bare (target: ≥ 0.95), and at concurrency 1 the share of the
+bench's time spent outside its requests (its own cost, apart from the server's speed).
 
-    .venv/bin/python benchmarks/harness_overhead.py [--suite smoke] [--repeats 4] [--max-tokens 16]
+    .venv/bin/python benchmarks/harness_overhead.py [--suite smoke] [--repeats 4] [--max-tokens 16] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,7 +38,8 @@ sys.path.insert(0, str(REPO))
 from generator.execute.providers.embedded import locate_gguf  # noqa: E402
 from generator.execute.providers.http import OpenAIProvider  # noqa: E402
 from generator.execute.runner import plan, render_messages, start_run  # noqa: E402
-from generator.registry.loader import load_registry  # noqa: E402
+from generator.execute.runstore import load_run  # noqa: E402
+from generator.registry.loader import Registry, load_registry  # noqa: E402
 
 
 def free_port() -> int:
@@ -104,11 +109,34 @@ def bare_loop(bodies: list[tuple[str, dict]], base: str, concurrency: int) -> fl
     return len(bodies) / elapsed
 
 
+def bench_run(
+    reg: Registry, model_id: str, suite: str, repeats: int, conc: int, runs: Path, max_tokens: int
+) -> tuple[float, float]:
+    """One `opsbench run` (start_run, as the CLI calls it): requests/s over the whole call, and
+    the seconds its requests spent in flight (Σ e2e from its own results.jsonl)."""
+    t0 = time.perf_counter()
+    folder = start_run(reg, suite, [model_id], repeats, [conc], runs, ["benchmark"], max_tokens=max_tokens)
+    elapsed = time.perf_counter() - t0
+    _, rows = load_run(folder)
+    failed = sum(r["status"] == "failed" for r in rows)
+    if failed:
+        print(f"  (bench: {failed} request(s) failed)")
+    in_flight = sum((r.get("timing") or {}).get("e2e_s") or 0.0 for r in rows)
+    return len(rows) / elapsed, in_flight
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--suite", default="smoke", help="Short prompts stress the harness's own cost most.")
     ap.add_argument("--repeats", type=int, default=4, help="Repeats of every case of the suite.")
     ap.add_argument("--max-tokens", type=int, default=16)
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="Bare and bench batches alternate this many times per level (the first side alternates too), "
+        "so a drift in the server's speed falls on both sides.",
+    )
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="opsbench-overhead-"))
@@ -129,26 +157,46 @@ def main() -> None:
     try:
         # Warm the server once so neither side pays the first-request cost.
         bare_loop([provider.request_body(_prompt(reg, cases[0], args.max_tokens))], base, 1)
-        print(f"{'concurrency':>11} {'requests':>8} {'bench req/s':>12} {'bare req/s':>11} {'ratio':>6}")
+        summary = []
+        print(f"{'concurrency':>11} {'round':>5} {'requests':>8} {'bench req/s':>12} {'bare req/s':>11} {'ratio':>6}")
         for conc in (1, 8):
             items = plan(cases, suite, [model.id], repeats, [conc])
             bodies = [provider.request_body(_prompt(reg, it.case, args.max_tokens)) for it in items]
-            bare = bare_loop(bodies, base, conc)
-            t0 = time.perf_counter()
-            start_run(
-                reg,
-                suite,
-                [model.id],
-                repeats,
-                [conc],
-                work / "runs",
-                ["benchmark"],
-                max_tokens=args.max_tokens,
-                case_ids=None,
-            )
-            bench_elapsed = time.perf_counter() - t0
-            bench = len(items) / bench_elapsed
-            print(f"{conc:>11} {len(bodies):>8} {bench:>12.2f} {bare:>11.2f} {bench / bare:>6.3f}")
+            bench_t = bare_t = wall_outside = bench_wall = 0.0
+            ratios = []
+            for rnd in range(args.rounds):
+                order = ("bare", "bench") if rnd % 2 == 0 else ("bench", "bare")
+                got: dict[str, float] = {}
+                for side in order:
+                    if side == "bare":
+                        got["bare"] = bare_loop(bodies, base, conc)
+                    else:
+                        got["bench"], in_flight = bench_run(
+                            reg, model.id, suite, repeats, conc, work / "runs", args.max_tokens
+                        )
+                        wall = len(items) / got["bench"]
+                        bench_wall += wall
+                        wall_outside += wall - in_flight
+                bench_t += len(items) / got["bench"]
+                bare_t += len(items) / got["bare"]
+                ratios.append(got["bench"] / got["bare"])
+                print(
+                    f"{conc:>11} {rnd + 1:>5} {len(items):>8} {got['bench']:>12.2f} {got['bare']:>11.2f} "
+                    f"{ratios[-1]:>6.3f}"
+                )
+            n = len(items) * args.rounds
+            summary.append((conc, n, n / bench_t, n / bare_t, bare_t / bench_t, statistics.median(ratios)))
+            if conc == 1:
+                print(
+                    f"{'':>11} at concurrency 1 the bench spent {wall_outside:.2f} s of {bench_wall:.2f} s "
+                    f"({wall_outside / bench_wall:.1%}) outside its requests (set-up, scoring, fsynced writes, "
+                    "manifest): its own overhead, apart from the server's speed"
+                )
+        print()
+        print(f"{'concurrency':>11} {'requests':>8} {'bench req/s':>12} {'bare req/s':>11} {'ratio':>6} {'median':>6}")
+        for conc, n, bench, bare, ratio, med in summary:
+            print(f"{conc:>11} {n:>8} {bench:>12.2f} {bare:>11.2f} {ratio:>6.3f} {med:>6.3f}")
+        print("ratio: all rounds' requests ÷ all rounds' time, bench over bare; median: of the per-round ratios.")
     finally:
         proc.terminate()
         proc.wait(timeout=10)
