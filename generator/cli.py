@@ -390,9 +390,8 @@ def decide(registry_dir: Path, runs_dir: Path, workload_ids: tuple[str, ...], js
         raise click.UsageError(f"unknown workload(s): {', '.join(sorted(unknown))}")
     df, _ = load_results(runs_dir)
     from generator.analysis.roi import roi_report
-    from generator.analysis.seedcheck import DEFAULT_REL_TOL
-
-    roi = {r.workload_id: r.net_per_month for r in roi_report(reg.workloads_file.workloads, rel_tol=DEFAULT_REL_TOL)}
+    rel_tol = reg.policy.claims.rel_tolerance
+    roi = {r.workload_id: r.net_per_month for r in roi_report(reg.workloads_file.workloads, rel_tol=rel_tol)}
     excerpt = reg.policy.scoring.output_excerpt_chars
     out = []
     for w in reg.workloads_file.workloads:

@@ -25,7 +25,6 @@ from generator.analysis.capacity import (
 )
 from generator.analysis.commands import capacity
 from generator.analysis.seedcheck import (
-    SEED_THROUGHPUT_TABLE,
     ParsedNumber,
     agrees,
     check_seed_claim,
@@ -160,9 +159,7 @@ def test_fit_failures(reg: Registry) -> None:
     f = fit(machine(reg, "rtx-5090-pc"), reg.models["gpt-oss-120b"], d)
     assert not f.fits
     assert f.headroom_gb == pytest.approx(32 - 64.653979776)
-    long = fit(
-        machine(reg, "mac-studio-m4-max-128"), reg.models["qwen2.5-coder-14b"], d, context_tokens=65536
-    )
+    long = fit(machine(reg, "mac-studio-m4-max-128"), reg.models["qwen2.5-coder-14b"], d, context_tokens=65536)
     assert long.context_exceeds_window
     with pytest.raises(ValueError, match="not a local model"):
         fit(machine(reg, "mac-studio-m4-max-128"), reg.models["claude-sonnet"], d)
@@ -223,11 +220,11 @@ def test_fmt_num() -> None:
 
 def test_seed_capacity_claims(reg: Registry) -> None:
     machines = {m.id: m for m in reg.hardware.machines}
-    checks = seed_capacity_checks(machines, reg.models, reg.hardware.capacity, rel_tol=0.02)
+    checks = seed_capacity_checks(machines, reg.models, reg.hardware.capacity, reg.hardware.seed_claims, rel_tol=0.02)
     by = {c.subject: c for c in checks}
     # the five throughput-table rows all follow from their stated tok/s
     table = [c for c in checks if c.subject.startswith("tokens/month")]
-    assert len(table) == len(SEED_THROUGHPUT_TABLE) == 5
+    assert len(table) == len(reg.hardware.seed_claims.throughput_table) == 5
     assert all(c.consistent for c in table)
     assert table[0].derived == pytest.approx(388.8e6)
     # ~55 tok/s for gpt-oss-120b does not follow from 5.1B active at 4.25 bits

@@ -242,7 +242,12 @@ def test_scenario_a_without_model_or_fit(reg: Registry) -> None:
 
 def test_electricity_claims_imply_different_kwh_prices(reg: Registry) -> None:
     checks = check_electricity_claims(
-        machines(reg), reg.pricing, 30, rel_tol=TOL, flat_machines=["mac-studio-m5-max-128"]
+        machines(reg),
+        reg.pricing,
+        30,
+        rel_tol=TOL,
+        flat_machines=["mac-studio-m5-max-128"],
+        seed_claims=reg.hardware.seed_claims,
     )
     by = {c.subject: c for c in checks}
     mac = by["electricity per month, mac-studio-m4-max-128"]
@@ -259,6 +264,8 @@ def test_electricity_claims_imply_different_kwh_prices(reg: Registry) -> None:
     assert saved.claimed == 10800
     assert saved.derived == pytest.approx((456 - 57.6) * 36)  # 14,342.4 at one price
     assert saved.consistent is False
+    assert "two different kWh prices (5.21 and 1.97 SEK/kWh)" in saved.explanation
+    assert saved.source == "seed site 'Local Inference Machine' (seeds/004)"
 
 
 def test_cost_report_collects_everything(reg: Registry) -> None:
@@ -315,3 +322,20 @@ def test_cli_cost_json_and_tolerance(registry_copy: Path) -> None:
     )
     api = [c for c in json.loads(loose.output)["seed_checks"] if c["subject"].endswith("API cost per month")]
     assert [c["consistent"] for c in api] == [True, True, True]
+
+
+def test_claim_tolerance_comes_from_policy(registry_copy: Path) -> None:
+    """policy.yaml's claims.rel_tolerance is the default; --tolerance still overrides it."""
+    policy = registry_copy / "policy.yaml"
+    policy.write_text(policy.read_text().replace("rel_tolerance: 0.02", "rel_tolerance: 0.03"))
+
+    def api_checks(*extra: str) -> list[bool]:
+        result = CliRunner().invoke(cost, ["--registry", str(registry_copy), "--json", *extra], catch_exceptions=False)
+        return [
+            c["consistent"]
+            for c in json.loads(result.output)["seed_checks"]
+            if c["subject"].endswith("API cost per month")
+        ]
+
+    assert api_checks() == [True, True, True]
+    assert api_checks("--tolerance", "0.02") == [False, False, False]

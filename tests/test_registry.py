@@ -91,6 +91,16 @@ def test_wrong_type(registry_copy: Path) -> None:
     assert any(f"hardware.yaml:{line}: machines[0].memory_gb:" in p for p in probs), probs
 
 
+def test_seed_claim_reference_points_at_its_line(registry_copy: Path) -> None:
+    """A stated saving must name two electricity claims of hardware.yaml's seed_claims."""
+    path = registry_copy / "hardware.yaml"
+    replace(path, "{cheaper: mac-studio-8h, dearer: rtx-5090-8h,", "{cheaper: mac-studio-8h, dearer: rtx-9090-8h,")
+    probs = problems_of(registry_copy)
+    line = line_of(path, "dearer: rtx-9090-8h")
+    want = f"hardware.yaml:{line}: unknown electricity claim 'rtx-9090-8h'"
+    assert any(want in p for p in probs), probs
+
+
 def test_missing_field(registry_copy: Path) -> None:
     path = registry_copy / "models.yaml"
     replace(path, "    family: meta-llama\n", "")

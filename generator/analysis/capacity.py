@@ -23,19 +23,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from generator.analysis.seedcheck import (
-    SEED_DECODE_CLAIMS,
-    SEED_MEMORY_CLAIMS,
-    SEED_SITE,
-    SEED_THROUGHPUT_TABLE,
-    DecodeClaim,
-    MemoryClaim,
     ParsedNumber,
     SeedCheck,
-    ThroughputClaim,
     check_seed_claim,
     fmt_num,
 )
-from generator.registry.schema import CapacityDefaults, Machine, ModelEntry
+from generator.registry.schema import (
+    CapacityDefaults,
+    DecodeClaim,
+    HardwareClaims,
+    Machine,
+    MemoryClaim,
+    ModelEntry,
+    ThroughputClaim,
+)
 
 SECONDS_PER_DAY = 3600 * 24
 
@@ -310,6 +311,7 @@ def check_tokens_per_month_claim(
     rel_tol: float,
     machine: Machine | None = None,
     model: ModelEntry | None = None,
+    source: str = "",
 ) -> SeedCheck:
     """A throughput-table row: the seed's stated tok/s through the one tokens-per-month formula.
 
@@ -342,13 +344,19 @@ def check_tokens_per_month_claim(
         ),
         inputs=inputs,
         rel_tol=rel_tol,
-        source=f"{SEED_SITE}, throughput ceiling table",
+        source=f"{source}, throughput ceiling table" if source else "throughput ceiling table",
         note=note,
     )
 
 
 def check_decode_claim(
-    claim: DecodeClaim, machine: Machine, model: ModelEntry, defaults: CapacityDefaults, *, rel_tol: float
+    claim: DecodeClaim,
+    machine: Machine,
+    model: ModelEntry,
+    defaults: CapacityDefaults,
+    *,
+    rel_tol: float,
+    source: str = "",
 ) -> SeedCheck:
     """A stated decode speed against the bandwidth ceiling from the model's own active parameters."""
     t = throughput(machine, model, defaults)
@@ -392,13 +400,13 @@ def check_decode_claim(
         ),
         inputs=inputs,
         rel_tol=rel_tol,
-        source=SEED_SITE,
+        source=source,
         claimed=ParsedNumber(claim.claimed_tps, 1.0, f"~{fmt_num(claim.claimed_tps)}"),
         note=" ".join(parts),
     )
 
 
-def check_memory_claim(claim: MemoryClaim, model: ModelEntry, *, rel_tol: float) -> SeedCheck:
+def check_memory_claim(claim: MemoryClaim, model: ModelEntry, *, rel_tol: float, source: str = "") -> SeedCheck:
     """A stated memory footprint against parameters × bits per weight ÷ 8."""
     total_b, _, bits = _local_figures(model)
     derived = weights_gb(total_b, bits)
@@ -425,7 +433,7 @@ def check_memory_claim(claim: MemoryClaim, model: ModelEntry, *, rel_tol: float)
         formula=f"{fmt_num(total_b)}B × {fmt_num(bits)} bits ÷ 8",
         inputs=inputs,
         rel_tol=rel_tol,
-        source=SEED_SITE,
+        source=source,
         claimed=ParsedNumber(claim.claimed_gb, 1.0, f"~{fmt_num(claim.claimed_gb)}"),
         note=note,
     )
@@ -435,42 +443,47 @@ def seed_capacity_checks(
     machines: dict[str, Machine],
     models: dict[str, ModelEntry],
     defaults: CapacityDefaults,
+    claims: HardwareClaims | None,
     *,
     rel_tol: float,
-    throughput_table: Iterable[ThroughputClaim] = SEED_THROUGHPUT_TABLE,
-    decode_claims: Iterable[DecodeClaim] = SEED_DECODE_CLAIMS,
-    memory_claims: Iterable[MemoryClaim] = SEED_MEMORY_CLAIMS,
 ) -> list[SeedCheck]:
-    """Every quoted capacity claim of the seed site, checked against the registry's records.
-
-    A claim naming a machine or model the registry lacks is reported as not checked.
-    """
+    """Every quoted capacity claim (``hardware.yaml`` ``seed_claims``), checked against the
+    registry's records. A claim naming a machine or model the registry lacks is reported as
+    not checked."""
     out: list[SeedCheck] = []
-    for tc in throughput_table:
+    if claims is None:
+        return out
+    src = claims.source
+    for tc in claims.throughput_table:
         out.append(
             check_tokens_per_month_claim(
-                tc, defaults, rel_tol=rel_tol, machine=machines.get(tc.machine), model=models.get(tc.model)
+                tc,
+                defaults,
+                rel_tol=rel_tol,
+                machine=machines.get(tc.machine),
+                model=models.get(tc.model),
+                source=src,
             )
         )
-    for dc in decode_claims:
+    for dc in claims.decode:
         if dc.machine in machines and dc.model in models:
             out.append(
-                check_decode_claim(dc, machines[dc.machine], models[dc.model], defaults, rel_tol=rel_tol)
+                check_decode_claim(dc, machines[dc.machine], models[dc.model], defaults, rel_tol=rel_tol, source=src)
             )
         else:
-            out.append(_missing(f"decode speed, {dc.model} on {dc.machine}", dc.claim, "tok/s", rel_tol))
-    for mc in memory_claims:
+            out.append(_missing(f"decode speed, {dc.model} on {dc.machine}", dc.claim, "tok/s", rel_tol, src))
+    for mc in claims.memory:
         if mc.model in models and is_local(models[mc.model]):
-            out.append(check_memory_claim(mc, models[mc.model], rel_tol=rel_tol))
+            out.append(check_memory_claim(mc, models[mc.model], rel_tol=rel_tol, source=src))
         else:
-            out.append(_missing(f"weights memory, {mc.model}", mc.claim, "GB", rel_tol))
+            out.append(_missing(f"weights memory, {mc.model}", mc.claim, "GB", rel_tol, src))
     return out
 
 
-def _missing(subject: str, claim: str, unit: str, rel_tol: float) -> SeedCheck:
+def _missing(subject: str, claim: str, unit: str, rel_tol: float, source: str) -> SeedCheck:
     return SeedCheck(
         subject=subject,
-        source=SEED_SITE,
+        source=source,
         claim=claim,
         claimed=None,
         derived=None,

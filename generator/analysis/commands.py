@@ -10,16 +10,16 @@ from typing import Any
 
 import click
 
-from generator.analysis.seedcheck import DEFAULT_REL_TOL, SeedCheck, fmt_num
+from generator.analysis.seedcheck import SeedCheck, fmt_num
 from generator.cli_common import _table, handles_errors, json_option, registry_option
 
 tolerance_option = click.option(
     "--tolerance",
     "rel_tol",
     type=click.FloatRange(min=0),
-    default=DEFAULT_REL_TOL,
-    show_default=True,
-    help="Relative tolerance for seed claims (a claim's own rounding is always allowed).",
+    default=None,
+    help="Relative tolerance for seed claims (a claim's own rounding is always allowed) "
+    "[default: policy.yaml claims.rel_tolerance].",
 )
 
 
@@ -108,7 +108,7 @@ def capacity(
     kv_gb: float | None,
     kv_bytes_per_token: float | None,
     measured_tps: float | None,
-    rel_tol: float,
+    rel_tol: float | None,
     json_: bool,
 ) -> None:
     """Fit and bandwidth-bound decode ceiling of each local model on each machine.
@@ -130,6 +130,7 @@ def capacity(
     if measured_tps is not None and (len(machine_ids) != 1 or len(model_ids) != 1):
         raise click.UsageError("--measured-tps needs exactly one --machine and one --model")
     reg = load_registry(registry_dir)
+    rel_tol = reg.policy.claims.rel_tolerance if rel_tol is None else rel_tol
     machines = {m.id: m for m in reg.hardware.machines}
     models = reg.models
     for mid in machine_ids:
@@ -157,7 +158,7 @@ def capacity(
         for machine in chosen_machines
         for model in chosen_models
     ]
-    checks = seed_capacity_checks(machines, models, reg.hardware.capacity, rel_tol=rel_tol)
+    checks = seed_capacity_checks(machines, models, reg.hardware.capacity, reg.hardware.seed_claims, rel_tol=rel_tol)
     if json_:
         _echo_json(
             {
@@ -216,7 +217,7 @@ def capacity(
 @tolerance_option
 @json_option
 @handles_errors
-def cost(registry_dir: Path, rel_tol: float, json_: bool) -> None:
+def cost(registry_dir: Path, rel_tol: float | None, json_: bool) -> None:
     """Hardware against API spend (Scenario A) and subscriptions (Scenario B), with break-even.
 
     Hardware per month is its price over the amortization window plus
@@ -232,6 +233,7 @@ def cost(registry_dir: Path, rel_tol: float, json_: bool) -> None:
     from generator.registry.loader import load_registry
 
     reg = load_registry(registry_dir)
+    rel_tol = reg.policy.claims.rel_tolerance if rel_tol is None else rel_tol
     rep = cost_report(reg.pricing, reg.hardware, reg.models, rel_tol=rel_tol)
     if json_:
         payload = dataclasses.asdict(rep)
@@ -316,7 +318,7 @@ def cost(registry_dir: Path, rel_tol: float, json_: bool) -> None:
 @tolerance_option
 @json_option
 @handles_errors
-def roi(registry_dir: Path, workload_ids: tuple[str, ...], rel_tol: float, json_: bool) -> None:
+def roi(registry_dir: Path, workload_ids: tuple[str, ...], rel_tol: float | None, json_: bool) -> None:
     """Staff hours returned, their value, hosted spend displaced, net per month and quarter.
 
     Computed from each workload's `roi` inputs in workloads.yaml; every figure
@@ -330,6 +332,7 @@ def roi(registry_dir: Path, workload_ids: tuple[str, ...], rel_tol: float, json_
     from generator.registry.loader import load_registry
 
     reg = load_registry(registry_dir)
+    rel_tol = reg.policy.claims.rel_tolerance if rel_tol is None else rel_tol
     workloads = reg.workloads
     for wid in workload_ids:
         if wid not in workloads:

@@ -26,11 +26,6 @@ from typing import Any
 
 from generator.analysis.capacity import capacity_for
 from generator.analysis.seedcheck import (
-    SEED_ELECTRICITY_CLAIMS,
-    SEED_ELECTRICITY_SAVING,
-    SEED_SITE,
-    ElectricityClaim,
-    ElectricitySavingClaim,
     ParsedNumber,
     SeedCheck,
     check_seed_claim,
@@ -39,6 +34,7 @@ from generator.analysis.seedcheck import (
 )
 from generator.registry.schema import (
     ApiPrice,
+    HardwareClaims,
     HardwareFile,
     Machine,
     ModelEntry,
@@ -316,8 +312,9 @@ def claim_parts(text: str) -> list[tuple[str, str]]:
     return out
 
 
-def _source(kind: str, sid: str) -> str:
-    return f"pricing.yaml {kind} {sid!r} seed_claim ({SEED_SITE})"
+def _source(kind: str, sid: str, seed_source: str | None) -> str:
+    where = f"pricing.yaml {kind} {sid!r} seed_claim"
+    return f"{where} ({seed_source})" if seed_source else where
 
 
 def _plain(
@@ -506,7 +503,7 @@ def scenario_a(
         if exceeds is None:
             verdict += " (capacity not checked: the scenario names no registry model)"
 
-    source = _source("scenario_a", sa.id)
+    source = _source("scenario_a", sa.id, pricing.seed_source)
     checks: list[SeedCheck] = []
     for kind, part in claim_parts(sa.seed_claim or ""):
         if kind == "api_cost_monthly":
@@ -602,7 +599,7 @@ def scenario_b(
     over = (saving - hw.total_monthly) * months
     verdict = f"break-even {be.text}; {fmt_num(over, 0)} {pricing.currency} over {months} months"
 
-    source = _source("scenario_b", sb.id)
+    source = _source("scenario_b", sb.id, pricing.seed_source)
     cur = pricing.currency
     checks: list[SeedCheck] = []
     for kind, part in claim_parts(sb.seed_claim or ""):
@@ -675,10 +672,10 @@ def check_electricity_claims(
     *,
     rel_tol: float,
     flat_machines: list[str] | None = None,
-    claims: tuple[ElectricityClaim, ...] = SEED_ELECTRICITY_CLAIMS,
-    saving: ElectricitySavingClaim | None = SEED_ELECTRICITY_SAVING,
+    seed_claims: HardwareClaims | None = None,
 ) -> list[SeedCheck]:
-    """Each stated electricity figure at the registry's kWh price, and whether they share one price.
+    """Each stated electricity figure (``hardware.yaml`` ``seed_claims``) at the registry's kWh
+    price, whether they share one price, and each stated saving between two of them.
 
     ``flat_machines``: machines the pricing file's flat monthly figure is taken to
     describe (the scenarios' machines); its implied kWh price joins the comparison.
@@ -687,6 +684,10 @@ def check_electricity_claims(
     out: list[SeedCheck] = []
     implied: dict[str, float] = {}
     lines: list[str] = []
+    claims = seed_claims.electricity if seed_claims else []
+    savings = seed_claims.electricity_saving if seed_claims else []
+    src = seed_claims.source if seed_claims else ""
+    by_id = {c.id: c for c in claims}
     for c in claims:
         m = machines.get(c.machine)
         if m is None:
@@ -721,7 +722,7 @@ def check_electricity_claims(
                     "implied_price_per_kwh": price,
                 },
                 rel_tol=rel_tol,
-                source=SEED_SITE,
+                source=src,
                 claimed=ParsedNumber(c.claimed_monthly, 1.0, fmt_num(c.claimed_monthly)),
                 note=f"The seed's figure implies {price:.2f} {cur}/kWh.",
             )
@@ -746,7 +747,7 @@ def check_electricity_claims(
             _plain(
                 "the seed's electricity figures share one kWh price",
                 "; ".join(implied),
-                SEED_SITE,
+                src,
                 rel_tol,
                 ok,
                 unit=f"{cur}/kWh",
@@ -766,13 +767,19 @@ def check_electricity_claims(
                 ),
             )
         )
-    if saving is not None and saving.cheaper.machine in machines and saving.dearer.machine in machines:
-        a, b = machines[saving.cheaper.machine], machines[saving.dearer.machine]
+    for saving in savings:
+        lo_c, hi_c = by_id.get(saving.cheaper), by_id.get(saving.dearer)
+        if lo_c is None or hi_c is None or lo_c.machine not in machines or hi_c.machine not in machines:
+            continue
+        a, b = machines[lo_c.machine], machines[hi_c.machine]
         p = pricing.electricity_price_per_kwh
-        cost_a = electricity_computed(a.power_w, saving.cheaper.hours_per_day, days_per_month, p)
-        cost_b = electricity_computed(b.power_w, saving.dearer.hours_per_day, days_per_month, p)
+        cost_a = electricity_computed(a.power_w, lo_c.hours_per_day, days_per_month, p)
+        cost_b = electricity_computed(b.power_w, hi_c.hours_per_day, days_per_month, p)
         derived = (cost_b - cost_a) * saving.months
-        own = (saving.dearer.claimed_monthly - saving.cheaper.claimed_monthly) * saving.months
+        own = (hi_c.claimed_monthly - lo_c.claimed_monthly) * saving.months
+        price_a = implied_kwh_price(a.power_w, lo_c.hours_per_day, days_per_month, lo_c.claimed_monthly)
+        price_b = implied_kwh_price(b.power_w, hi_c.hours_per_day, days_per_month, hi_c.claimed_monthly)
+        one_price = max(price_a, price_b) <= min(price_a, price_b) * (1 + rel_tol)
         out.append(
             check_seed_claim(
                 f"electricity saved over {saving.months} months, {a.id} vs {b.id}",
@@ -790,11 +797,16 @@ def check_electricity_claims(
                     "price_per_kwh": p,
                 },
                 rel_tol=rel_tol,
-                source=SEED_SITE,
+                source=src,
                 note=(
-                    f"From the seed's own monthly figures, ({fmt_num(saving.dearer.claimed_monthly)} − "
-                    f"{fmt_num(saving.cheaper.claimed_monthly)}) × {saving.months} = {fmt_num(own)}, "
-                    "but those figures need two different kWh prices."
+                    f"From the source's own monthly figures, ({fmt_num(hi_c.claimed_monthly)} − "
+                    f"{fmt_num(lo_c.claimed_monthly)}) × {saving.months} = {fmt_num(own)}"
+                    + (
+                        "."
+                        if one_price
+                        else f", but those figures need two different kWh prices ({price_a:.2f} and "
+                        f"{price_b:.2f} {cur}/kWh)."
+                    )
                 ),
             )
         )
@@ -832,7 +844,12 @@ def cost_report(
                 )
             )
     elec = check_electricity_claims(
-        machines, pricing, hardware.capacity.days_per_month, rel_tol=rel_tol, flat_machines=used
+        machines,
+        pricing,
+        hardware.capacity.days_per_month,
+        rel_tol=rel_tol,
+        flat_machines=used,
+        seed_claims=hardware.seed_claims,
     )
     return CostReport(
         currency=pricing.currency,

@@ -7,12 +7,13 @@ stated inputs, every input, the tolerance used, and whether the two agree.
 Agreement: ``|derived − claimed| ≤ max(rel_tol × |claimed|, half the claim's last
 stated unit)``. "~389M" is stated to the million, so anything that rounds to it
 agrees; "$16,176" is stated to the dollar, so only ``rel_tol`` can absorb a
-difference. The relative tolerance is a parameter (the CLI's ``--tolerance``).
+difference. The relative tolerance is a parameter: ``policy.yaml`` ``claims.rel_tolerance``,
+which the CLI's ``--tolerance`` overrides.
 
-The seed claims that the registry has no field for yet (the throughput table,
-decode speed, memory footprints and electricity figures of the seed site "Local
-Inference Machine") are quoted below as data, each with the words it came from.
-They are claims to be checked, never inputs to a formula.
+The claims themselves are registry data, each with the words it came from:
+``seed_claims`` of a workload (ROI) or a pricing scenario, and ``hardware.yaml``'s
+``seed_claims`` block (throughput table, decode speed, memory footprints,
+electricity). They are claims to be checked, never inputs to a formula.
 """
 
 from __future__ import annotations
@@ -21,12 +22,6 @@ import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
-
-SEED_SITE = "seed site 'Local Inference Machine' (seeds/004)"
-
-# The comparison tolerance the CLI offers by default (``--tolerance``): a reading
-# aid for quoted figures, not a gate of the bench.
-DEFAULT_REL_TOL = 0.02
 
 _SUFFIX = {"k": 1e3, "K": 1e3, "M": 1e6, "B": 1e9}
 _NUMBER_RE = re.compile(
@@ -165,86 +160,3 @@ def check_seed_claim(
         inputs=inputs,
         explanation=" ".join(x for x in (f"{head}: {body}", note) if x),
     )
-
-
-# --------------------------------------------------------------------------- quoted seed claims
-
-
-@dataclass(frozen=True)
-class ThroughputClaim:
-    """A row of the seed's "Throughput ceiling" table: stated tok/s and the month it implies."""
-
-    machine: str
-    model: str
-    stated_tps: float
-    claim: str
-
-
-@dataclass(frozen=True)
-class DecodeClaim:
-    """A stated decode speed for a model on a machine, with the bytes per token the seed gives."""
-
-    machine: str
-    model: str
-    claim: str
-    claimed_tps: float
-    stated_gb_per_token: float | None = None
-
-
-@dataclass(frozen=True)
-class MemoryClaim:
-    """A stated memory footprint for a model's weights."""
-
-    model: str
-    claim: str
-    claimed_gb: float
-
-
-@dataclass(frozen=True)
-class ElectricityClaim:
-    """A stated monthly electricity cost for a machine at a stated daily duty."""
-
-    machine: str
-    hours_per_day: float
-    claim: str
-    claimed_monthly: float
-
-
-@dataclass(frozen=True)
-class ElectricitySavingClaim:
-    """A stated saving of one machine's electricity over another's across a window."""
-
-    cheaper: ElectricityClaim
-    dearer: ElectricityClaim
-    months: int
-    claim: str
-
-
-# "A 128 GB Mac Studio (546 GB/s) running one model 24/7 has a hard cap:"
-SEED_THROUGHPUT_TABLE: tuple[ThroughputClaim, ...] = (
-    ThroughputClaim("mac-studio-m4-max-128", "gemma4-e2b", 150, "~389M"),
-    ThroughputClaim("mac-studio-m4-max-128", "glm-4.7-flash", 120, "~311M"),
-    ThroughputClaim("mac-studio-m4-max-128", "qwen3-coder-next", 100, "~259M"),
-    ThroughputClaim("mac-studio-m4-max-128", "gemma4-26b", 90, "~233M"),
-    ThroughputClaim("mac-studio-m4-max-128", "gpt-oss-120b", 60, "~155M"),
-)
-
-SEED_DECODE_CLAIMS: tuple[DecodeClaim, ...] = (
-    DecodeClaim(
-        "mac-studio-m4-max-128",
-        "gpt-oss-120b",
-        "reads only ~10 GB of weights per token ... (546 GB/s bandwidth), that translates to ~55 tok/s",
-        55,
-        10.0,
-    ),
-)
-
-SEED_MEMORY_CLAIMS: tuple[MemoryClaim, ...] = (
-    MemoryClaim("glm-4.7-flash", "GLM-4.7-Flash RAM: ~4 GB", 4),
-    MemoryClaim("gpt-oss-120b", "Native format MXFP4 (~80 GB on disk)", 80),
-)
-
-_MAC_150 = ElectricityClaim("mac-studio-m4-max-128", 8, "Mac Studio (8h/day): ~150 SEK/month", 150)
-_RTX_450 = ElectricityClaim("rtx-5090-pc", 8, "RTX 5090 PC (8h/day): ~450 SEK/month", 450)
-SEED_ELECTRICITY_CLAIMS: tuple[ElectricityClaim, ...] = (_MAC_150, _RTX_450)
-SEED_ELECTRICITY_SAVING = ElectricitySavingClaim(_MAC_150, _RTX_450, 36, "~10,800 SEK saved over 36 months")

@@ -276,6 +276,28 @@ def cross_check(reg: Registry, loc: _Locator) -> list[Problem]:
         for i in idx[1:]:
             out.append(loc.problem("hardware.yaml", ["machines", i, "id"], f"duplicate machine id {key!r}"))
 
+    claims = reg.hardware.seed_claims
+    if claims is not None:
+        elec_ids = {c.id for c in claims.electricity}
+        for key, idx in _dupes(claims.electricity).items():
+            for i in idx[1:]:
+                out.append(
+                    loc.problem(
+                        "hardware.yaml", ["seed_claims", "electricity", i, "id"], f"duplicate claim id {key!r}"
+                    )
+                )
+        for i, sv in enumerate(claims.electricity_saving):
+            for side in ("cheaper", "dearer"):
+                ref = getattr(sv, side)
+                if ref not in elec_ids:
+                    out.append(
+                        loc.problem(
+                            "hardware.yaml",
+                            ["seed_claims", "electricity_saving", i, side],
+                            f"unknown electricity claim {ref!r} (known: {', '.join(sorted(elec_ids)) or 'none'})",
+                        )
+                    )
+
     pr = reg.pricing
     currencies = set(pr.fx_to_currency) | {pr.currency}
     api_ids = {a.id for a in pr.api_prices}

@@ -246,6 +246,14 @@ class ReadinessPolicy(Strict):
     probe_max_s: Positive = 15
 
 
+class ClaimCheckPolicy(Strict):
+    """How closely a quoted figure (a seed document's, or a registry ``seed_claim``) must match
+    what its own stated inputs give. A reading aid for quoted figures, not a gate: a claim's
+    own rounding ("~389M" is stated to the million) is always allowed on top of this."""
+
+    rel_tolerance: Annotated[float, Field(ge=0, le=1)] = 0.02
+
+
 class PolicyFile(Strict):
     schema_version: Literal[1] = 1
     scoring: ScoringPolicy
@@ -254,6 +262,7 @@ class PolicyFile(Strict):
     judge: JudgePolicy
     execution: ExecutionPolicy
     readiness: ReadinessPolicy
+    claims: ClaimCheckPolicy = Field(default_factory=ClaimCheckPolicy)
 
 
 # --------------------------------------------------------------------------- hardware
@@ -285,10 +294,73 @@ class CapacityDefaults(Strict):
     kv_bytes_per_element: Positive = 2.0
 
 
+class ThroughputClaim(Strict):
+    """A row of a source's throughput table: a stated tok/s and the tokens per month it implies."""
+
+    machine: str
+    model: str
+    stated_tps: Positive
+    claim: str
+
+
+class DecodeClaim(Strict):
+    """A stated decode speed for a model on a machine, with the bytes per token the source gives."""
+
+    machine: str
+    model: str
+    claim: str
+    claimed_tps: Positive
+    stated_gb_per_token: Positive | None = None
+
+
+class MemoryClaim(Strict):
+    """A stated memory footprint of a model's weights."""
+
+    model: str
+    claim: str
+    claimed_gb: Positive
+
+
+class ElectricityClaim(Strict):
+    """A stated monthly electricity cost of a machine at a stated daily duty."""
+
+    id: Slug
+    machine: str
+    hours_per_day: Annotated[float, Field(gt=0, le=24)]
+    claim: str
+    claimed_monthly: NonNegative
+
+    _slug = field_validator("id")(_check_slug)
+
+
+class ElectricitySavingClaim(Strict):
+    """A stated saving of one machine's electricity over another's across a window
+    (``cheaper`` and ``dearer`` name two ``electricity`` claims)."""
+
+    cheaper: Slug
+    dearer: Slug
+    months: Annotated[int, Field(ge=1)]
+    claim: str
+
+
+class HardwareClaims(Strict):
+    """Figures a source document states about machines and models that no other registry field
+    holds. Each is checked against what its own stated inputs give; never an input to a formula.
+    A claim naming a machine or model the registry lacks is reported as not checked."""
+
+    source: str = Field(description="Where the claims are quoted from, as the reports cite it.")
+    throughput_table: list[ThroughputClaim] = Field(default_factory=list)
+    decode: list[DecodeClaim] = Field(default_factory=list)
+    memory: list[MemoryClaim] = Field(default_factory=list)
+    electricity: list[ElectricityClaim] = Field(default_factory=list)
+    electricity_saving: list[ElectricitySavingClaim] = Field(default_factory=list)
+
+
 class HardwareFile(Strict):
     schema_version: Literal[1] = 1
     capacity: CapacityDefaults
     machines: list[Machine]
+    seed_claims: HardwareClaims | None = None
 
 
 # --------------------------------------------------------------------------- pricing
@@ -350,6 +422,9 @@ class PricingFile(Strict):
     hours_per_day: Annotated[float, Field(gt=0, le=24)] = 8
     amortization_months: Annotated[int, Field(ge=1)]
     input_share: Fraction = 0.3
+    seed_source: str | None = Field(
+        default=None, description="Where the scenarios' `seed_claim` figures are quoted from."
+    )
     api_prices: list[ApiPrice]
     subscriptions: list[SubscriptionTier]
     scenario_a: list[ScenarioA] = Field(default_factory=list)

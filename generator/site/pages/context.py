@@ -15,7 +15,7 @@ from generator.analysis.decisions import Decision, decide
 from generator.analysis.leaderboard import cost_column, leaderboard, with_cost_per_task
 from generator.analysis.promotion import PromotionOutcome, promotion_outcomes
 from generator.analysis.roi import RoiResult, roi_report
-from generator.analysis.seedcheck import DEFAULT_REL_TOL, SeedCheck
+from generator.analysis.seedcheck import SeedCheck
 from generator.execute.records import Manifest
 from generator.registry.loader import Registry
 
@@ -88,7 +88,8 @@ def gather(
     }
     if not df.empty:
         df = with_cost_per_task(df, prices, run_energy)
-    roi = {r.workload_id: r for r in roi_report(reg.workloads_file.workloads, rel_tol=DEFAULT_REL_TOL)}
+    rel_tol = reg.policy.claims.rel_tolerance
+    roi = {r.workload_id: r for r in roi_report(reg.workloads_file.workloads, rel_tol=rel_tol)}
     excerpt = reg.policy.scoring.output_excerpt_chars
     decisions = {
         w.id: decide(
@@ -98,8 +99,10 @@ def gather(
     }
     promotions = promotion_outcomes(df, reg.roles_file.roles, reg.models, reg.policy.promotion)
     capacity = capacity_matrix(reg.hardware.machines, reg.models_file.models, reg.hardware.capacity)
-    checks = seed_capacity_checks(machines, reg.models, reg.hardware.capacity, rel_tol=DEFAULT_REL_TOL)
-    cost = cost_report(pricing, reg.hardware, reg.models, rel_tol=DEFAULT_REL_TOL)
+    checks = seed_capacity_checks(
+        machines, reg.models, reg.hardware.capacity, reg.hardware.seed_claims, rel_tol=rel_tol
+    )
+    cost = cost_report(pricing, reg.hardware, reg.models, rel_tol=rel_tol)
     return SiteData(
         reg,
         df,

@@ -110,5 +110,13 @@ def methodology_page(data: SiteData, plan: SitePlan) -> str:
         f"A model is ready only after a one-token generation of `{esc_md(pol.readiness.probe_prompt)}` returns "
         f"a valid completion within {pol.readiness.probe_max_s:g} s (`opsbench probe`).",
         "",
+        "## Quoted figures",
+        "",
+        "Where a source document states a figure (a throughput ceiling, a break-even month, a monthly "
+        "return), the bench derives it again from that document's own stated inputs with the one general "
+        "formula, shows the working, and marks the claim consistent only if the two agree within "
+        f"{pol.claims.rel_tolerance:.0%} or within the claim's own rounding (\"~389M\" is stated to the "
+        "million). No formula is adjusted to meet a claim.",
+        "",
     ]
     return "\n".join(out)
