@@ -167,3 +167,31 @@ def test_build_without_runs_says_no_runs(site_inputs: dict[str, Path], tmp_path:
     assert code == 0, output
     assert "No runs yet" in (out / "index.html").read_text()
     assert "No runs yet." in (out / "leaderboard.html").read_text()
+
+
+def test_run_report_findings_come_from_that_run_alone(site_inputs: dict[str, Path], tmp_path: Path) -> None:
+    """Each run's Markdown report judges the workloads on its own results, not on every run's."""
+    reg = load_registry(site_inputs["registry"])
+    smoke = [c.id for c in reg.suites["smoke"].cases]
+    ops = [c for c in reg.suites["operator"].cases]
+    write_run(
+        reg, site_inputs["runs"], "20260102-030405-smoke-abcdef", "smoke", {("gemma3-270m", c): "x" for c in smoke}
+    )
+    write_run(
+        reg,
+        site_inputs["runs"],
+        "20260103-030405-operator-abcdef",
+        "operator",
+        {("llama3.1-8b", c.id): "y" for c in ops},
+        created_at="2026-01-03T00:00:00Z",
+    )
+    code, output = build(site_inputs, tmp_path / "site")
+    assert code == 0, output
+    first = (tmp_path / "reports" / "local-model-benchmark-2026-01-01.md").read_text()
+    second = (tmp_path / "reports" / "local-model-benchmark-2026-01-03.md").read_text()
+    findings = [ln for ln in first.split("## Workload findings")[1].splitlines() if ln.startswith("- ")]
+    assert findings and all("gemma3\\-270m" in ln for ln in findings), findings
+    later = [ln for ln in second.split("## Workload findings")[1].splitlines() if ln.startswith("- ")]
+    op_titles = {reg.workloads[c.workload].title for c in ops if c.workload}
+    assert later and all("llama3\\.1\\-8b" in ln for ln in later), later
+    assert len(later) == len(op_titles)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from generator.analysis.decisions import GATE_COLUMNS, decide
 from generator.execute.records import Manifest
 from generator.site.html import Cell, esc, esc_md, fmt_num
 from generator.site.pages.context import SiteData
@@ -80,6 +81,8 @@ def _env_rows(m: Manifest) -> list[list[object]]:
 
 
 PER_CASE_KEYS = ["run_id", "model_id", "case_id"]
+# What a run report's findings read: the gates' columns (no output texts: a report quotes none).
+REPORT_COLUMNS = [*GATE_COLUMNS, "workload"]
 
 
 def _per_case(rdf: pd.DataFrame) -> pd.DataFrame:
@@ -220,11 +223,22 @@ def run_report(data: SiteData, m: Manifest) -> str:
             f"{r.acceptance_high:.0%}] | {r.weighted_score:g}/{r.weighted_total:g} | {r.review_pain:.2f} | "
             f"{r.hard_failure_rate:.0%} | {fmt_num(r.latency_p50_s)} |"
         )
-    lines += ["", "## Workload findings", ""]
-    for w in data.reg.workloads_file.workloads:
-        for d in data.decisions[w.id]:
-            if d.finding != "no-runs":
-                lines.append(
-                    f"- **{esc_md(w.title)}**, {esc_md(d.model_id)}: {d.finding}, route {d.route}. {esc_md(d.reason)}"
-                )
+    lines += [
+        "",
+        "## Workload findings",
+        "",
+        "From this run's results alone (the site's workload pages weigh every run).",
+        "",
+    ]
+    df = data.df
+    rdf = df.loc[df["run_id"] == m.run_id, [c for c in REPORT_COLUMNS if c in df.columns]]
+    reg = data.reg
+    for w in reg.workloads_file.workloads:
+        if not rdf["workload"].eq(w.id).any():
+            continue
+        roi = data.roi[w.id].net_per_month if w.id in data.roi else None
+        for d in decide(rdf, w, reg.policy.decisions, [], 0, roi):
+            lines.append(
+                f"- **{esc_md(w.title)}**, {esc_md(d.model_id)}: {d.finding}, route {d.route}. {esc_md(d.reason)}"
+            )
     return "\n".join([*lines, ""])
