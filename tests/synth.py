@@ -20,6 +20,7 @@ def write_run(
     outputs: dict[tuple[str, str], str | None],
     created_at: str = "2026-01-01T00:00:00Z",
     latency: float = 1.0,
+    machine: str | None = None,
 ) -> Path:
     """A run whose results are the given outputs per (model, case); None is a hard failure."""
     cases = {c.id: c for c in reg.suites[suite].cases}
@@ -41,6 +42,7 @@ def write_run(
             seed=1,
             request_timeout_s=90,
             max_retries=0,
+            machine=machine,
         ),
         models=[ModelInRun(id=m, provider="synthetic", served_name=m) for m in models],
         case_ids=sorted({c for _, c in outputs}),

@@ -318,5 +318,5 @@ def test_cli_capacity_registered_on_main_cli(registry_copy: Path) -> None:
         catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
-    # 20 GB/s ÷ (0.268 × 7.55 ÷ 8 = 0.2529 GB per token) = 79.1 tok/s: the measured ~80 tok/s
-    assert "79.1" in result.output
+    # 36 GB/s ÷ (0.268 × 7.55 ÷ 8 = 0.2529 GB per token) = 142.3 tok/s
+    assert "142.3" in result.output

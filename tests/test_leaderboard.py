@@ -190,13 +190,26 @@ def reference_load_levels(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def reference_cold_start(df: pd.DataFrame) -> pd.DataFrame:
+    """cold_start_penalty's definition: cold requests against warm ones at the same load level."""
     rows = []
     for model, g in df[df["status"] == "ok"].groupby("model_id"):
-        cold, warm = g[g["cold_start"]]["e2e_s"], g[~g["cold_start"]]["e2e_s"]
-        c = cold.median() if len(cold) else float("nan")
-        w = warm.median() if len(warm) else float("nan")
+        cold = g[g["cold_start"]]
+        warm = g[~g["cold_start"] & g["concurrency"].isin(set(cold["concurrency"]))]
+
+        def med(x: pd.DataFrame, col: str) -> float:
+            return x[col].median() if len(x) else float("nan")
+
         rows.append(
-            {"model_id": model, "cold_requests": len(cold), "cold_e2e_s": c, "warm_p50_s": w, "penalty_s": c - w}
+            {
+                "model_id": model,
+                "cold_requests": len(cold),
+                "cold_ttft_s": med(cold, "ttft_s"),
+                "warm_ttft_p50_s": med(warm, "ttft_s"),
+                "ttft_penalty_s": med(cold, "ttft_s") - med(warm, "ttft_s"),
+                "cold_e2e_s": med(cold, "e2e_s"),
+                "warm_p50_s": med(warm, "e2e_s"),
+                "penalty_s": med(cold, "e2e_s") - med(warm, "e2e_s"),
+            }
         )
     return pd.DataFrame(rows)
 
@@ -242,3 +255,21 @@ def test_site_data_board_slices_equal_a_board_of_the_slice(reg: Registry) -> Non
         want = cost_column(leaderboard(df[df["run_id"] == run]), df[df["run_id"] == run])
         pd.testing.assert_frame_equal(data.board_of("run_id", run), want.reset_index(drop=True))
     assert data.board(["role"]) is data.board(["role"])  # computed once per build
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_speed_is_taken_at_each_models_lowest_load_level(seed: int) -> None:
+    """A sweep at 1 and 4 in flight must not pool into one median: the board's latency and
+    throughput are those of the lowest level each model ran at (quality counts every row)."""
+    df = _with_levels(seed)
+    df.loc[df["model_id"] == "m-c", "concurrency"] = 8  # a model measured only under load
+    board = leaderboard(df).set_index("model_id")
+    for model, g in df.groupby("model_id"):
+        at = g[g["concurrency"] == g["concurrency"].min()]
+        warm = at[(~at["cold_start"]) & (at["status"] == "ok")]
+        if warm.empty:
+            warm = at[at["status"] == "ok"]
+        row = board.loc[model]
+        assert _same(row["latency_p50_s"], warm["e2e_s"].median()), model
+        assert _same(row["output_tps_p50"], warm["output_tps"].median()), model
+        assert row["results"] == len(g)  # every level still counts for quality

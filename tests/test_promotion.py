@@ -179,3 +179,35 @@ def test_promote_cli_reports_no_runs(registry_copy: Path, tmp_path: Path) -> Non
     result = CliRunner().invoke(cli, ["promote", "--registry", str(registry_copy), "--runs", str(tmp_path / "x")])
     assert result.exit_code == 0
     assert "NO-RUNS" in result.output and "no runs yet for gemma4" in result.output
+
+
+def test_latency_gates_are_judged_at_one_load_level(reg) -> None:
+    """A sweep's requests under load must not fail (or pass) a latency gate meant for one user:
+    by default the gate reads the lowest level measured; a gate may name its level."""
+    w = reg.workloads["claim-summarization"]  # p95_latency_s <= 60
+    single = frame("qwen3.6-27b", [True] * 10, workload=w.id, latency=5.0).assign(concurrency=1)
+    loaded = frame("qwen3.6-27b", [True] * 10, workload=w.id, latency=90.0).assign(concurrency=8)
+    loaded["cold_start"] = False
+    both = pd.concat([single, loaded], ignore_index=True)
+    d = decide(both, w, reg.policy.decisions, ["qwen3.6-27b"])[0]
+    p95 = next(g for g in d.gates if g.gate.metric == "p95_latency_s")
+    assert p95.value == 5.0 and p95.level == 1 and p95.label == "p95_latency_s at 1 in flight"
+    assert d.finding == "keep"
+    at_8 = w.model_copy(
+        update={
+            "gates": [
+                g.model_copy(update={"concurrency": 8}) if g.metric == "p95_latency_s" else g for g in w.gates
+            ]
+        }
+    )
+    d = decide(both, at_8, reg.policy.decisions, ["qwen3.6-27b"])[0]
+    assert d.finding == "fix" and "p95_latency_s at 8 in flight" in d.reason
+    at_4 = w.model_copy(
+        update={
+            "gates": [
+                g.model_copy(update={"concurrency": 4}) if g.metric == "p95_latency_s" else g for g in w.gates
+            ]
+        }
+    )
+    d = decide(both, at_4, reg.policy.decisions, ["qwen3.6-27b"])[0]
+    assert d.finding == "undecided" and "p95_latency_s at 4 in flight" in d.reason

@@ -250,3 +250,16 @@ def test_tasks_new_scaffolds_a_valid_case(registry_copy: Path) -> None:
     unsafe = runner.invoke(cli, ["tasks", "new", "--registry", str(registry_copy), "claims_ops", "../evil"])
     assert unsafe.exit_code == 1 and "unsafe case id" in unsafe.output
     assert not (registry_copy / "tasks" / "evil.yaml").exists()
+
+
+def test_load_level_only_on_latency_gates(registry_copy: Path) -> None:
+    path = registry_copy / "workloads.yaml"
+    replace(
+        path,
+        '      - {metric: acceptance_rate, op: ">=", value: 0.80, kind: quality}\n',
+        '      - {metric: acceptance_rate, op: ">=", value: 0.80, kind: quality, concurrency: 4}\n',
+    )
+    probs = problems_of(registry_copy)
+    line = line_of(path, "concurrency: 4")
+    want = f"workloads.yaml:{line}:"
+    assert any(want in p and "p95_latency_s and p50_latency_s gates only" in p for p in probs), probs

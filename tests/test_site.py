@@ -195,3 +195,24 @@ def test_run_report_findings_come_from_that_run_alone(site_inputs: dict[str, Pat
     op_titles = {reg.workloads[c.workload].title for c in ops if c.workload}
     assert later and all("llama3\\.1\\-8b" in ln for ln in later), later
     assert len(later) == len(op_titles)
+
+
+def test_measured_above_ceiling_is_flagged(site_inputs: dict[str, Path], tmp_path: Path) -> None:
+    """A run faster than its machine's bandwidth allows says the bandwidth figure is wrong,
+    instead of showing an efficiency above 100 % without comment."""
+    reg = load_registry(site_inputs["registry"])
+    smoke = [c.id for c in reg.suites["smoke"].cases]
+    run = {("gemma3-270m", c): "x" for c in smoke}
+    write_run(reg, site_inputs["runs"], "20260102-030405-smoke-abcdef", "smoke", run, machine="bench-2core")
+    code, output = build(site_inputs, tmp_path / "site")
+    assert code == 0, output
+    assert "above its ceiling" not in (tmp_path / "site" / "hardware.html").read_text()  # 20 tok/s: 14 %
+
+    hw = site_inputs["registry"] / "hardware.yaml"
+    hw.write_text(hw.read_text().replace("    bandwidth_gbs: 36\n", "    bandwidth_gbs: 1\n"))
+    code, output = build(site_inputs, tmp_path / "site")
+    assert code == 0, output
+    page = (tmp_path / "site" / "hardware.html").read_text()
+    # 1 GB/s ÷ 0.2529 GB per token = 3.95 tok/s ceiling; 20 tok/s measured reads 5.1 GB/s
+    assert "gemma3-270m on bench-2core ran above its" in page
+    assert "read at 5.1 GB/s or more, above the 1 GB/s" in page

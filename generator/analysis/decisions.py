@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from generator.analysis.levels import lowest_level
 from generator.registry.schema import DecisionPolicy, Gate, Workload
 
 
@@ -20,11 +21,14 @@ class GateResult:
     value: float | None
     n: int
     passed: bool | None  # None: no data to judge
+    level: int | None = None  # latency gates: the load level (requests in flight) judged
 
     @property
     def label(self) -> str:
         extra = f" ({self.gate.label})" if self.gate.label else ""
-        return f"{self.gate.metric}{extra}"
+        level = self.gate.concurrency if self.gate.concurrency is not None else self.level
+        at = f" at {level} in flight" if level is not None else ""
+        return f"{self.gate.metric}{extra}{at}"
 
 
 @dataclass
@@ -55,7 +59,9 @@ GATE_COLUMNS = [
     "expected_label",
     "predicted_label",
     "e2e_s",
+    "concurrency",
 ]
+LATENCY_METRICS = ("p95_latency_s", "p50_latency_s")
 
 
 def _per_case_rate(df: pd.DataFrame, col: str) -> tuple[float | None, int]:
@@ -89,6 +95,12 @@ def metric_value(df: pd.DataFrame, gate: Gate) -> tuple[float | None, int]:
             return None, 0
         return float((rows["predicted_label"] == gate.label).mean()), int(rows["case_id"].nunique())
     if m in ("p95_latency_s", "p50_latency_s"):
+        level = gate.concurrency if gate.concurrency is not None else lowest_level(ok)
+        if level is not None and "concurrency" in df.columns:
+            ok = ok[ok["concurrency"] == level]
+            warm = ok[~ok["cold_start"]]
+            if warm.empty:
+                warm = ok
         if warm.empty:
             return None, 0
         q = 0.95 if m == "p95_latency_s" else 0.5
@@ -135,7 +147,8 @@ def decide(
         results = []
         for gate in workload.gates:
             value, n = metric_value(mdf, gate)
-            results.append(GateResult(gate, value, n, None if value is None else _passes(gate, value)))
+            level = lowest_level(mdf[mdf["status"] == "ok"]) if gate.metric in LATENCY_METRICS else None
+            results.append(GateResult(gate, value, n, None if value is None else _passes(gate, value), level))
         failed_kinds = {r.gate.kind for r in results if r.passed is False}
         findings = {policy.gate_kinds[k].finding_on_fail for k in failed_kinds if k in policy.gate_kinds}
         unknown = [r for r in results if r.passed is None]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from generator.analysis.levels import at_lowest_level
 from generator.analysis.stats import wilson
 
 
@@ -39,7 +40,7 @@ class ModelDelta:
 
 
 # The columns diff_runs reads: select them before filtering a run's rows out of every result.
-COLUMNS = ["model_id", "case_id", "accepted", "status", "cold_start", "e2e_s"]
+COLUMNS = ["model_id", "case_id", "accepted", "status", "cold_start", "e2e_s", "concurrency"]
 
 
 def _states(df: pd.DataFrame) -> dict[tuple[str, str], str]:
@@ -86,7 +87,7 @@ def diff_runs(a: pd.DataFrame, b: pd.DataFrame) -> tuple[list[CaseChange], list[
         wa, wb = wilson(float(pa.sum()), len(pa)), wilson(float(pb.sum()), len(pb))
 
         def p50(x: pd.DataFrame) -> float | None:
-            ok = x[(x["status"] == "ok") & (~x["cold_start"])]
+            ok = at_lowest_level(x[(x["status"] == "ok") & (~x["cold_start"])], ["model_id"])
             return float(ok["e2e_s"].median()) if len(ok) else None
 
         deltas.append(

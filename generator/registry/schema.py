@@ -453,12 +453,19 @@ class Gate(Strict):
     value: float
     kind: Literal["quality", "operational", "safety"]
     label: str | None = Field(default=None, description="Class name for class_recall.")
+    concurrency: Annotated[int, Field(ge=1)] | None = Field(
+        default=None,
+        description="Latency gates only: the load level (requests in flight) the gate is judged at. "
+        "Default: the lowest level the model was measured at.",
+    )
     note: str | None = None
 
     @model_validator(mode="after")
     def _label(self) -> Gate:
         if self.metric == "class_recall" and not self.label:
             raise ValueError("a class_recall gate needs label")
+        if self.concurrency is not None and self.metric not in ("p95_latency_s", "p50_latency_s"):
+            raise ValueError("concurrency applies to p95_latency_s and p50_latency_s gates only")
         return self
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from generator.analysis.capacity import efficiency
+from generator.analysis.levels import at_lowest_level
 from generator.site.charts import measured_vs_ceiling
-from generator.site.html import fmt_num
+from generator.site.html import esc, fmt_num
 from generator.site.pages.common import ingested_perf
 from generator.site.pages.context import SiteData
 from generator.site.plan import SitePlan
@@ -28,8 +29,11 @@ def measured_rows(data: SiteData) -> pd.DataFrame:
     ceilings = {(r.machine_id, r.model_id): r.throughput.ceiling_tps for r in data.capacity}
     rows = []
     mask = (df["status"] == "ok") & (~df["cold_start"]) & df["run_id"].isin(list(machine_of))
-    sub = df.loc[mask, ["run_id", "model_id", "output_tps"]]
-    sub = sub.assign(machine_id=sub["run_id"].map(machine_of))
+    sub = df.loc[mask, ["run_id", "model_id", "output_tps", "concurrency"]]
+    sub = sub.assign(machine_id=sub["run_id"].map(machine_of).astype(object))
+    # One stream's decode speed is what the bandwidth ceiling bounds: requests that shared the
+    # machine with others in flight would read as a low efficiency that is not the runtime's.
+    sub = at_lowest_level(sub, ["machine_id", "model_id"])
     for (machine, model), g in sub.groupby(["machine_id", "model_id"]):
         ceiling = ceilings.get((machine, model))
         measured = float(g["output_tps"].median())
@@ -172,9 +176,25 @@ def hardware_page(data: SiteData, plan: SitePlan) -> str:
         ]
         out += [
             "Measured output tokens/s is per request (output tokens ÷ end-to-end time, prompt processing "
-            "included), so it sits below the pure decode ceiling even on an idle machine.",
+            "included), at each model's lowest load level on that machine (one request in flight, as a "
+            "rule), so it sits below the pure decode ceiling even on an idle machine.",
             "",
         ]
+        machines = {m.id: m for m in data.reg.hardware.machines}
+        for r in meas.itertuples():
+            if r.efficiency is None or pd.isna(r.efficiency) or r.efficiency <= 1 or r.machine_id not in machines:
+                continue
+            bw = machines[r.machine_id].bandwidth_gbs
+            implied = r.measured_tps * bw / r.ceiling_tps  # tok/s × GB per token
+            out += [
+                f'<p class="opsbench-note"><b>{esc(r.model_id)} on {esc(r.machine_id)} ran above its '
+                f"ceiling.</b> {fmt_num(r.measured_tps, 1)} tok/s × {fmt_num(bw / r.ceiling_tps, 4)} GB per "
+                f"token means the weights were read at {fmt_num(implied, 1)} GB/s or more, above the "
+                f"{bw:g} GB/s that <code>hardware.yaml</code> states for this machine: its bandwidth "
+                "figure is too low (measure it with <code>benchmarks/memory_bandwidth.py</code>), or part "
+                "of the weights stayed in cache.</p>",
+                "",
+            ]
     out += ingested_perf(data, plan, PAGE)
     if data.capacity_checks:
         out += [

@@ -24,8 +24,9 @@ def leaderboard_page(data: SiteData, plan: SitePlan) -> str:
         "Acceptance is the share of cases whose every check passed (repeats of a case are averaged "
         "first, so the case is the unit); the bracket is its 95 % Wilson interval, and two models whose "
         "intervals overlap are not shown to differ here (the role pages run the paired test). Weighted "
-        "score counts accepted cases by severity weight out of the total (the *452/600* style). Latency "
-        "figures exclude each model's cold-start request. Cost per task is the hosted price of the "
+        "score counts accepted cases by severity weight out of the total (the *452/600* style). Latency and "
+        "tokens/s are taken at each model's lowest load level (one request in flight, as a rule; each "
+        "model's page shows every level) and exclude its cold-start requests. Cost per task is the hosted price of the "
         "tokens, or the energy of the request on the run's machine; — when neither is known. "
         "Click a column header to sort.",
         "",

@@ -223,6 +223,13 @@ def run_report(data: SiteData, m: Manifest) -> str:
             f"{r.acceptance_high:.0%}] | {r.weighted_score:g}/{r.weighted_total:g} | {r.review_pain:.2f} | "
             f"{r.hard_failure_rate:.0%} | {fmt_num(r.latency_p50_s)} |"
         )
+    levels = m.settings.concurrency_levels
+    if len(levels) > 1:
+        lines += [
+            "",
+            f"Latency is at {min(levels)} request(s) in flight, the lowest of this run's load levels "
+            f"({', '.join(str(x) for x in levels)}); each model's page on the site shows every level.",
+        ]
     lines += [
         "",
         "## Workload findings",
