@@ -216,3 +216,28 @@ def test_measured_above_ceiling_is_flagged(site_inputs: dict[str, Path], tmp_pat
     # 1 GB/s ÷ 0.2529 GB per token = 3.95 tok/s ceiling; 20 tok/s measured reads 5.1 GB/s
     assert "gemma3-270m on bench-2core ran above its" in page
     assert "read at 5.1 GB/s or more, above the 1 GB/s" in page
+
+
+def test_home_compares_with_the_last_run_of_the_same_models(site_inputs: dict[str, Path], tmp_path: Path) -> None:
+    """'Since the previous run' diffs case by case, so it skips an earlier run of other models."""
+    reg = load_registry(site_inputs["registry"])
+    smoke = [c.id for c in reg.suites["smoke"].cases]
+    runs = site_inputs["runs"]
+    failing = {("gemma3-270m", c): None for c in smoke}  # hard failures: every case fails
+    write_run(reg, runs, "20260101-000000-smoke-aaaaaa", "smoke", failing, created_at="2026-01-01T00:00:00Z")
+    other = {("llama3.1-8b", c): "x" for c in smoke}
+    write_run(reg, runs, "20260102-000000-smoke-bbbbbb", "smoke", other, created_at="2026-01-02T00:00:00Z")
+    code, output = build(site_inputs, tmp_path / "site")
+    assert code == 0, output
+    home = (tmp_path / "site" / "index.html").read_text()
+    assert "measured llama3.1-8b, so there is nothing to compare case by case" in home
+    assert "earlier runs of the suite measured gemma3-270m" in home
+
+    again = {("gemma3-270m", c): "x" for c in smoke}
+    write_run(reg, runs, "20260103-000000-smoke-cccccc", "smoke", again, created_at="2026-01-03T00:00:00Z")
+    code, output = build(site_inputs, tmp_path / "site")
+    assert code == 0, output
+    home = (tmp_path / "site" / "index.html").read_text()
+    since = home.split("Compared with")[1][:2000]
+    assert "20260101-000000-smoke-aaaaaa" in since and "bbbbbb" not in since
+    assert f"{len(smoke)} still-failing" in since  # "x" passes no case either

@@ -99,9 +99,21 @@ def home_page(data: SiteData, plan: SitePlan) -> str:
     ]
     out += ["### Since the previous run", ""]
     if not previous or df.empty:
-        out += [f"This is the first run of suite `{esc_md(latest.settings.suite)}`.", ""]
+        out += [f"This is the first run of suite <code>{esc(latest.settings.suite)}</code>.", ""]
         return "\n".join(out)
-    prev = previous[-1]
+    # A diff is per model and case: compare with the latest earlier run that measured a model
+    # this one measured, not merely the latest run of the suite.
+    shared = [m for m in previous if set(m.settings.models) & set(latest.settings.models)]
+    if not shared:
+        before = sorted({x for m in previous for x in m.settings.models})
+        out += [
+            f"No earlier run of suite <code>{esc(latest.settings.suite)}</code> measured "
+            f"{esc_md(', '.join(latest.settings.models))}, so there is nothing to compare case by case "
+            f"(earlier runs of the suite measured {esc_md(', '.join(before))}).",
+            "",
+        ]
+        return "\n".join(out)
+    prev = shared[-1]
     changes, deltas = diff_runs(
         df.loc[df["run_id"] == prev.run_id, DIFF_COLUMNS], df.loc[df["run_id"] == latest.run_id, DIFF_COLUMNS]
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from generator.registry.schema import CHECK_CATEGORY, Check
-from generator.site.html import esc_md
+from generator.site.html import esc, esc_md
 from generator.site.pages.context import SiteData
 from generator.site.plan import SitePlan
 
@@ -103,11 +103,11 @@ def methodology_page(data: SiteData, plan: SitePlan) -> str:
     ]
     if pol.decisions.remedies:
         out += ["The bounded change a **fix** names:", ""]
-        out += [f"- `{esc_md(k)}`: {esc_md(v)}" for k, v in pol.decisions.remedies.items()] + [""]
+        out += [f"- <code>{esc(k)}</code>: {esc_md(v)}" for k, v in pol.decisions.remedies.items()] + [""]
     out += [
         "## Readiness",
         "",
-        f"A model is ready only after a one-token generation of `{esc_md(pol.readiness.probe_prompt)}` returns "
+        f"A model is ready only after a one-token generation of <code>{esc(pol.readiness.probe_prompt)}</code> returns "
         f"a valid completion within {pol.readiness.probe_max_s:g} s (`opsbench probe`).",
         "",
         "## Quoted figures",

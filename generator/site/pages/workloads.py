@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from generator.analysis.roi import RoiResult
-from generator.registry.schema import Workload
+from generator.registry.schema import Gate, Workload
 from generator.site.html import Cell, esc, esc_md, fmt_num, pre
 from generator.site.pages.common import finding_cell, model_link
 from generator.site.pages.context import SiteData
 from generator.site.plan import SitePlan
 
 
-def _gate_name(metric: str, label: str | None) -> str:
-    return metric + (f" ({label})" if label else "")
+def _gate_name(gate: Gate) -> str:
+    level = f" at {gate.concurrency} in flight" if gate.concurrency is not None else ""
+    return gate.metric + (f" ({gate.label})" if gate.label else "") + level
 
 
 def _roi_block(plan: SitePlan, page: str, r: RoiResult) -> list[str]:
@@ -68,7 +69,7 @@ def _runbook(data: SiteData, w: Workload) -> list[str]:
     ]
     for g in w.gates:
         out.append(
-            f"- `{esc_md(_gate_name(g.metric, g.label))}` {esc_md(g.op)} {g.value:g} ({g.kind})"
+            f"- <code>{esc(_gate_name(g))}</code> {esc_md(g.op)} {g.value:g} ({g.kind})"
             + (f": {esc_md(g.note)}" if g.note else "")
         )
     out += [
@@ -79,7 +80,7 @@ def _runbook(data: SiteData, w: Workload) -> list[str]:
         "not retried.",
         "",
     ]
-    rollback = "the hosted baseline " + f"`{esc_md(w.baseline)}`" if w.baseline else "human handling"
+    rollback = "the hosted baseline " + f"<code>{esc(w.baseline)}</code>" if w.baseline else "human handling"
     out += [
         f"**Rollback.** If any operational gate ({', '.join(esc_md(g.metric) for g in ops) or 'none set'}) "
         f"fails in monitoring, route the workload to {rollback} and re-run the suite "
@@ -111,17 +112,20 @@ def workload_page(data: SiteData, plan: SitePlan, w: Workload) -> str:
     measured = [d for d in decisions if d.finding != "no-runs"]
     grows = []
     for i, gate in enumerate(w.gates):
-        cells: list[Any] = [_gate_name(gate.metric, gate.label), gate.kind, f"{gate.op} {gate.value:g}"]
+        cells: list[Any] = [_gate_name(gate), gate.kind, f"{gate.op} {gate.value:g}"]
         for d in measured:
             g = d.gates[i]
             if g.passed is None:
                 cells.append("no data")
             else:
                 mark = "pass" if g.passed else "FAIL"
+                # A latency gate without a named level reads each model's lowest: say which.
+                at = g.level if gate.concurrency is None and g.level is not None else None
+                where = f' <span class="opsbench-ci">at {at} in flight</span>' if at is not None else ""
                 cells.append(
                     Cell(
-                        f'{esc(fmt_num(g.value, 3))} <span class="opsbench-{mark.lower()}">{mark}</span>',
-                        plain=f"{g.value:.4f} {mark}",
+                        f'{esc(fmt_num(g.value, 3))} <span class="opsbench-{mark.lower()}">{mark}</span>{where}',
+                        plain=f"{g.value:.4f} {mark}" + (f" at {at} in flight" if at is not None else ""),
                         sort=g.value,
                     )
                 )
