@@ -99,7 +99,8 @@ def _clustered(pc: pd.DataFrame, keys: list[str]) -> pd.Series:
 def _speed(data: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Warm latency and throughput per group at its lowest load level (see ``levels``); a group
     whose only good request there was cold uses it."""
-    data = at_lowest_level(data, keys)
+    speed_cols = ["status", "cold_start", "ttft_s", "e2e_s", "output_tps", "concurrency"]
+    data = at_lowest_level(data[[*keys, *[c for c in speed_cols if c in data.columns]]], keys)
     ok = data["status"].eq("ok")
     cols = ["ttft_s", "e2e_s", "output_tps"]
 
