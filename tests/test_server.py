@@ -109,6 +109,10 @@ def test_openai_provider_against_llama_cpp_server(
     rows = [json.loads(x) for x in (run_dir / "results.jsonl").read_text().splitlines()]
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["models"][0]["endpoint"] == llama_server
+    # The server's own model list names the file it loaded; we keep its name, as text.
+    served = manifest["models"][0]["served_models"]
+    assert len(served) == 1 and served[0].endswith("gemma-3-270m-q4_k_m.gguf")
+    assert manifest["models"][0]["file_name"] == "gemma-3-270m-q4_k_m.gguf"
     assert len(rows) == 2
     for row, case in zip(rows, cases, strict=True):
         assert row["status"] == "ok", row["error"]

@@ -241,3 +241,20 @@ def test_home_compares_with_the_last_run_of_the_same_models(site_inputs: dict[st
     since = home.split("Compared with")[1][:2000]
     assert "20260101-000000-smoke-aaaaaa" in since and "bbbbbb" not in since
     assert f"{len(smoke)} still-failing" in since  # "x" passes no case either
+
+
+def test_served_model_names_are_text(site_inputs: dict[str, Path], tmp_path: Path) -> None:
+    """A server's model list is untrusted text: it shows escaped on the run page."""
+    reg = load_registry(site_inputs["registry"])
+    smoke = [c.id for c in reg.suites["smoke"].cases]
+    folder = write_run(
+        reg, site_inputs["runs"], "20260102-030405-smoke-abcdef", "smoke", {("gemma3-270m", smoke[0]): "x"}
+    )
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["models"][0] |= {"endpoint": "http://127.0.0.1:9/v1", "served_models": [PAYLOADS[1] + ".gguf"]}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    code, output = build(site_inputs, tmp_path / "site")
+    assert code == 0, output
+    page = (tmp_path / "site" / "runs" / "20260102-030405-smoke-abcdef.html").read_text()
+    assert "said it serves: <code>&quot;&gt;&lt;img src=x onerror=&quot;window.__pwned=2&quot;&gt;.gguf</code>" in page
+    assert '<img src=x onerror="window.__pwned=2">' not in page

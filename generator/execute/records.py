@@ -194,6 +194,11 @@ class ModelInRun(Record):
     runtime: str | None = None
     runtime_version: str | None = None
     load_s: float | None = None
+    served_models: list[str] = Field(
+        default_factory=list,
+        description="What a local server said it serves (its model list), read when the run started: "
+        "the registry's endpoint alone does not say which file answered.",
+    )
 
 
 class RunSettings(Record):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from pathlib import PurePosixPath
 from typing import Any
 
 import httpx
@@ -37,6 +38,10 @@ def _retry_after(resp: httpx.Response) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
+
+
+# A server's model list is recorded up to this many entries (LM Studio lists every file it has).
+MAX_SERVED_MODELS = 20
 
 
 class _HttpBase:
@@ -83,6 +88,27 @@ class OpenAIProvider(_HttpBase):
     """Streaming ``/chat/completions`` with ``stream_options.include_usage``."""
 
     provider_name = "openai-compatible"
+
+    def describe(self) -> ModelInRun:
+        """The endpoint, and for a local server (not a hosted API, whose list is its catalogue)
+        the models it says it serves. llama.cpp's servers name the GGUF file they loaded: its
+        file name is kept (as text, never opened). An endpoint that does not answer the listing
+        leaves both empty: the run itself reports whether the endpoint works."""
+        info = super().describe()
+        if self.model.provider != "openai":
+            return info
+        try:
+            resp = self._client.get(f"{self.base_url}/models", headers=self._headers(), timeout=5.0)
+            data = resp.json().get("data") if resp.status_code == 200 else None
+        except (httpx.HTTPError, ValueError, AttributeError):
+            data = None
+        entries = data if isinstance(data, list) else []
+        ids = [str(m["id"])[:300] for m in entries if isinstance(m, dict) and m.get("id")]
+        info.served_models = ids[:MAX_SERVED_MODELS]
+        gguf = [PurePosixPath(i.replace("\\", "/")).name for i in ids if i.lower().endswith(".gguf")]
+        if len(gguf) == 1:
+            info.file_name = gguf[0]
+        return info
 
     def request_body(self, prompt: Prompt) -> tuple[str, dict[str, Any]]:
         """The endpoint path and JSON body for one request."""

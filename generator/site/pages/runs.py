@@ -135,13 +135,14 @@ def run_page(data: SiteData, plan: SitePlan, m: Manifest) -> str:
         plan.table(
             page,
             "models",
-            ["Model", "Runtime", "Version", "File or endpoint", "Size (bytes)", "sha256", "Load (s)"],
+            ["Model", "Runtime", "Version", "Endpoint", "File", "Size (bytes)", "sha256", "Load (s)"],
             [
                 [
                     x.id,
                     x.runtime or x.provider,
                     x.runtime_version or "—",
-                    x.file_name or x.endpoint or "—",
+                    x.endpoint or "in-process",
+                    x.file_name or "—",
                     x.file_size_bytes or "—",
                     x.file_sha256 or "—",
                     fmt_num(x.load_s),
@@ -151,6 +152,10 @@ def run_page(data: SiteData, plan: SitePlan, m: Manifest) -> str:
         ),
         "",
     ]
+    for x in m.models:
+        if x.served_models:
+            served = ", ".join(f"<code>{esc(name)}</code>" for name in x.served_models)
+            out += [f'<p class="opsbench-note">{esc(x.endpoint or "")} said it serves: {served}.</p>', ""]
     out += ["## Per-case results", ""]
     if m.run_id not in data.measured("run_id"):
         out += ["No per-case results in this run.", ""]
