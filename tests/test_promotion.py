@@ -193,21 +193,12 @@ def test_latency_gates_are_judged_at_one_load_level(reg) -> None:
     p95 = next(g for g in d.gates if g.gate.metric == "p95_latency_s")
     assert p95.value == 5.0 and p95.level == 1 and p95.label == "p95_latency_s at 1 in flight"
     assert d.finding == "keep"
-    at_8 = w.model_copy(
-        update={
-            "gates": [
-                g.model_copy(update={"concurrency": 8}) if g.metric == "p95_latency_s" else g for g in w.gates
-            ]
-        }
-    )
-    d = decide(both, at_8, reg.policy.decisions, ["qwen3.6-27b"])[0]
+
+    def p95_at(level: int):  # type: ignore[no-untyped-def]
+        gates = [g.model_copy(update={"concurrency": level}) if g.metric == "p95_latency_s" else g for g in w.gates]
+        return w.model_copy(update={"gates": gates})
+
+    d = decide(both, p95_at(8), reg.policy.decisions, ["qwen3.6-27b"])[0]
     assert d.finding == "fix" and "p95_latency_s at 8 in flight" in d.reason
-    at_4 = w.model_copy(
-        update={
-            "gates": [
-                g.model_copy(update={"concurrency": 4}) if g.metric == "p95_latency_s" else g for g in w.gates
-            ]
-        }
-    )
-    d = decide(both, at_4, reg.policy.decisions, ["qwen3.6-27b"])[0]
+    d = decide(both, p95_at(4), reg.policy.decisions, ["qwen3.6-27b"])[0]
     assert d.finding == "undecided" and "p95_latency_s at 4 in flight" in d.reason

@@ -46,7 +46,13 @@ def methodology_page(data: SiteData, plan: SitePlan) -> str:
         "completion tokens (marked *estimated* when counted by the bench rather than reported by the "
         "server), and what the runtime reports about itself (llama.cpp `timings`, Ollama durations). "
         "The first request to each model after load is labelled **cold start** and left out of "
-        "steady-state latency.",
+        "steady-state latency; its penalty is measured against warm requests at the same load level.",
+        "",
+        "Each load level (`--concurrency`, `--sweep`) is its own measurement. A single latency or "
+        "tokens/s figure (leaderboards, measured speed against the bandwidth ceiling, run-to-run "
+        "deltas) is taken at each model's lowest measured level, one request in flight as a rule; "
+        "a latency gate reads that level too unless it names one (`concurrency:` on the gate in "
+        "`workloads.yaml`). Model pages show every level.",
         "",
         f"Requests time out after {ex.request_timeout_s:g} s. Connection errors, HTTP 429 (honouring "
         f"Retry-After) and 5xx are retried up to {ex.max_retries} times with exponential backoff from "
