@@ -94,7 +94,7 @@ def metric_value(df: pd.DataFrame, gate: Gate) -> tuple[float | None, int]:
         if rows.empty:
             return None, 0
         return float((rows["predicted_label"] == gate.label).mean()), int(rows["case_id"].nunique())
-    if m in ("p95_latency_s", "p50_latency_s"):
+    if m in LATENCY_METRICS:
         level = gate.concurrency if gate.concurrency is not None else lowest_level(ok)
         if level is not None and "concurrency" in df.columns:
             ok = ok[ok["concurrency"] == level]
