@@ -273,9 +273,9 @@ def leaderboard(registry_dir: Path, runs_dir: Path, by: str, json_: bool) -> Non
     from generator.loaders import load_results
     from generator.registry.loader import load_registry
 
-    load_registry(registry_dir)
+    reg = load_registry(registry_dir)
     df, _ = load_results(runs_dir)
-    table = lb(df, [] if by == "model" else [by])
+    table = lb(df, [] if by == "model" else [by], stats=reg.policy.statistics)
     rows = json.loads(table.to_json(orient="records"))
     if json_:
         click.echo(json.dumps(rows, indent=2))
@@ -288,18 +288,32 @@ def leaderboard(registry_dir: Path, runs_dir: Path, by: str, json_: bool) -> Non
         shown.append(
             {
                 **({by: r[by]} if by != "model" else {}),
+                "rank": r["rank"],
                 "model": r["model_id"],
                 "cases": r["cases"],
                 "acceptance": (f"{r['acceptance_rate']:.0%} [{r['acceptance_low']:.0%}, {r['acceptance_high']:.0%}]"),
                 "score": f"{r['weighted_score']:g}/{r['weighted_total']:g}",
                 "pain": f"{r['review_pain']:.2f}",
                 "hard_fail": f"{r['hard_failure_rate']:.0%}",
-                "p50_s": "" if r["latency_p50_s"] is None else f"{r['latency_p50_s']:.2f}",
-                "p95_s": "" if r["latency_p95_s"] is None else f"{r['latency_p95_s']:.2f}",
+                "p50_s": _secs(r["latency_p50_s"]),
+                "p95_s": _secs(r["latency_p95_s"]),
                 "tok/s": "" if r["output_tps_p50"] is None else f"{r['output_tps_p50']:.1f}",
             }
         )
     click.echo(_table(shown, list(shown[0].keys())))
+    click.echo(
+        "\nrank: 1 + the number of models significantly better on the cases both ran "
+        f"(paired, two-sided alpha {reg.policy.statistics.alpha:g}); quality at each model's lowest load level."
+    )
+
+
+def _secs(value: float | str | None) -> str:
+    """Seconds for a table; a p95 over requests that timed out is infinite ('timeout')."""
+    if value is None:
+        return ""
+    if value in ("Infinity", float("inf")):
+        return "timeout"
+    return f"{float(value):.2f}"
 
 
 @cli.command()
@@ -323,6 +337,7 @@ def promote(registry_dir: Path, runs_dir: Path, role_ids: tuple[str, ...], apply
     """
     from dataclasses import asdict
 
+    from generator.analysis.leaderboard import evidence_cells
     from generator.analysis.promotion import best_promotions, promotion_outcomes
     from generator.loaders import load_results
     from generator.registry.edit import apply_promotions
@@ -334,14 +349,17 @@ def promote(registry_dir: Path, runs_dir: Path, role_ids: tuple[str, ...], apply
     if unknown:
         raise click.UsageError(f"unknown role(s): {', '.join(sorted(unknown))}")
     df, _ = load_results(runs_dir)
-    outcomes = promotion_outcomes(df, roles, reg.models, reg.policy.promotion)
-    chosen = best_promotions(outcomes, df)
+    q = evidence_cells(df)
+    outcomes = promotion_outcomes(q, roles, reg.models, reg.policy.promotion, reg.policy.statistics)
+    chosen = best_promotions(outcomes)
     if json_:
         click.echo(json.dumps({"outcomes": [asdict(o) for o in outcomes], "promote": chosen}, indent=2))
     else:
         for o in outcomes:
             click.echo(f"{o.role}: {o.challenger} vs incumbent {o.incumbent}: {o.verdict.upper()}")
             click.echo(f"  {o.reason}")
+            if o.fragility_text:
+                click.echo(f"  fragility: {o.fragility_text}")
             if o.gates:
                 rows = [
                     {
@@ -381,6 +399,7 @@ def decide(registry_dir: Path, runs_dir: Path, workload_ids: tuple[str, ...], js
     from dataclasses import asdict
 
     from generator.analysis.decisions import decide as decide_all
+    from generator.analysis.leaderboard import evidence_cells
     from generator.loaders import load_results
     from generator.registry.loader import load_registry
 
@@ -390,19 +409,24 @@ def decide(registry_dir: Path, runs_dir: Path, workload_ids: tuple[str, ...], js
         raise click.UsageError(f"unknown workload(s): {', '.join(sorted(unknown))}")
     df, _ = load_results(runs_dir)
     from generator.analysis.roi import roi_report
+
     rel_tol = reg.policy.claims.rel_tolerance
     roi = {r.workload_id: r.net_per_month for r in roi_report(reg.workloads_file.workloads, rel_tol=rel_tol)}
     excerpt = reg.policy.scoring.output_excerpt_chars
+    stats = reg.policy.statistics
+    q = evidence_cells(df)
     out = []
     for w in reg.workloads_file.workloads:
         if workload_ids and w.id not in workload_ids:
             continue
-        for d in decide_all(df, w, reg.policy.decisions, w.candidates, excerpt, roi.get(w.id)):
+        for d in decide_all(df, w, reg.policy.decisions, w.candidates, stats, excerpt, roi.get(w.id), q=q):
             out.append((w, d))
     if json_:
         payload = []
         for w, d in out:
             item = asdict(d)
+            for g, r in zip(item["gates"], d.gates, strict=True):
+                g["passed"], g["label"], g["rule"] = r.passed, r.label, r.rule
             item["guard_rules"] = w.guard_rules
             payload.append(item)
         click.echo(json.dumps(payload, indent=2, default=str))
@@ -414,11 +438,12 @@ def decide(registry_dir: Path, runs_dir: Path, workload_ids: tuple[str, ...], js
             "cases": d.cases,
             "finding": d.finding if d.finding != "no-runs" else "no runs yet",
             "route": d.route,
+            "fragility": d.fragility_text if d.finding != "no-runs" else "",
             "why": d.reason,
         }
         for w, d in out
     ]
-    click.echo(_table(rows, ["workload", "model", "cases", "finding", "route", "why"]))
+    click.echo(_table(rows, ["workload", "model", "cases", "finding", "route", "fragility", "why"]))
 
 
 @cli.command()
@@ -448,22 +473,29 @@ def diff(
     """
     from dataclasses import asdict
 
-    from generator.analysis.diff import diff_runs
+    from generator.analysis.diff import diff_runs, previous_run
     from generator.loaders import load_results
+    from generator.registry.loader import load_registry
 
+    reg = load_registry(registry_dir)
     df, manifests = load_results(runs_dir)
-    ids = [m.run_id for m in manifests]
+    by_id = {m.run_id: m for m in manifests}
     if run_a is None or run_b is None:
         if run_a is not None or run_b is not None:
             raise click.UsageError("give two run ids, or none with --suite")
-        pool = [m.run_id for m in manifests if suite is None or m.settings.suite == suite]
-        if len(pool) < 2:
-            raise click.UsageError("need at least two runs" + (f" of suite {suite!r}" if suite else ""))
-        run_a, run_b = pool[-2], pool[-1]
+        pool = [m for m in manifests if suite is None or m.settings.suite == suite]
+        if not pool:
+            raise click.UsageError("no runs" + (f" of suite {suite!r}" if suite else ""))
+        prev = previous_run(manifests, pool[-1])
+        if prev is None:
+            raise click.UsageError(
+                f"no earlier run of suite {pool[-1].settings.suite!r} measured the models of {pool[-1].run_id}"
+            )
+        run_a, run_b = prev.run_id, pool[-1].run_id
     for r in (run_a, run_b):
-        if r not in ids:
+        if r not in by_id:
             raise click.UsageError(f"no run {r!r} in {runs_dir}")
-    changes, deltas = diff_runs(df[df["run_id"] == run_a], df[df["run_id"] == run_b])
+    changes, deltas = diff_runs(df[df["run_id"] == run_a], df[df["run_id"] == run_b], reg.policy.statistics)
     shown = [c for c in changes if show_all or not c.change.startswith("still-")]
     if json_:
         click.echo(
@@ -487,17 +519,22 @@ def diff(
         rows = [
             {
                 "model": d.model_id,
-                "cases": d.cases,
-                "A": f"{d.acceptance_a:.0%} [{d.acceptance_a_ci[0]:.0%}, {d.acceptance_a_ci[1]:.0%}]",
-                "B": f"{d.acceptance_b:.0%} [{d.acceptance_b_ci[0]:.0%}, {d.acceptance_b_ci[1]:.0%}]",
-                "delta": f"{d.delta:+.0%}",
+                "shared cases": d.cases,
+                "A": f"{d.acceptance_a:.0%}",
+                "B": f"{d.acceptance_b:.0%}",
+                "B-A [95% CI]": f"{d.delta:+.0%} [{d.delta_ci[0]:+.0%}, {d.delta_ci[1]:+.0%}]",
+                "p": f"{d.p_value:.3g}",
                 "hard A": f"{d.hard_failure_a:.0%}",
                 "hard B": f"{d.hard_failure_b:.0%}",
+                "latency B-A (s)": "—"
+                if d.latency_delta is None
+                else f"{d.latency_delta:+.2f} [{d.latency_delta_ci[0]:+.2f}, {d.latency_delta_ci[1]:+.2f}]",
             }
             for d in deltas
         ]
         click.echo("")
         click.echo(_table(rows, list(rows[0])))
+        click.echo(f"\npaired on shared cases: {deltas[0].method}; intervals are bootstrap over cases")
 
 
 @cli.command()

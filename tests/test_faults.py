@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from generator.cli import cli
 from generator.registry.loader import load_registry
+from generator.registry.schema import StatisticsPolicy
 from tests.conftest import REPO
 from tests.faultserver import FaultServer
 
@@ -210,7 +211,7 @@ def test_two_judges_disagree_and_flag_human_review(fault_run, tmp_path: Path) ->
     from generator.analysis.leaderboard import leaderboard
     from generator.loaders import load_results
 
-    board = leaderboard(load_results(out)[0])
+    board = leaderboard(load_results(out)[0], stats=StatisticsPolicy())
     assert board.iloc[0]["judge_score"] == 1.0
 
     same = tmp_path / "same"

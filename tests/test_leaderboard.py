@@ -22,56 +22,85 @@ from generator.analysis.leaderboard import (
     leaderboard,
     load_levels,
 )
-from generator.analysis.stats import clustered_se, wilson
+from generator.analysis.stats import wilson
 from generator.registry.loader import Registry, load_registry
+from generator.registry.schema import StatisticsPolicy
 from generator.site.pages.context import gather
 
 
+def _q(values: pd.Series, q: float) -> float:
+    """A sample quantile with linear interpolation where a timed-out request is ``inf``."""
+    arr = sorted(float(v) for v in values if not math.isnan(float(v)))
+    if not arr:
+        return float("nan")
+    pos = (len(arr) - 1) * q
+    lo, hi = math.floor(pos), math.ceil(pos)
+    if arr[lo] == arr[hi]:
+        return arr[lo]
+    if math.isinf(arr[hi]):
+        return float("inf")
+    return arr[lo] + (arr[hi] - arr[lo]) * (pos - lo)
+
+
+def _level_of(g: pd.DataFrame) -> pd.Series:
+    if "concurrency" in g:
+        return g["concurrency"].astype(float)
+    return pd.Series(float("nan"), index=g.index)
+
+
+STATS = StatisticsPolicy()
+
+
 def reference_stats(g: pd.DataFrame) -> dict[str, object]:
-    per_case = g.groupby("case_id").agg(
+    """The board's definition for one group, the slow way: each case at its lowest level,
+    repeats averaged; latency over the warm requests at the group's lowest level, a timeout
+    counting as infinitely slow."""
+    level = _level_of(g)
+    case_min = level.groupby(g["case_id"]).transform("min")
+    quality = g[(level == case_min) | case_min.isna()]
+    per_case = quality.groupby("case_id").agg(
         n=("accepted", "size"),
         accepted=("accepted", "mean"),
         score=("score", "mean"),
         weight=("weight", "first"),
         pain=("review_pain", "mean"),
         hard=("status", lambda s: (s == "failed").mean()),
+        judge=("judge_mean", "mean"),
     )
     n = len(per_case)
     k = float(per_case["accepted"].sum())
     ci = wilson(k, n)
-    warm_ok = g[(~g["cold_start"]) & (g["status"] == "ok")]
-    if warm_ok.empty:
-        warm_ok = g[g["status"] == "ok"]
-    cold = g[g["cold_start"] & (g["status"] == "ok")]
-    kinds = g.loc[g["status"] == "failed", "failure_kind"].fillna("unknown").value_counts()
+    at = g[(level == level.min()) | math.isnan(level.min())]
+    timed_out = (at["status"] == "failed") & (at["failure_kind"] == "timeout")
+    samples = at[(at["status"] == "ok") | timed_out].copy()
+    samples.loc[timed_out, "e2e_s"] = float("inf")
+    samples.loc[timed_out, ["ttft_s", "output_tps"]] = float("nan")
+    warm = samples[~samples["cold_start"]]
+    cold = samples[samples["cold_start"] & (samples["status"] == "ok")]
+    failed = quality[quality["status"] == "failed"]
+    kinds = failed["failure_kind"].fillna("unknown").value_counts()
     kinds = sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))
     return {
         "cases": n,
-        "results": len(g),
+        "results": len(quality),
         "accepted": k,
         "acceptance_rate": ci.estimate,
         "acceptance_low": ci.low,
         "acceptance_high": ci.high,
+        "acceptance_se": float(per_case["accepted"].std(ddof=1)) / math.sqrt(n) if n > 1 else float("nan"),
         "weighted_score": float(per_case["score"].sum()),
         "weighted_total": float(per_case["weight"].sum()),
         "review_pain": float(per_case["pain"].mean()),
-        "hard_failures": int((g["status"] == "failed").sum()),
+        "hard_failures": len(failed),
         "hard_failure_rate": float(per_case["hard"].mean()),
         "failure_kinds": ", ".join(f"{k_}: {v}" for k_, v in kinds),
-        "judge_score": (
-            float(g.groupby("case_id")["judge_mean"].mean().mean())
-            if g["judge_mean"].notna().any()
-            else float("nan")
-        ),
-        "acceptance_se_clustered": (
-            clustered_se(per_case["accepted"].tolist(), per_case["n"].astype(int).tolist())
-            if len(g) > n
-            else float("nan")
-        ),
-        "ttft_p50_s": warm_ok["ttft_s"].median(),
-        "latency_p50_s": warm_ok["e2e_s"].median(),
-        "latency_p95_s": warm_ok["e2e_s"].quantile(0.95) if len(warm_ok) else float("nan"),
-        "output_tps_p50": warm_ok["output_tps"].median(),
+        "judge_score": float(per_case["judge"].mean()),
+        "level": float(_level_of(warm).min()) if len(warm) else float("nan"),
+        "ttft_p50_s": warm["ttft_s"].median(),
+        "latency_p50_s": _q(warm["e2e_s"], 0.5),
+        "latency_p95_s": _q(warm["e2e_s"], 0.95),
+        "timeouts": int(timed_out[warm.index].sum()) if len(warm) else 0,
+        "output_tps_p50": warm["output_tps"].median(),
         "cold_start_s": cold["e2e_s"].median() if len(cold) else float("nan"),
     }
 
@@ -111,6 +140,9 @@ def synthetic_frame(seed: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+RANK_COLUMNS = ["rank", "better_than_this"]
+
+
 def _reference(df: pd.DataFrame, by: list[str] | None) -> pd.DataFrame:
     keys = ["model_id", *(by or [])]
     data = df.dropna(subset=by) if by else df
@@ -118,25 +150,40 @@ def _reference(df: pd.DataFrame, by: list[str] | None) -> pd.DataFrame:
     for group, g in data.groupby(keys, sort=True):
         values = group if isinstance(group, tuple) else (group,)
         rows.append({**dict(zip(keys, values, strict=True)), **reference_stats(g)})
-    out = pd.DataFrame(rows, columns=[*keys, *LEADERBOARD_COLUMNS])
-    return out.sort_values(
-        [*(by or []), "acceptance_rate", "weighted_score"],
-        ascending=[*([True] * len(by or [])), False, False],
-        kind="mergesort",
-    ).reset_index(drop=True)
+    cols = [c for c in LEADERBOARD_COLUMNS if c not in RANK_COLUMNS]
+    return pd.DataFrame(rows, columns=[*keys, *cols]).sort_values(keys).reset_index(drop=True)
 
 
 def _same(a: object, b: object) -> bool:
+    if a is pd.NA or b is pd.NA:
+        return (a is pd.NA or (isinstance(a, float) and math.isnan(a))) and (
+            b is pd.NA or (isinstance(b, float) and math.isnan(b))
+        )
     if isinstance(a, float | int) and isinstance(b, float | int):
         return (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b, rel=1e-12, abs=1e-12)
     return a == b
+
+
+def _board(df: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
+    return leaderboard(df, by, stats=STATS)
 
 
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("by", [None, ["role"], ["workload"], ["role", "workload"]])
 def test_vectorised_leaderboard_equals_its_definition(seed: int, by: list[str] | None) -> None:
     df = synthetic_frame(seed)
-    got, want = leaderboard(df, by), _reference(df, by)
+    board = _board(df, by)
+    keys = ["model_id", *(by or [])]
+    # The order is by paired rank, then acceptance: the rank never puts a model above one
+    # that is significantly better than it.
+    for r in board.itertuples():
+        assert all(
+            board.loc[board["model_id"] == b, "rank"].iloc[0] < r.rank
+            for b in r.better_than_this.split(", ")
+            if b and not by
+        )
+    got = board.drop(columns=RANK_COLUMNS).sort_values(keys).reset_index(drop=True)
+    want = _reference(df, by)
     assert list(got.columns) == list(want.columns)
     assert len(got) == len(want)
     for i in range(len(want)):
@@ -147,10 +194,10 @@ def test_vectorised_leaderboard_equals_its_definition(seed: int, by: list[str] |
 def test_leaderboard_with_arrow_backed_and_categorical_keys() -> None:
     """The loader's frames carry Arrow strings; a caller may pass categoricals: same board."""
     df = synthetic_frame(7)
-    plain = leaderboard(df, ["role"])
+    plain = _board(df, ["role"])
     arrow = df.assign(model_id=df["model_id"].astype("string[pyarrow]"), role=df["role"].astype("category"))
     pd.testing.assert_frame_equal(
-        leaderboard(arrow, ["role"]).astype({"model_id": object, "role": object}),
+        _board(arrow, ["role"]).astype({"model_id": object, "role": object}),
         plain.astype({"model_id": object, "role": object}),
     )
 
@@ -172,17 +219,30 @@ def _with_levels(seed: int) -> pd.DataFrame:
 def reference_load_levels(df: pd.DataFrame) -> pd.DataFrame:
     """load_levels' definition, one Python pass per model × level."""
     rows = []
+    quality = {}
+    for (model, case), g in df.groupby(["model_id", "case_id"]):
+        low = g["concurrency"].min()
+        quality[(model, case)] = g.loc[g["concurrency"] == low, "accepted"].mean()
     for (model, level), g in df.groupby(["model_id", "concurrency"], sort=True):
-        warm = g[(~g["cold_start"]) & (g["status"] == "ok")]
+        timed_out = (g["status"] == "failed") & (g["failure_kind"] == "timeout")
+        samples = g[(g["status"] == "ok") | timed_out].copy()
+        samples.loc[timed_out, "e2e_s"] = float("inf")
+        samples.loc[timed_out, ["ttft_s", "output_tps"]] = float("nan")
+        warm = samples[~samples["cold_start"]]
+        per_case = g.groupby("case_id")["accepted"].mean()
         rows.append(
             {
                 "model_id": model,
                 "concurrency": int(level),
                 "requests": len(g),
                 "hard_failure_rate": float((g["status"] == "failed").mean()),
+                "cases": len(per_case),
+                "acceptance": float(per_case.mean()),
+                "quality_acceptance": float(pd.Series([quality[(model, c)] for c in per_case.index]).mean()),
                 "ttft_p50_s": warm["ttft_s"].median(),
-                "latency_p50_s": warm["e2e_s"].median(),
-                "latency_p95_s": warm["e2e_s"].quantile(0.95) if len(warm) else float("nan"),
+                "latency_p50_s": _q(warm["e2e_s"], 0.5),
+                "latency_p95_s": _q(warm["e2e_s"], 0.95),
+                "timeouts": int(timed_out[warm.index].sum()),
                 "output_tps_p50": warm["output_tps"].median(),
             }
         )
@@ -249,10 +309,12 @@ def test_site_data_board_slices_equal_a_board_of_the_slice(reg: Registry) -> Non
     df = data.df  # with its cost per task
     for model in ("claude-sonnet", "m-c"):
         for by in (["role"], ["workload"]):
-            want = cost_column(leaderboard(df[df["model_id"] == model], by), df[df["model_id"] == model], by)
-            pd.testing.assert_frame_equal(data.board_of("model_id", model, by), want.reset_index(drop=True))
+            want = cost_column(_board(df[df["model_id"] == model], by), df[df["model_id"] == model], by)
+            # A model page's rank is its rank among every model of the group, not alone.
+            got = data.board_of("model_id", model, by).drop(columns=RANK_COLUMNS)
+            pd.testing.assert_frame_equal(got, want.drop(columns=RANK_COLUMNS).reset_index(drop=True))
     for run in ("run-0", "run-2"):
-        want = cost_column(leaderboard(df[df["run_id"] == run]), df[df["run_id"] == run])
+        want = cost_column(_board(df[df["run_id"] == run]), df[df["run_id"] == run])
         pd.testing.assert_frame_equal(data.board_of("run_id", run), want.reset_index(drop=True))
     assert data.board(["role"]) is data.board(["role"])  # computed once per build
 
@@ -263,13 +325,13 @@ def test_speed_is_taken_at_each_models_lowest_load_level(seed: int) -> None:
     throughput are those of the lowest level each model ran at (quality counts every row)."""
     df = _with_levels(seed)
     df.loc[df["model_id"] == "m-c", "concurrency"] = 8  # a model measured only under load
-    board = leaderboard(df).set_index("model_id")
+    board = _board(df).set_index("model_id")
     for model, g in df.groupby("model_id"):
         at = g[g["concurrency"] == g["concurrency"].min()]
         warm = at[(~at["cold_start"]) & (at["status"] == "ok")]
-        if warm.empty:
-            warm = at[at["status"] == "ok"]
         row = board.loc[model]
-        assert _same(row["latency_p50_s"], warm["e2e_s"].median()), model
+        assert warm.empty or row["level"] == g["concurrency"].min(), model
         assert _same(row["output_tps_p50"], warm["output_tps"].median()), model
-        assert row["results"] == len(g)  # every level still counts for quality
+        # Quality reads each case at its own lowest level: the rows of the other levels do not count.
+        case_min = g.groupby("case_id")["concurrency"].transform("min")
+        assert row["results"] == int((g["concurrency"] == case_min).sum())

@@ -104,8 +104,8 @@ def test_site_pages_escaping_and_no_runs(site_inputs: dict[str, Path], tmp_path:
     assert svg.startswith("<svg") and "gemma3-270m" in svg
     assert (out / "assets" / "vendor" / "vega-bundle.js").stat().st_size > 100_000
     csv_text = (out / "data" / "leaderboard--overall.csv").read_text()
-    assert csv_text.startswith("Sources,Model,Cases,Acceptance")
-    assert "executed here,gemma3-270m" in csv_text
+    assert csv_text.startswith("Sources,Rank,Model,Cases,Acceptance")
+    assert "executed here,1,gemma3-270m" in csv_text
     # The hard failure is counted, by kind, and the table is also there as JSON.
     assert "timeout: 1" in csv_text
     rows = json.loads((out / "data" / "leaderboard--overall.json").read_text())

@@ -338,10 +338,7 @@ def check_tokens_per_month_claim(
         claim.claim,
         derived,
         unit="tokens/month",
-        formula=(
-            f"{fmt_num(claim.stated_tps)} tok/s × {SECONDS_PER_DAY:,} s × "
-            f"{fmt_num(defaults.days_per_month)} d"
-        ),
+        formula=(f"{fmt_num(claim.stated_tps)} tok/s × {SECONDS_PER_DAY:,} s × {fmt_num(defaults.days_per_month)} d"),
         inputs=inputs,
         rel_tol=rel_tol,
         source=f"{source}, throughput ceiling table" if source else "throughput ceiling table",

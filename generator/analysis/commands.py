@@ -50,8 +50,7 @@ def _echo_checks(checks: list[SeedCheck], rel_tol: float) -> None:
     bad = sum(c.consistent is False for c in checks)
     click.echo("")
     click.echo(
-        f"Seed claims: {len(checks)} checked, {bad} inconsistent "
-        f"(tolerance: the claim's own rounding or {rel_tol:.0%})"
+        f"Seed claims: {len(checks)} checked, {bad} inconsistent (tolerance: the claim's own rounding or {rel_tol:.0%})"
     )
     for c in checks:
         click.echo(f"- [{c.verdict}] {c.subject}: {c.explanation}")
@@ -85,10 +84,7 @@ def _money(x: float | None) -> str:
     "--kv-bytes-per-token",
     type=click.FloatRange(min=0),
     default=None,
-    help=(
-        "KV cache bytes per token (2 × layers × KV heads × head dim × bytes); "
-        "scaled by context × concurrency."
-    ),
+    help=("KV cache bytes per token (2 × layers × KV heads × head dim × bytes); scaled by context × concurrency."),
 )
 @click.option(
     "--measured-tps",
@@ -247,10 +243,7 @@ def cost(registry_dir: Path, rel_tol: float | None, json_: bool) -> None:
         elec = (
             f"electricity {fmt_num(e.monthly)} (flat; computed would be {fmt_num(e.computed_monthly)})"
             if e.method == "flat"
-            else (
-                f"electricity {fmt_num(e.monthly)} "
-                f"({fmt_num(e.kwh_per_month)} kWh × {fmt_num(e.price_per_kwh)})"
-            )
+            else (f"electricity {fmt_num(e.monthly)} ({fmt_num(e.kwh_per_month)} kWh × {fmt_num(e.price_per_kwh)})")
         )
         click.echo(
             f"Hardware {hw.machine_id}{' (estimated specs)' if hw.estimated else ''}: "
@@ -362,7 +355,6 @@ def roi(registry_dir: Path, workload_ids: tuple[str, ...], rel_tol: float | None
     ]
     click.echo(_table(rows, list(rows[0].keys())))
     click.echo(
-        "hours = volume × share automated × minutes saved × survival ÷ 60; "
-        "net = value + hosted displaced − local cost"
+        "hours = volume × share automated × minutes saved × survival ÷ 60; net = value + hosted displaced − local cost"
     )
     _echo_checks(checks, rel_tol)

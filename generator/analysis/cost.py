@@ -317,9 +317,7 @@ def _source(kind: str, sid: str, seed_source: str | None) -> str:
     return f"{where} ({seed_source})" if seed_source else where
 
 
-def _plain(
-    subject: str, claim: str, source: str, rel_tol: float, consistent: bool | None, **kw: Any
-) -> SeedCheck:
+def _plain(subject: str, claim: str, source: str, rel_tol: float, consistent: bool | None, **kw: Any) -> SeedCheck:
     base: dict[str, Any] = {
         "claimed": None,
         "derived": None,
@@ -330,19 +328,13 @@ def _plain(
         "explanation": "",
     }
     base.update(kw)
-    return SeedCheck(
-        subject=subject, source=source, claim=claim, consistent=consistent, rel_tol=rel_tol, **base
-    )
+    return SeedCheck(subject=subject, source=source, claim=claim, consistent=consistent, rel_tol=rel_tol, **base)
 
 
-def _check_never(
-    sid: str, part: str, be: BreakEven | None, source: str, rel_tol: float, exceeded: bool
-) -> SeedCheck:
+def _check_never(sid: str, part: str, be: BreakEven | None, source: str, rel_tol: float, exceeded: bool) -> SeedCheck:
     subject = f"{sid}: break-even"
     if exceeded or be is None:
-        return _plain(
-            subject, part, source, rel_tol, None, explanation="not checked: no saving to break even on."
-        )
+        return _plain(subject, part, source, rel_tol, None, explanation="not checked: no saving to break even on.")
     ok = not be.within_window
     head = (
         f"price {fmt_num(be.hardware_price)} ÷ (saving {fmt_num(be.monthly_saving)} − electricity "
@@ -374,13 +366,10 @@ def _check_month(
             rel_tol,
             False,
             explanation=(
-                "INCONSISTENT: the seed gives a break-even month; "
-                f"the inputs give {be.text if be else 'none'}."
+                f"INCONSISTENT: the seed gives a break-even month; the inputs give {be.text if be else 'none'}."
             ),
         )
-    formula = (
-        f"{fmt_num(be.hardware_price)} ÷ ({fmt_num(be.monthly_saving)} − {fmt_num(be.monthly_electricity)})"
-    )
+    formula = f"{fmt_num(be.hardware_price)} ÷ ({fmt_num(be.monthly_saving)} − {fmt_num(be.monthly_electricity)})"
     check = check_seed_claim(
         subject,
         part,
@@ -553,9 +542,7 @@ def scenario_a(
                 )
             )
         else:
-            checks.append(
-                _plain(f"{sa.id}: {part}", part, source, rel_tol, None, explanation="not understood.")
-            )
+            checks.append(_plain(f"{sa.id}: {part}", part, source, rel_tol, None, explanation="not understood."))
 
     return ScenarioAResult(
         id=sa.id,
@@ -582,9 +569,7 @@ def scenario_a(
     )
 
 
-def scenario_b(
-    sb: ScenarioB, pricing: PricingFile, hardware: HardwareFile, *, rel_tol: float
-) -> ScenarioBResult:
+def scenario_b(sb: ScenarioB, pricing: PricingFile, hardware: HardwareFile, *, rel_tol: float) -> ScenarioBResult:
     """Subscription downgrade: users × (from tier − to tier), against the hardware per month."""
     machine = next(m for m in hardware.machines if m.id == sb.machine)
     tiers = {t.id: t for t in pricing.subscriptions}
@@ -637,9 +622,7 @@ def scenario_b(
                 )
             )
         else:
-            checks.append(
-                _plain(f"{sb.id}: {part}", part, source, rel_tol, None, explanation="not understood.")
-            )
+            checks.append(_plain(f"{sb.id}: {part}", part, source, rel_tol, None, explanation="not understood."))
 
     return ScenarioBResult(
         id=sb.id,
@@ -786,10 +769,7 @@ def check_electricity_claims(
                 saving.claim,
                 derived,
                 unit=cur,
-                formula=(
-                    f"({fmt_num(cost_b, 1)} − {fmt_num(cost_a, 1)}) × {saving.months} "
-                    f"at {fmt_num(p)} {cur}/kWh"
-                ),
+                formula=(f"({fmt_num(cost_b, 1)} − {fmt_num(cost_a, 1)}) × {saving.months} at {fmt_num(p)} {cur}/kWh"),
                 inputs={
                     "cheaper_monthly": cost_a,
                     "dearer_monthly": cost_b,
@@ -823,9 +803,7 @@ def cost_report(
     machines = {m.id: m for m in hardware.machines}
     sa = [scenario_a(s, pricing, hardware, models, rel_tol=rel_tol) for s in pricing.scenario_a]
     sb = [scenario_b(s, pricing, hardware, rel_tol=rel_tol) for s in pricing.scenario_b]
-    used = list(
-        dict.fromkeys([s.machine for s in pricing.scenario_a] + [s.machine for s in pricing.scenario_b])
-    )
+    used = list(dict.fromkeys([s.machine for s in pricing.scenario_a] + [s.machine for s in pricing.scenario_b]))
     rows = []
     for mid in used:
         hw = hardware_cost(machines[mid], pricing, hardware.capacity.days_per_month)

@@ -1,18 +1,51 @@
-"""Per-workload gates and findings (keep / fix / defer / reject) from measured results.
+"""Per-workload gates and findings (keep / fix / defer / reject / insufficient-evidence).
 
-Pure: a frame and registry records in, plain records out. The mapping from a
-failed gate to a finding lives in ``policy.yaml`` (``decisions.gate_kinds``),
-never here.
+Every gate is judged on an interval, never on a point estimate: an "at least" gate
+passes when its 95 % lower bound clears the threshold and fails when even its upper
+bound misses it; in between the honest answer is *insufficient evidence*. Rates are
+per case (the evidence table's quality cells: repeats averaged, the lowest load level),
+with Wilson intervals on the per-case means; review pain has a bootstrap interval over
+cases; latency quantiles have distribution-free order-statistic intervals over the warm
+requests at the gate's level, a timed-out request counting as slower than any answer.
+A relative gate is a paired non-inferiority test against the workload's hosted baseline.
+
+The mapping from a failed gate to a finding, the routes and the minimum number of cases
+live in ``policy.yaml`` (``decisions``), never here. Pure: frames and registry records in,
+plain records out.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
-from generator.analysis.levels import lowest_level
-from generator.registry.schema import DecisionPolicy, Gate, Workload
+from generator.analysis import stats as st
+from generator.analysis.compare import Fragility, outcome_fragility, paired
+from generator.analysis.evidence import base_cells, case_means, cells, latency_samples, quality_cells
+from generator.registry.schema import DecisionPolicy, Gate, StatisticsPolicy, Workload
+
+# Rate metrics: the quality-cell column each reads, and whether higher is better.
+RATE_COLUMNS: dict[str, tuple[str, bool]] = {
+    "acceptance_rate": ("accepted", True),
+    "hard_failure_rate": ("hard", False),
+    "policy_violation_rate": ("violation", False),
+    "unsupported_claim_rate": ("unsupported", False),
+    "json_valid_rate": ("json_valid", True),
+    "class_recall": ("label_hit", True),
+}
+LATENCY_METRICS = ("p95_latency_s", "p50_latency_s", "cold_start_s")
+# What a move of a case's outcome toward 0 and toward 1 means, per column (fragility text).
+_WORDS = {
+    "accepted": ("fail", "pass"),
+    "label_hit": ("are missed", "are caught"),
+    "json_valid": ("return invalid JSON", "return valid JSON"),
+    "hard": ("stop failing", "fail hard"),
+    "violation": ("lose their violation", "violate policy"),
+    "unsupported": ("lose their unsupported claim", "make an unsupported claim"),
+}
 
 
 @dataclass
@@ -20,15 +53,34 @@ class GateResult:
     gate: Gate
     value: float | None
     n: int
-    passed: bool | None  # None: no data to judge
+    state: str | None  # pass / fail / insufficient; None: no data to judge
+    ci_low: float | None = None
+    ci_high: float | None = None
     level: int | None = None  # latency gates: the load level (requests in flight) judged
+    fragility: int | None = None
+    fragility_text: str = ""
+    cases_to_settle: int | None = None  # more cases at the current rate that would settle it
+    baseline: str | None = None  # relative gates: the baseline compared with
+    method: str = ""
+
+    @property
+    def passed(self) -> bool | None:
+        return {"pass": True, "fail": False}.get(self.state or "")
 
     @property
     def label(self) -> str:
         extra = f" ({self.gate.label})" if self.gate.label else ""
         level = self.gate.concurrency if self.gate.concurrency is not None else self.level
-        at = f" at {level} in flight" if level is not None else ""
-        return f"{self.gate.metric}{extra}{at}"
+        at = f" at {level} in flight" if level is not None and self.gate.metric in LATENCY_METRICS else ""
+        rel = f" vs {self.baseline}" if self.gate.relative_to else ""
+        return f"{self.gate.metric}{extra}{rel}{at}"
+
+    @property
+    def rule(self) -> str:
+        if self.gate.relative_to:
+            return f"non-inferior to the baseline within {self.gate.margin:.0%} (lower bound of the difference)"
+        bound = "lower" if self.gate.op == ">=" else "upper"
+        return f"{self.gate.op} {self.gate.value:g} ({bound} 95 % bound)"
 
 
 @dataclass
@@ -36,21 +88,30 @@ class Decision:
     workload: str
     model_id: str
     cases: int
-    finding: str  # keep / fix / defer / reject / no-runs / undecided
+    finding: str  # keep / fix / defer / reject / insufficient-evidence / no-runs / undecided
     route: str
     gates: list[GateResult] = field(default_factory=list)
     failing_cases: list[dict[str, str]] = field(default_factory=list)
     reason: str = ""
+    fragility: int | None = None
+    fragility_text: str = ""
 
 
-# The columns the gates read (see metric_value).
+# The columns the gates read (see decide).
 GATE_COLUMNS = [
+    "run_id",
     "model_id",
     "case_id",
+    "suite",
+    "role",
+    "workload",
+    "severity",
+    "weight",
     "status",
     "failure_kind",
     "cold_start",
     "accepted",
+    "score",
     "review_pain",
     "policy_violation",
     "unsupported_claim",
@@ -58,63 +119,205 @@ GATE_COLUMNS = [
     "json_valid",
     "expected_label",
     "predicted_label",
+    "judge_mean",
     "e2e_s",
+    "ttft_s",
+    "output_tps",
     "concurrency",
 ]
-LATENCY_METRICS = ("p95_latency_s", "p50_latency_s")
 
 
-def _per_case_rate(df: pd.DataFrame, col: str) -> tuple[float | None, int]:
-    if df.empty:
-        return None, 0
-    per_case = df.groupby("case_id")[col].mean()
-    return float(per_case.mean()), len(per_case)
+def _rate_values(q: pd.DataFrame, model_id: str, gate: Gate) -> pd.Series:
+    col, _ = RATE_COLUMNS[gate.metric]
+    rows = q[q["model_id"] == model_id]
+    if gate.metric == "class_recall":
+        rows = rows[rows["expected_label"].astype(object).eq(gate.label)]
+    vals = pd.Series(rows[col].to_numpy(dtype=float), index=rows["case_id"].to_numpy())
+    return vals.dropna()
 
 
-def metric_value(df: pd.DataFrame, gate: Gate) -> tuple[float | None, int]:
-    """The measured value of one gate's metric on one model's results for one workload."""
-    ok = df[df["status"] == "ok"]
-    warm = ok[~ok["cold_start"]]
-    if warm.empty:
-        warm = ok
-    m = gate.metric
-    if m == "acceptance_rate":
-        return _per_case_rate(df, "accepted")
-    if m == "hard_failure_rate":
-        return _per_case_rate(df.assign(hard=df["status"] == "failed"), "hard")
-    if m == "review_pain":
-        return _per_case_rate(df, "review_pain")
-    if m in ("policy_violation_rate", "unsupported_claim_rate"):
-        col = "policy_violation" if m == "policy_violation_rate" else "unsupported_claim"
-        return _per_case_rate(ok, col)
-    if m == "json_valid_rate":
-        return _per_case_rate(ok[ok["json_checked"]], "json_valid")
-    if m == "class_recall":
-        rows = ok[ok["expected_label"] == gate.label]
-        if rows.empty:
-            return None, 0
-        return float((rows["predicted_label"] == gate.label).mean()), int(rows["case_id"].nunique())
-    if m in LATENCY_METRICS:
-        level = gate.concurrency if gate.concurrency is not None else lowest_level(ok)
-        if level is not None and "concurrency" in df.columns:
-            ok = ok[ok["concurrency"] == level]
-            warm = ok[~ok["cold_start"]]
-            if warm.empty:
-                warm = ok
-        if warm.empty:
-            return None, 0
-        q = 0.95 if m == "p95_latency_s" else 0.5
-        return float(warm["e2e_s"].quantile(q)), len(warm)
-    if m == "cold_start_s":
-        cold = ok[ok["cold_start"]]
-        if cold.empty:
-            return None, 0
-        return float(cold["e2e_s"].median()), len(cold)
-    raise ValueError(f"unknown metric {m}")  # the schema's Literal makes this unreachable
+def _rate_gate(vals: pd.Series, gate: Gate) -> GateResult:
+    col, _ = RATE_COLUMNS[gate.metric]
+    n = len(vals)
+    if n == 0:
+        return GateResult(gate, None, 0, None)
+    arr = vals.to_numpy(float)
+    ci = st.wilson(float(arr.sum()), n)
+
+    def state_of(v: np.ndarray) -> str:
+        return st.proportion_gate(float(v.sum()), len(v), gate.op, gate.value)
+
+    state = state_of(arr)
+    frag = outcome_fragility(state_of, arr, words=_WORDS[col])
+    settle = st.cases_to_settle(float(arr.sum()), n, gate.op, gate.value) if state == "insufficient" else None
+    return GateResult(
+        gate, float(arr.mean()), n, state, ci.low, ci.high, None, frag.flips, frag.text, settle, method="Wilson"
+    )
 
 
-def _passes(gate: Gate, value: float) -> bool:
-    return value >= gate.value if gate.op == ">=" else value <= gate.value
+def _pain_gate(q: pd.DataFrame, model_id: str, gate: Gate, stats: StatisticsPolicy) -> GateResult:
+    vals = q.loc[q["model_id"] == model_id, "pain"].dropna().to_numpy(float)
+    if not len(vals):
+        return GateResult(gate, None, 0, None)
+    ci = st.bootstrap_mean_ci(vals, n_resamples=stats.bootstrap_resamples, seed=stats.seed)
+    return GateResult(
+        gate,
+        float(vals.mean()),
+        len(vals),
+        _interval_state(gate, ci.low, ci.high),
+        ci.low,
+        ci.high,
+        method="bootstrap over cases",
+    )
+
+
+def _interval_state(gate: Gate, low: float, high: float) -> str:
+    if gate.op == ">=":
+        return "pass" if low >= gate.value else "fail" if high < gate.value else "insufficient"
+    return "pass" if high <= gate.value else "fail" if low > gate.value else "insufficient"
+
+
+def _latency_gate(samples: pd.DataFrame, gate: Gate, level: int | None) -> GateResult:
+    if gate.metric == "cold_start_s":
+        vals = samples.loc[samples["cold"], "e2e_s"]
+        q = 0.5
+    else:
+        vals = samples.loc[~samples["cold"], "e2e_s"]
+        q = 0.95 if gate.metric == "p95_latency_s" else 0.5
+    arr = vals.to_numpy(dtype=float)
+    arr = arr[~np.isnan(arr)]
+    if not len(arr):
+        return GateResult(gate, None, 0, None, level=level)
+    ci = st.quantile_ci(arr, q)
+    return GateResult(
+        gate,
+        ci.estimate,
+        len(arr),
+        _interval_state(gate, ci.low, ci.high),
+        ci.low,
+        ci.high,
+        level,
+        method="order-statistic interval",
+    )
+
+
+def _relative_gate(
+    q: pd.DataFrame, model_id: str, baseline: str | None, gate: Gate, stats: StatisticsPolicy
+) -> GateResult:
+    if not baseline:
+        return GateResult(gate, None, 0, None)
+    cand, base = _rate_values(q, model_id, gate), _rate_values(q, baseline, gate)
+    comp = paired(base, cand, stats, binary=False, names=(baseline, model_id))
+    if comp.n == 0:
+        return GateResult(gate, None, 0, None, baseline=baseline)
+    margin = -(gate.margin or 0.0)
+    base_vals = base.loc[comp.cases].to_numpy(float)
+
+    def state_of(v: np.ndarray) -> str:
+        ci = st.bootstrap_mean_ci(v - base_vals, n_resamples=stats.bootstrap_resamples, seed=stats.seed)
+        return "pass" if ci.low > margin else "fail" if ci.high < margin else "insufficient"
+
+    cand_vals = cand.loc[comp.cases].to_numpy(float)
+    col, _ = RATE_COLUMNS[gate.metric]
+    frag = outcome_fragility(state_of, cand_vals, words=_WORDS[col])
+    return GateResult(
+        gate,
+        comp.diff,
+        comp.n,
+        state_of(cand_vals),
+        comp.ci_low,
+        comp.ci_high,
+        None,
+        frag.flips,
+        frag.text,
+        baseline=baseline,
+        method="paired bootstrap over shared cases",
+    )
+
+
+def gate_results(
+    q: pd.DataFrame,
+    df: pd.DataFrame,
+    model_id: str,
+    workload: Workload,
+    stats: StatisticsPolicy,
+) -> tuple[list[GateResult], dict[int, Callable[[np.ndarray], str]], dict[int, np.ndarray]]:
+    """Every gate of ``workload`` for one model, and (for rate gates) how its state follows from
+    the per-case values, so the decision's fragility can be searched."""
+    results: list[GateResult] = []
+    state_fns: dict[int, Callable[[np.ndarray], str]] = {}
+    values: dict[int, np.ndarray] = {}
+    mdf = df[df["model_id"] == model_id] if len(df) else df
+    for i, gate in enumerate(workload.gates):
+        if gate.relative_to:
+            results.append(_relative_gate(q, model_id, workload.baseline, gate, stats))
+        elif gate.metric in RATE_COLUMNS:
+            vals = _rate_values(q, model_id, gate)
+            results.append(_rate_gate(vals, gate))
+            if len(vals):
+                state_fns[i] = lambda v, g=gate: st.proportion_gate(float(v.sum()), len(v), g.op, g.value)
+                values[i] = vals.to_numpy(float)
+        elif gate.metric == "review_pain":
+            results.append(_pain_gate(q, model_id, gate, stats))
+        else:
+            samples = latency_samples(mdf, ["model_id"], gate.concurrency)
+            level = samples["level"].dropna().min() if len(samples) and samples["level"].notna().any() else None
+            results.append(_latency_gate(samples, gate, None if level is None else int(level)))
+    return results, state_fns, values
+
+
+def _finding(
+    states: list[str | None],
+    results: list[GateResult],
+    policy: DecisionPolicy,
+    cases: int,
+    roi_net_per_month: float | None,
+) -> tuple[str, str]:
+    """The finding from the gates' states, with its reason (one rule for the decision and for
+    its fragility search)."""
+    failed = [r for r, s in zip(results, states, strict=True) if s == "fail"]
+    kinds = {r.gate.kind for r in failed}
+    findings = {policy.gate_kinds[k].finding_on_fail for k in kinds if k in policy.gate_kinds}
+    unsure = [r for r, s in zip(results, states, strict=True) if s == "insufficient"]
+    unknown = [r for r, s in zip(results, states, strict=True) if s is None]
+    if unsure:
+        findings.add("insufficient-evidence")
+    if not findings and not unknown and cases < policy.min_cases:
+        findings.add("insufficient-evidence")
+    if findings:
+        finding = next(f for f in policy.order if f in findings)
+        if finding == "insufficient-evidence":
+            if unsure:
+                reason = "interval straddles the threshold: " + ", ".join(r.label for r in unsure)
+            else:
+                reason = (
+                    f"every gate passes on {cases} cases, but policy keeps a workload on {policy.min_cases} or more"
+                )
+            if failed:
+                reason += "; failing: " + ", ".join(r.label for r in failed)
+            return finding, reason
+        reason = "failing gate(s): " + ", ".join(r.label for r in failed)
+        if finding == "fix":
+            fixes = [policy.remedies[r.gate.metric] for r in failed if r.gate.metric in policy.remedies]
+            if fixes:
+                reason += ". Bounded change: " + " ".join(dict.fromkeys(fixes))
+        if unsure:
+            reason += "; not yet settled: " + ", ".join(r.label for r in unsure)
+        return finding, reason
+    if unknown:
+        return "undecided", "no data for: " + ", ".join(r.label for r in unknown)
+    if roi_net_per_month is not None and roi_net_per_month <= 0 and "economic" in policy.gate_kinds:
+        finding = policy.gate_kinds["economic"].finding_on_fail
+        return finding, f"every gate passes, but the net return is {roi_net_per_month:,.0f} per month"
+    return "keep", "every gate passes at its 95 % bound"
+
+
+def _route(finding: str, workload: Workload, policy: DecisionPolicy) -> str:
+    if finding == "keep":
+        return workload.route_if_kept
+    if finding == "reject" and not workload.baseline:
+        return policy.reject_without_baseline
+    return policy.routes.get(finding, "hosted")  # type: ignore[call-overload]
 
 
 def decide(
@@ -122,91 +325,102 @@ def decide(
     workload: Workload,
     policy: DecisionPolicy,
     model_ids: list[str],
-    excerpt_chars: int = 200,
+    stats: StatisticsPolicy,
+    excerpt_chars: int,
     roi_net_per_month: float | None = None,
+    q: pd.DataFrame | None = None,
 ) -> list[Decision]:
     """One decision per candidate model (and any other model measured on the workload).
 
-    ``roi_net_per_month`` (from the ROI analysis) turns a would-be keep into a defer
-    when localizing the workload does not pay (the policy's economic gate).
+    ``q``: the evidence table's quality cells (computed from ``df`` when not given; the site
+    passes the ones it computed once). ``roi_net_per_month`` (from the ROI analysis) turns a
+    would-be keep into a defer when localizing the workload does not pay.
     """
     if not df.empty:
-        # Shallow (copy-on-write) relabelling, so that a failing row's text can be looked up
-        # by label below; the filter copies only the columns the gates read, not the outputs.
         df = df.reset_index(drop=True)
         wdf = df.loc[df["workload"] == workload.id, [c for c in GATE_COLUMNS if c in df.columns]]
     else:
         wdf = df
-    measured = sorted(set(wdf["model_id"])) if not wdf.empty else []
+    if q is None:
+        q = quality_cells(cells(base_cells(wdf)))
+    q = q[q["workload"] == workload.id] if len(q) else q
+    measured = sorted(set(q["model_id"])) if len(q) else []
     out: list[Decision] = []
+    baseline = workload.baseline
     for model_id in list(dict.fromkeys([*model_ids, *measured])):
-        mdf = wdf[wdf["model_id"] == model_id] if not wdf.empty else wdf
-        if mdf.empty:
+        if model_id not in measured:
             out.append(Decision(workload.id, model_id, 0, "no-runs", "—", reason="no runs yet"))
             continue
-        results = []
-        for gate in workload.gates:
-            value, n = metric_value(mdf, gate)
-            level = lowest_level(mdf[mdf["status"] == "ok"]) if gate.metric in LATENCY_METRICS else None
-            results.append(GateResult(gate, value, n, None if value is None else _passes(gate, value), level))
-        failed_kinds = {r.gate.kind for r in results if r.passed is False}
-        findings = {policy.gate_kinds[k].finding_on_fail for k in failed_kinds if k in policy.gate_kinds}
-        unknown = [r for r in results if r.passed is None]
-        if findings:
-            finding = next(f for f in policy.order if f in findings)
-            failing = ", ".join(r.label for r in results if r.passed is False)
-            reason = f"failing gate(s): {failing}"
-            if finding == "fix":
-                fixes = [
-                    policy.remedies[r.gate.metric]
-                    for r in results
-                    if r.passed is False and r.gate.metric in policy.remedies
-                ]
-                if fixes:
-                    reason += ". Bounded change: " + " ".join(dict.fromkeys(fixes))
-        elif unknown:
-            finding = "undecided"
-            reason = "no data for: " + ", ".join(r.label for r in unknown)
-        elif roi_net_per_month is not None and roi_net_per_month <= 0 and "economic" in policy.gate_kinds:
-            finding = policy.gate_kinds["economic"].finding_on_fail
-            reason = f"every gate passes, but the net return is {roi_net_per_month:,.0f} per month"
-        else:
-            finding = "keep"
-            reason = "every gate passes"
-        route = {
-            "keep": workload.route_if_kept,
-            "fix": "hosted until fixed",
-            "defer": "hosted",
-            "reject": "hosted" if workload.baseline else "reject",
-            "undecided": "hosted",
-        }[finding]
-        fails = mdf[~mdf["accepted"]].drop_duplicates("case_id").sort_values("case_id")
-        text = df.loc[fails.index, [c for c in ("failure_summary", "output") if c in df.columns]]
-        failing_cases = [
-            {
-                "case_id": str(r.case_id),
-                "status": str(r.status),
-                "failure_kind": r.failure_kind if isinstance(r.failure_kind, str) else "",
-                "what": what if isinstance(what, str) else "",
-                "excerpt": (output[:excerpt_chars] if isinstance(output, str) else ""),
-            }
-            for r, what, output in zip(
-                fails.itertuples(),
-                text.get("failure_summary", pd.Series(None, index=text.index, dtype=object)),
-                text.get("output", pd.Series(None, index=text.index, dtype=object)),
-                strict=True,
-            )
-        ]
+        if model_id == baseline and model_id not in model_ids:
+            continue  # the baseline is what candidates are measured against, not a candidate
+        cases = int((q["model_id"] == model_id).sum())
+        results, state_fns, values = gate_results(q, wdf, model_id, workload, stats)
+        states = [r.state for r in results]
+        finding, reason = _finding(states, results, policy, cases, roi_net_per_month)
+        frag = _decision_fragility(states, results, state_fns, values, policy, cases, roi_net_per_month, finding)
+        mdf = wdf[wdf["model_id"] == model_id]
         out.append(
             Decision(
                 workload.id,
                 model_id,
-                int(mdf["case_id"].nunique()),
+                cases,
                 finding,
-                route,
+                _route(finding, workload, policy),
                 results,
-                failing_cases,
+                failing_cases(df, mdf, excerpt_chars),
                 reason,
+                frag.flips,
+                frag.text,
             )
         )
     return out
+
+
+def _decision_fragility(
+    states: list[str | None],
+    results: list[GateResult],
+    state_fns: dict[int, Callable[[np.ndarray], str]],
+    values: dict[int, np.ndarray],
+    policy: DecisionPolicy,
+    cases: int,
+    roi: float | None,
+    finding: str,
+) -> Fragility:
+    """The smallest number of case outcomes, on any one rate gate, that changes the finding."""
+    best = Fragility(None, "no change of case outcomes on one gate flips it")
+    for i, fn in state_fns.items():
+        col, _ = RATE_COLUMNS[results[i].gate.metric]
+
+        def finding_of(v: np.ndarray, i: int = i, fn: Callable[[np.ndarray], str] = fn) -> str:
+            trial = list(states)
+            trial[i] = fn(v)
+            return _finding(trial, results, policy, cases, roi)[0]
+
+        frag = outcome_fragility(finding_of, values[i], words=_WORDS[col])
+        if frag.flips is not None and (best.flips is None or frag.flips < best.flips):
+            best = Fragility(frag.flips, f"{frag.text} ({results[i].label})")
+    return best
+
+
+def failing_cases(df: pd.DataFrame, mdf: pd.DataFrame, excerpt_chars: int) -> list[dict[str, str]]:
+    """One line per case the model did not accept: what failed and the start of its output."""
+    fails = mdf[~mdf["accepted"].fillna(False).astype(bool)].drop_duplicates("case_id").sort_values("case_id")
+    text = df.loc[fails.index, [c for c in ("failure_summary", "output") if c in df.columns]]
+    empty = pd.Series(None, index=text.index, dtype=object)
+    return [
+        {
+            "case_id": str(r.case_id),
+            "status": str(r.status),
+            "failure_kind": r.failure_kind if isinstance(r.failure_kind, str) else "",
+            "what": what if isinstance(what, str) else "",
+            "excerpt": (output[:excerpt_chars] if isinstance(output, str) else ""),
+        }
+        for r, what, output in zip(
+            fails.itertuples(), text.get("failure_summary", empty), text.get("output", empty), strict=True
+        )
+    ]
+
+
+def baseline_values(q: pd.DataFrame, baseline: str | None) -> pd.Series | None:
+    """The baseline's per-case acceptance (for pages that show it beside a candidate)."""
+    return case_means(q, baseline) if baseline else None

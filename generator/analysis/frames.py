@@ -197,9 +197,7 @@ def _any_per_row(n: int, parent: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def flat_batch(
-    batch: pa.RecordBatch, origin: str, output_chars: int | None = OUTPUT_KEEP_CHARS
-) -> pa.RecordBatch:
+def flat_batch(batch: pa.RecordBatch, origin: str, output_chars: int | None = OUTPUT_KEEP_CHARS) -> pa.RecordBatch:
     """``_flatten`` for a whole batch of ``RESULT_FIELDS`` at once; columns of ``FLAT_SCHEMA``."""
     n = batch.num_rows
     col = batch.column
@@ -237,9 +235,7 @@ def flat_batch(
     counts = np.bincount(parent[failed], minlength=n)
     offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
     joined = pc.binary_join(pa.ListArray.from_arrays(offsets, pieces), "; ")
-    hard_text = pc.binary_join_element_wise(
-        pa.scalar("hard failure: "), pc.fill_null(col("failure_kind"), "None"), ""
-    )
+    hard_text = pc.binary_join_element_wise(pa.scalar("hard failure: "), pc.fill_null(col("failure_kind"), "None"), "")
     summary = pc.if_else(hard_arr, hard_text, joined)
 
     output = col("output")

@@ -1,7 +1,11 @@
-"""Leaderboards: acceptance with 95 % Wilson intervals, weighted pass counts, pain, failures, speed.
+"""Leaderboards: acceptance with 95 % intervals, ranks with ties, pain, failures, speed.
 
-The case is the unit of evidence: repeats of a case are averaged first, so ten
-repeats of one case never count as ten cases.
+Every figure is read from the evidence table (``generator.analysis.evidence``): the
+case is the unit (repeats averaged per case, never voted), quality is read at each
+model × case's lowest load level, and latency is warm latency at each model's lowest
+level. Ranks are paired: one plus the number of models significantly better on the
+cases both ran, so models measured on different case sets are never ranked as if
+they had done the same work.
 """
 
 from __future__ import annotations
@@ -9,124 +13,62 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from generator.analysis.levels import at_lowest_level
+from generator.analysis.compare import ranks
+from generator.analysis.evidence import (
+    LEVEL,
+    base_cells,
+    cells,
+    degradation,
+    latency_samples,
+    latency_summary,
+    level_of,
+    quality_cells,
+)
 from generator.analysis.stats import wilson
+from generator.registry.schema import StatisticsPolicy
 
 LEADERBOARD_COLUMNS = [
+    "rank",
+    "better_than_this",
     "cases",
     "results",
     "accepted",
     "acceptance_rate",
     "acceptance_low",
     "acceptance_high",
+    "acceptance_se",
     "weighted_score",
     "weighted_total",
     "review_pain",
     "hard_failures",
     "hard_failure_rate",
     "failure_kinds",
-    "acceptance_se_clustered",
     "judge_score",
+    "level",
     "ttft_p50_s",
     "latency_p50_s",
     "latency_p95_s",
+    "timeouts",
     "output_tps_p50",
     "cold_start_s",
 ]
 
 
-# The columns a leaderboard reads (besides its group keys).
-_USED = [
-    "case_id",
-    "accepted",
-    "score",
-    "weight",
-    "review_pain",
-    "status",
-    "failure_kind",
-    "judge_mean",
-    "ttft_s",
-    "e2e_s",
-    "output_tps",
-    "cold_start",
-    "concurrency",
-]
-
-
-def _rows(df: pd.DataFrame, keys: list[str], by: list[str] | None) -> pd.DataFrame:
-    """The rows and columns a leaderboard counts: with ``by``, the rows whose group value is
-    known. Selecting the columns first keeps a filter from copying the output texts."""
-    data = df[[*keys, *[c for c in _USED if c in df.columns and c not in keys]]]
-    return data.dropna(subset=by) if by else data
-
-
-def _case_level(data: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """One row per group × case: repeats (and load levels) folded together first."""
-    work = pd.DataFrame(
-        {
-            **{k: data[k] for k in keys},
-            "case_id": data["case_id"],
-            "accepted": data["accepted"].astype(float),
-            "score": data["score"],
-            "weight": data["weight"],
-            "pain": data["review_pain"],
-            "hard": data["status"].eq("failed").astype(float),
-            "judge": data["judge_mean"] if "judge_mean" in data else float("nan"),
-        }
-    )
-    return work.groupby([*keys, "case_id"], sort=False, observed=True).agg(
-        n=("accepted", "size"),
-        accepted=("accepted", "mean"),
-        score=("score", "mean"),
-        weight=("weight", "first"),
-        pain=("pain", "mean"),
-        hard=("hard", "mean"),
-        judge=("judge", "mean"),
-    )
-
-
-def _clustered(pc: pd.DataFrame, keys: list[str]) -> pd.Series:
-    """:func:`clustered_se` per group, over the case-level rows (vectorised, same formula)."""
-    weighted = (pc["accepted"] * pc["n"]).groupby(level=keys, observed=True).sum()
-    n_total = pc["n"].groupby(level=keys, observed=True).sum()
-    grand = (weighted / n_total).reindex(pc.index.droplevel("case_id")).to_numpy()
-    s = ((pc["n"] * (pc["accepted"].to_numpy() - grand)) ** 2).groupby(level=keys, observed=True).sum()
-    g = pc["n"].groupby(level=keys, observed=True).size()
-    se = np.sqrt(s * g / (g - 1).where(g > 1)) / n_total
-    return se.where((g >= 2) & (n_total > g))
-
-
-def _speed(data: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Warm latency and throughput per group at its lowest load level (see ``levels``); a group
-    whose only good request there was cold uses it."""
-    speed_cols = ["status", "cold_start", "ttft_s", "e2e_s", "output_tps", "concurrency"]
-    data = at_lowest_level(data[[*keys, *[c for c in speed_cols if c in data.columns]]], keys)
-    ok = data["status"].eq("ok")
-    cols = ["ttft_s", "e2e_s", "output_tps"]
-
-    def stats(rows: pd.DataFrame) -> pd.DataFrame:
-        g = rows.groupby(keys, sort=False, observed=True)
-        out = g[cols].median()
-        out.columns = ["ttft_p50_s", "latency_p50_s", "output_tps_p50"]
-        out["latency_p95_s"] = g["e2e_s"].quantile(0.95)
-        out["_n"] = g.size()
-        return out
-
-    warm = stats(data[ok & ~data["cold_start"]])
-    any_ok = stats(data[ok])
-    speed = warm.combine_first(any_ok.loc[~any_ok.index.isin(warm.index)]) if len(any_ok) else warm
-    cold = data[ok & data["cold_start"]].groupby(keys, sort=False, observed=True)["e2e_s"].median()
-    return speed.drop(columns="_n").assign(cold_start_s=cold)
-
-
-def _failure_kinds(data: pd.DataFrame, keys: list[str]) -> pd.Series:
-    """"kind: count, ..." per group, most frequent first (ties by name)."""
-    failed = data[data["status"].eq("failed")]
+def _failure_kinds(df: pd.DataFrame, q: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """ "kind: count, ..." per group over the failed requests of its quality cells, most
+    frequent first (ties by name)."""
+    failed = df[df["status"].eq("failed")]
     if failed.empty:
         return pd.Series(dtype=object)
+    cell_keys = ["model_id", "case_id", LEVEL, *[k for k in keys if k != "model_id"]]
+    rows = pd.DataFrame({k: failed[k].astype(object) for k in dict.fromkeys([*keys, "case_id"])})
+    rows[LEVEL] = level_of(failed)
+    rows["_kind"] = failed["failure_kind"].fillna("unknown").astype(object)
+    rows = rows.merge(q[cell_keys].drop_duplicates(), on=cell_keys, how="inner")
+    if rows.empty:
+        return pd.Series(dtype=object)
     counts = (
-        failed.assign(_kind=failed["failure_kind"].fillna("unknown").astype(object))
-        .groupby([*keys, "_kind"], observed=True)
+        rows.groupby([*keys, "_kind"], observed=True)
         .size()
         .rename("n")
         .reset_index()
@@ -136,51 +78,85 @@ def _failure_kinds(data: pd.DataFrame, keys: list[str]) -> pd.Series:
     return counts.groupby(keys, sort=False, observed=True)["text"].agg(", ".join)
 
 
-def leaderboard(df: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
-    """One row per model (and per ``by`` group), sorted by acceptance then weighted score.
+def evidence_cells(df: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
+    """The quality cells a leaderboard over ``by`` groups reads (runs kept apart when ``by``
+    names ``run_id``)."""
+    by = list(by or [])
+    extra = [k for k in by if k == "run_id"]
+    return quality_cells(cells(base_cells(df), by=extra), by=extra)
 
-    Every statistic is one vectorised group-by over the rows, so a million results cost
-    seconds, not a Python call per case.
+
+def leaderboard(
+    df: pd.DataFrame,
+    by: list[str] | None = None,
+    *,
+    stats: StatisticsPolicy,
+    q: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """One row per model (and per ``by`` group), ordered by paired rank, then acceptance.
+
+    ``q``: the quality cells to read (``evidence_cells(df, by)``), when the caller computed
+    them once already.
     """
     keys = ["model_id", *(by or [])]
     if df.empty:
         return pd.DataFrame(columns=[*keys, *LEADERBOARD_COLUMNS])
-    data = _rows(df, keys, by)
+    data = df.dropna(subset=by) if by else df
     if data.empty:
         return pd.DataFrame(columns=[*keys, *LEADERBOARD_COLUMNS])
-    pc = _case_level(data, keys)
-    g = pc.groupby(level=keys, observed=True)
+    if q is None:
+        q = evidence_cells(data, by)
+    q = q.dropna(subset=by) if by else q
+    g = q.groupby(keys, observed=True)
     board = pd.DataFrame(
         {
             "cases": g.size(),
             "results": g["n"].sum(),
             "accepted": g["accepted"].sum(),
+            "acceptance_sd": g["accepted"].std(ddof=1),
             "weighted_score": g["score"].sum(),
             "weighted_total": g["weight"].sum(),
             "review_pain": g["pain"].mean(),
+            "hard_failures": g["n_hard"].sum(),
             "hard_failure_rate": g["hard"].mean(),
-            "judge_score": g["judge"].mean(),
+            "judge_score": g["judge"].mean(),  # mean of per-case judge means (cases never judged skipped)
         }
     )
-    board["hard_failures"] = data["status"].eq("failed").groupby([data[k] for k in keys], observed=True).sum()
-    board["failure_kinds"] = _failure_kinds(data, keys)
+    board["acceptance_se"] = board["acceptance_sd"] / np.sqrt(board["cases"])
+    board["failure_kinds"] = _failure_kinds(data, q, keys)
     board["failure_kinds"] = board["failure_kinds"].fillna("")
-    board["acceptance_se_clustered"] = _clustered(pc, keys)
-    board = board.join(_speed(data, keys))
+    speed = latency_summary(latency_samples(data, keys), keys).set_index(keys)
+    board = board.join(speed.drop(columns=["requests"]))
     intervals = [wilson(k, n) for k, n in zip(board["accepted"], board["cases"], strict=True)]
     board["acceptance_rate"] = [ci.estimate for ci in intervals]
     board["acceptance_low"] = [ci.low for ci in intervals]
     board["acceptance_high"] = [ci.high for ci in intervals]
-    out = board.reset_index().reindex(columns=[*keys, *LEADERBOARD_COLUMNS])
+    out = board.reset_index()
+    rank_cols: list[tuple[int, str]] = []
+    groups = [((), q)] if not by else q.groupby(list(by), observed=True, sort=False)
+    rank_map: dict[tuple, tuple[int, str]] = {}
+    for gkey, part in groups:
+        gkey = gkey if isinstance(gkey, tuple) else (gkey,)
+        for model, r in ranks(part, stats).items():
+            rank_map[(model, *gkey)] = (r.rank, ", ".join(r.better))
+    rank_cols = [rank_map.get(tuple(row), (1, "")) for row in out[keys].itertuples(index=False, name=None)]
+    out["rank"] = [r for r, _ in rank_cols]
+    out["better_than_this"] = [b for _, b in rank_cols]
+    out = out.reindex(columns=[*keys, *LEADERBOARD_COLUMNS])
     out["cases"] = out["cases"].astype(int)
     out["results"] = out["results"].astype(int)
     out["hard_failures"] = out["hard_failures"].astype(int)
     out["accepted"] = out["accepted"].astype(float)
-    return out.sort_values(keys, kind="mergesort").sort_values(
-        [*(by or []), "acceptance_rate", "weighted_score"],
-        ascending=[*([True] * len(by or [])), False, False],
-        kind="mergesort",
-    ).reset_index(drop=True)
+    out["timeouts"] = out["timeouts"].fillna(0).astype(int)
+    return (
+        out.sort_values(keys, kind="mergesort")
+        .sort_values(
+            [*(by or []), "rank", "acceptance_rate", "weighted_score"],
+            ascending=[*([True] * len(by or [])), True, False, False],
+            kind="mergesort",
+        )
+        .reset_index(drop=True)
+    )
 
 
 def with_cost_per_task(
@@ -218,36 +194,43 @@ def cost_column(board: pd.DataFrame, df: pd.DataFrame, by: list[str] | None = No
 
 
 def load_levels(df: pd.DataFrame) -> pd.DataFrame:
-    """Latency, TTFT, throughput and failures per model × load level (cold requests excluded)."""
+    """Per model × load level: requests, hard failures, acceptance on the cases measured at that
+    level beside the same cases' quality reading (degradation under load), and warm latency,
+    TTFT and decode speed at that level (the evidence table's one definition)."""
     cols = [
         "model_id",
         "concurrency",
         "requests",
         "hard_failure_rate",
+        "cases",
+        "acceptance",
+        "quality_acceptance",
         "ttft_p50_s",
         "latency_p50_s",
         "latency_p95_s",
+        "timeouts",
         "output_tps_p50",
     ]
-    if df.empty:
+    if df.empty or "concurrency" not in df or df["concurrency"].isna().all():
         return pd.DataFrame(columns=cols)
     keys = ["model_id", "concurrency"]
-    data = df[[*keys, "status", "cold_start", "ttft_s", "e2e_s", "output_tps"]]
+    data = df.dropna(subset=["concurrency"])
     g = data.groupby(keys, sort=True, observed=True)
-    warm = data[~data["cold_start"] & data["status"].eq("ok")].groupby(keys, sort=True, observed=True)
     out = pd.DataFrame(
         {
             "requests": g.size(),
             "hard_failure_rate": data["status"].eq("failed").groupby([data[k] for k in keys], observed=True).mean(),
         }
     )
-    out["ttft_p50_s"] = warm["ttft_s"].median()
-    out["latency_p50_s"] = warm["e2e_s"].median()
-    out["latency_p95_s"] = warm["e2e_s"].quantile(0.95)
-    out["output_tps_p50"] = warm["output_tps"].median()
+    speed = latency_summary(latency_samples(data, keys), keys).set_index(keys)
+    out = out.join(speed.drop(columns=["requests", LEVEL, "cold_start_s"]))
+    deg = degradation(cells(base_cells(data))).rename(columns={LEVEL: "concurrency"})
+    deg["concurrency"] = deg["concurrency"].astype(int)
     out = out.reset_index()
     out["concurrency"] = out["concurrency"].astype(int)
+    out = out.merge(deg.drop(columns=["hard_failure_rate"]), on=keys, how="left")
     out["requests"] = out["requests"].astype(int)
+    out["timeouts"] = out["timeouts"].fillna(0).astype(int)
     out["hard_failure_rate"] = out["hard_failure_rate"].astype(float)
     return out.reindex(columns=cols)
 

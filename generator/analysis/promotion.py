@@ -1,21 +1,29 @@
 """Promotion outcomes per role: the seed page's mechanical gates, plus a beyond-noise rule.
 
-A challenger replaces the incumbent only if, on the cases both ran, it is no
-worse on acceptance rate, review pain and hard-failure rate, its cost tier is
-free unless the incumbent is also paid, the role keeps at least
-``min_families_per_role`` families once the incumbent is replaced, and it is
-better beyond noise on an exact McNemar test over the shared cases. Every number
-comes from ``policy.yaml``. Pure: frames and records in, records out.
+A challenger replaces the incumbent only if, on the cases both ran (each read at its
+quality level, repeats averaged per case), it is no worse on acceptance rate, review
+pain and hard-failure rate, its cost tier is free unless the incumbent is also paid,
+the role keeps at least ``min_families_per_role`` families once the incumbent is
+replaced, and its gain in acceptance is significant: a one-sided paired test
+(exact McNemar with one request per case, a sign-flip permutation test of the per-case
+differences with repeats) at ``statistics.alpha / 2``, Holm-corrected across the role's
+challengers, on at least ``min_shared_cases`` shared cases. A retire-candidate needs the
+same evidence in the other direction. Every number comes from ``policy.yaml``.
+
+Pure: the evidence table's quality cells and registry records in, records out.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
-from generator.analysis.stats import cases_needed, mcnemar_exact, paired_mde
-from generator.registry.schema import ModelEntry, PromotionPolicy, Role
+from generator.analysis.compare import Paired, outcome_fragility, paired, test_diffs
+from generator.analysis.evidence import case_means, shared
+from generator.analysis.stats import holm
+from generator.registry.schema import ModelEntry, PromotionPolicy, Role, StatisticsPolicy
 
 
 @dataclass
@@ -35,143 +43,230 @@ class PromotionOutcome:
     verdict: str  # promote / hold / retire-candidate / insufficient-evidence / no-runs
     shared_cases: int
     gates: list[GateCheck] = field(default_factory=list)
-    b: int = 0  # shared cases the challenger accepted and the incumbent did not
+    b: int = 0  # shared cases where the challenger's acceptance is higher than the incumbent's
     c: int = 0  # the reverse
-    p_value: float | None = None
-    mde: float | None = None
+    acceptance_challenger: float | None = None
+    acceptance_incumbent: float | None = None
+    diff: float | None = None  # mean per-case (challenger − incumbent) acceptance
+    ci_low: float | None = None  # 95 % paired bootstrap interval of diff
+    ci_high: float | None = None
+    method: str = ""
+    p_value: float | None = None  # one-sided, challenger better (raw)
+    p_adjusted: float | None = None  # the same, Holm-adjusted across the role's challengers
+    p_worse_adjusted: float | None = None  # one-sided, challenger worse, Holm-adjusted
+    mde: float | None = None  # at the current n
+    min_effect: float | None = None  # the policy's pre-specified effect
+    cases_for_min_effect: int | None = None
     more_cases_needed: int | None = None
+    fragility: int | None = None
+    fragility_text: str = ""
     reason: str = ""
-
-
-def _per_case(df: pd.DataFrame, model_id: str) -> pd.DataFrame:
-    m = df[df["model_id"] == model_id]
-    if m.empty:
-        return pd.DataFrame(columns=["accepted", "pain", "hard"])
-    return (
-        m.assign(hard=m["status"] == "failed")
-        .groupby("case_id")
-        .agg(accepted=("accepted", "mean"), pain=("review_pain", "mean"), hard=("hard", "mean"))
-    )
 
 
 def _fmt(x: float) -> str:
     return f"{x:.3f}"
 
 
-def evaluate_challenger(
-    df: pd.DataFrame,
+@dataclass
+class _Pair:
+    challenger: str
+    n: int
+    inc: pd.Series  # incumbent's per-case acceptance on the shared cases
+    cha: pd.Series
+    binary: bool
+    comp: Paired
+    p_better: float
+    p_worse: float
+
+
+def _pair(q: pd.DataFrame, role: Role, challenger: str, stats: StatisticsPolicy) -> _Pair | None:
+    inc, cha = case_means(q, role.incumbent), case_means(q, challenger)
+    va, vb, common = shared(inc, cha)
+    if not common:
+        return None
+    cells = q[q["model_id"].isin([role.incumbent, challenger]) & q["case_id"].isin(common)]
+    binary = bool((cells["n"] == 1).all())
+    comp = paired(inc, cha, stats, binary, names=(role.incumbent, challenger))
+    d = vb - va
+    p_better = test_diffs(d, binary, stats, "greater").p_value
+    p_worse = test_diffs(d, binary, stats, "less").p_value
+    return _Pair(challenger, len(common), inc.loc[common], cha.loc[common], binary, comp, p_better, p_worse)
+
+
+@dataclass
+class _VerdictRule:
+    """The verdict as a function of the challenger's per-case acceptance, the rest held fixed
+    (the other challengers' p-values enter the Holm correction): what fragility searches."""
+
+    pair: _Pair
+    p_better_adj: float
+    p_worse_adj: float
+    others_better: list[float]
+    others_worse: list[float]
+    mechanical_ok: bool
+    policy: PromotionPolicy
+    stats: StatisticsPolicy
+
+    def __call__(self, values: np.ndarray) -> str:
+        pr, policy = self.pair, self.policy
+        inc = pr.inc.to_numpy(float)
+        acc_c, acc_i = float(values.mean()), float(inc.mean())
+        if np.array_equal(values, pr.cha.to_numpy(float)):
+            p_b, p_w = self.p_better_adj, self.p_worse_adj
+        else:
+            d = values - inc
+            p_b = holm([test_diffs(d, pr.binary, self.stats, "greater").p_value, *self.others_better])[0]
+            p_w = holm([test_diffs(d, pr.binary, self.stats, "less").p_value, *self.others_worse])[0]
+        half = self.stats.alpha / 2
+        enough = pr.n >= policy.min_shared_cases
+        if enough and acc_i - acc_c >= policy.retire_if_worse_by and p_w < half:
+            return "retire-candidate"
+        if not (self.mechanical_ok and acc_c >= acc_i):
+            return "hold"
+        if enough and p_b < half and acc_c > acc_i:
+            return "promote"
+        return "insufficient-evidence"
+
+
+def _mean_on(q: pd.DataFrame, model_id: str, cases: list[str], column: str) -> float:
+    return float(case_means(q, model_id, column).reindex(cases).mean())
+
+
+def evaluate_role(
+    q: pd.DataFrame,
     role: Role,
-    challenger: str,
     models: dict[str, ModelEntry],
     policy: PromotionPolicy,
-) -> PromotionOutcome:
-    """The verdict for one challenger against the role's incumbent on the role's cases."""
-    cols = ["model_id", "case_id", "accepted", "review_pain", "status"]
-    rdf = df.loc[df["role"] == role.id, cols] if not df.empty else df
-    inc = _per_case(rdf, role.incumbent)
-    cha = _per_case(rdf, challenger)
-    out = PromotionOutcome(role.id, role.incumbent, challenger, "no-runs", 0)
-    if inc.empty or cha.empty:
-        missing = [m for m, d in ((role.incumbent, inc), (challenger, cha)) if d.empty]
-        out.reason = "no runs yet for " + ", ".join(missing)
-        return out
-    shared = inc.index.intersection(cha.index)
-    out.shared_cases = n = len(shared)
-    if n == 0:
-        out.reason = "the two models share no cases"
-        return out
-    i, c = inc.loc[shared], cha.loc[shared]
-    acc_i, acc_c = float(i["accepted"].mean()), float(c["accepted"].mean())
-    pain_i, pain_c = float(i["pain"].mean()), float(c["pain"].mean())
-    hard_i, hard_c = float(i["hard"].mean()), float(c["hard"].mean())
-    # Paired outcome per case: accepted in the majority of its repeats.
-    win_c = c["accepted"] >= 0.5
-    win_i = i["accepted"] >= 0.5
-    out.b = int((win_c & ~win_i).sum())
-    out.c = int((win_i & ~win_c).sum())
-    out.p_value = mcnemar_exact(out.b, out.c)
-    p_disc = (out.b + out.c) / n
-    out.mde = paired_mde(p_disc, n, policy.significance_alpha, policy.power) if p_disc > 0 else None
+    stats: StatisticsPolicy,
+) -> list[PromotionOutcome]:
+    """The verdict for every challenger of ``role`` against its incumbent.
 
-    cm, im = models.get(challenger), models.get(role.incumbent)
-    cost_ok = (cm is not None and cm.cost_tier == "free") or (im is not None and im.cost_tier == "paid")
-    after = {challenger, *[x for x in role.challengers if x != challenger]}
-    families = {models[x].family for x in after if x in models}
-    out.gates = [
-        GateCheck("acceptance_rate", _fmt(acc_c), _fmt(acc_i), "challenger >= incumbent", acc_c >= acc_i),
-        GateCheck("review_pain", _fmt(pain_c), _fmt(pain_i), "challenger <= incumbent", pain_c <= pain_i),
-        GateCheck(
-            "hard_failure_rate", _fmt(hard_c), _fmt(hard_i), "challenger <= incumbent", hard_c <= hard_i
-        ),
-        GateCheck(
-            "cost_tier",
-            cm.cost_tier if cm else "?",
-            im.cost_tier if im else "?",
-            "free, unless the incumbent is also paid",
-            cost_ok,
-        ),
-        GateCheck(
-            "family_diversity",
-            f"{len(families)} families after promotion ({', '.join(sorted(families))})",
-            "",
-            f">= {policy.min_families_per_role} families across incumbent + challengers",
-            len(families) >= policy.min_families_per_role,
-        ),
-        GateCheck(
-            "beyond_noise",
-            f"b={out.b}, c={out.c}, p={out.p_value:.3g}, shared={n}",
-            "",
-            f"McNemar p < {policy.significance_alpha:g}, b > c, "
-            f">= {policy.min_shared_cases} shared cases",
-            n >= policy.min_shared_cases and out.b > out.c and out.p_value < policy.significance_alpha,
-        ),
-    ]
-    mechanical = all(g.passed for g in out.gates[:5])
-    noise_ok = bool(out.gates[5].passed)
-    if acc_i - acc_c >= policy.retire_if_worse_by:
-        out.verdict = "retire-candidate"
-        out.reason = (
-            f"acceptance {acc_i - acc_c:.0%} below the incumbent's "
-            f"(retire margin {policy.retire_if_worse_by:.0%})"
+    ``q``: quality cells (``evidence.quality_cells``) of the role's cases.
+    """
+    pairs: dict[str, _Pair | None] = {ch: _pair(q, role, ch, stats) for ch in role.challengers} if len(q) else {}
+    tested = [ch for ch in role.challengers if pairs.get(ch) is not None]
+    better_adj = dict(zip(tested, holm([pairs[ch].p_better for ch in tested]), strict=True))  # type: ignore[union-attr]
+    worse_adj = dict(zip(tested, holm([pairs[ch].p_worse for ch in tested]), strict=True))  # type: ignore[union-attr]
+    half = stats.alpha / 2
+    out: list[PromotionOutcome] = []
+    measured = set(q["model_id"]) if len(q) else set()
+    for ch in role.challengers:
+        o = PromotionOutcome(role.id, role.incumbent, ch, "no-runs", 0, min_effect=stats.min_effect)
+        pr = pairs.get(ch)
+        if pr is None:
+            missing = [m for m in (role.incumbent, ch) if m not in measured]
+            o.reason = "no runs yet for " + ", ".join(missing) if missing else "the two models share no cases"
+            out.append(o)
+            continue
+        cases = list(pr.inc.index)
+        n = o.shared_cases = pr.n
+        comp = pr.comp
+        o.b, o.c = comp.b_better, comp.a_better
+        o.acceptance_incumbent, o.acceptance_challenger = comp.mean_a, comp.mean_b
+        o.diff, o.ci_low, o.ci_high, o.method = comp.diff, comp.ci_low, comp.ci_high, comp.method
+        o.p_value, o.p_adjusted, o.p_worse_adjusted = pr.p_better, better_adj[ch], worse_adj[ch]
+        o.mde, o.cases_for_min_effect = comp.mde, comp.cases_for_min_effect
+        pain_i, pain_c = (_mean_on(q, m, cases, "pain") for m in (role.incumbent, ch))
+        hard_i, hard_c = (_mean_on(q, m, cases, "hard") for m in (role.incumbent, ch))
+        cm, im = models.get(ch), models.get(role.incumbent)
+        cost_ok = (cm is not None and cm.cost_tier == "free") or (im is not None and im.cost_tier == "paid")
+        after = {ch, *[x for x in role.challengers if x != ch]}
+        families = {models[x].family for x in after if x in models}
+        mechanical = [
+            GateCheck("review_pain", _fmt(pain_c), _fmt(pain_i), "challenger <= incumbent", pain_c <= pain_i),
+            GateCheck("hard_failure_rate", _fmt(hard_c), _fmt(hard_i), "challenger <= incumbent", hard_c <= hard_i),
+            GateCheck(
+                "cost_tier",
+                cm.cost_tier if cm else "?",
+                im.cost_tier if im else "?",
+                "free, unless the incumbent is also paid",
+                cost_ok,
+            ),
+            GateCheck(
+                "family_diversity",
+                f"{len(families)} families after promotion ({', '.join(sorted(families))})",
+                "",
+                f">= {policy.min_families_per_role} families across incumbent + challengers",
+                len(families) >= policy.min_families_per_role,
+            ),
+        ]
+        verdict_of = _VerdictRule(
+            pr,
+            better_adj[ch],
+            worse_adj[ch],
+            [pairs[x].p_better for x in tested if x != ch],  # type: ignore[union-attr]
+            [pairs[x].p_worse for x in tested if x != ch],  # type: ignore[union-attr]
+            all(g.passed for g in mechanical),
+            policy,
+            stats,
         )
-    elif mechanical and noise_ok:
-        out.verdict = "promote"
-        out.reason = "every gate passes, and the gain is beyond noise"
-    elif mechanical:
-        out.verdict = "insufficient-evidence"
-        effect = (out.b - out.c) / n
-        if n < policy.min_shared_cases:
-            out.reason = f"only {n} shared cases; policy needs {policy.min_shared_cases}"
-        else:
-            out.reason = f"no significant difference (p = {out.p_value:.3g})"
-        if effect > 0 and p_disc > 0:
-            need = cases_needed(effect, p_disc, policy.significance_alpha, policy.power)
-            out.more_cases_needed = max(0, max(need, policy.min_shared_cases) - n)
-            out.reason += (
-                f"; an effect of {effect:.0%} needs about {max(need, policy.min_shared_cases)} shared cases "
-                f"({out.more_cases_needed} more)"
+        o.verdict = verdict_of(pr.cha.to_numpy(float))
+        frag = outcome_fragility(verdict_of, pr.cha.to_numpy(float))
+        o.fragility, o.fragility_text = frag.flips, frag.text
+        acc_gate = GateCheck(
+            "acceptance_rate",
+            _fmt(comp.mean_b),  # type: ignore[arg-type]
+            _fmt(comp.mean_a),  # type: ignore[arg-type]
+            "challenger >= incumbent",
+            comp.mean_b >= comp.mean_a,  # type: ignore[operator]
+        )
+        noise = GateCheck(
+            "beyond_noise",
+            f"diff {comp.diff:+.3f} [{comp.ci_low:+.3f}, {comp.ci_high:+.3f}], p = {o.p_value:.3g} "
+            f"(Holm {o.p_adjusted:.3g}), {comp.method}, shared={n}",
+            "",
+            f"one-sided p (Holm) < {half:g}, >= {policy.min_shared_cases} shared cases",
+            n >= policy.min_shared_cases and o.p_adjusted < half and o.b > o.c,
+        )
+        o.gates = [acc_gate, *mechanical, noise]
+        o.more_cases_needed = max(0, max(o.cases_for_min_effect or 0, policy.min_shared_cases) - n)
+        if o.verdict == "retire-candidate":
+            o.reason = (
+                f"acceptance {comp.mean_a - comp.mean_b:.0%} below the incumbent's on {n} shared cases "
+                f"(retire margin {policy.retire_if_worse_by:.0%}), "
+                f"significant after Holm (p = {o.p_worse_adjusted:.3g})"
             )
-        elif out.mde is not None:
-            out.reason += f"; with {n} cases the smallest detectable difference is {out.mde:.0%}"
-    else:
-        out.verdict = "hold"
-        out.reason = "failing gate(s): " + ", ".join(g.gate for g in out.gates[:5] if not g.passed)
+        elif o.verdict == "promote":
+            o.reason = "every gate passes, and the gain is beyond noise"
+        elif o.verdict == "hold":
+            failing = [g.gate for g in [acc_gate, *mechanical] if not g.passed]
+            o.reason = "failing gate(s): " + ", ".join(failing)
+        else:
+            if n < policy.min_shared_cases:
+                o.reason = f"only {n} shared cases; policy needs {policy.min_shared_cases}"
+            else:
+                o.reason = f"no significant gain (one-sided p = {o.p_adjusted:.3g} after Holm; needs < {half:g})"
+            need = max(o.cases_for_min_effect or 0, policy.min_shared_cases)
+            o.reason += (
+                f"; detecting the pre-specified {stats.min_effect:.0%} effect needs about {need} shared cases "
+                f"({o.more_cases_needed} more); with {n} the smallest detectable difference is {o.mde:.0%}"
+            )
+        out.append(o)
     return out
 
 
+def role_cells(q: pd.DataFrame, role: Role) -> pd.DataFrame:
+    """The quality cells of one role's cases."""
+    return q[q["role"] == role.id] if len(q) else q
+
+
 def promotion_outcomes(
-    df: pd.DataFrame, roles: list[Role], models: dict[str, ModelEntry], policy: PromotionPolicy
+    q: pd.DataFrame,
+    roles: list[Role],
+    models: dict[str, ModelEntry],
+    policy: PromotionPolicy,
+    stats: StatisticsPolicy,
 ) -> list[PromotionOutcome]:
-    return [evaluate_challenger(df, r, ch, models, policy) for r in roles for ch in r.challengers]
+    """Every challenger of every role; ``q`` are the evidence table's quality cells."""
+    return [o for r in roles for o in evaluate_role(role_cells(q, r), r, models, policy, stats)]
 
 
-def best_promotions(outcomes: list[PromotionOutcome], df: pd.DataFrame) -> dict[str, str]:
+def best_promotions(outcomes: list[PromotionOutcome]) -> dict[str, str]:
     """Role → the challenger to promote (highest shared-case acceptance among 'promote' verdicts)."""
     best: dict[str, tuple[float, str]] = {}
     for o in outcomes:
-        if o.verdict != "promote":
+        if o.verdict != "promote" or o.acceptance_challenger is None:
             continue
-        score = float(o.gates[0].challenger)
-        if o.role not in best or score > best[o.role][0]:
-            best[o.role] = (score, o.challenger)
+        if o.role not in best or o.acceptance_challenger > best[o.role][0]:
+            best[o.role] = (o.acceptance_challenger, o.challenger)
     return {role: ch for role, (_, ch) in best.items()}

@@ -80,8 +80,7 @@ def _formulas(roi: RoiInputs, saved: float, rule: str, hours: float) -> dict[str
         "staff_hours_per_month": hours_f,
         "staff_value_per_month": f"{fmt_num(hours)} h × {fmt_num(roi.loaded_hourly_rate)}",
         "hosted_displaced_per_month": (
-            f"{fmt_num(roi.monthly_volume)} × {fmt_num(roi.local_share, 4)} × "
-            f"{fmt_num(roi.hosted_cost_per_item, 4)}"
+            f"{fmt_num(roi.monthly_volume)} × {fmt_num(roi.local_share, 4)} × {fmt_num(roi.hosted_cost_per_item, 4)}"
         ),
         "net_per_month": "staff value + hosted displaced − monthly local cost",
         "net_per_quarter": f"{MONTHS_PER_QUARTER} × net per month",

@@ -50,9 +50,7 @@ def parse_number(text: str) -> ParsedNumber | None:
     decimals = len(digits.split(".")[1]) if "." in digits else 0
     mult = _SUFFIX.get(m.group("suffix") or "", 1.0)
     sign = -1.0 if m.group("sign") in ("-", "−") else 1.0
-    return ParsedNumber(
-        value=sign * float(digits) * mult, unit=10.0**-decimals * mult, text=m.group(0).strip()
-    )
+    return ParsedNumber(value=sign * float(digits) * mult, unit=10.0**-decimals * mult, text=m.group(0).strip())
 
 
 def tolerance_for(claimed: ParsedNumber, rel_tol: float) -> float:

@@ -188,6 +188,41 @@ class ScoringPolicy(Strict):
     max_output_chars: Annotated[int, Field(gt=0)] = 16000
 
 
+class StatisticsPolicy(Strict):
+    """How every comparison and gate treats uncertainty (methodology: 'Statistics')."""
+
+    alpha: Annotated[float, Field(gt=0, lt=1)] = Field(
+        default=0.05,
+        description="Two-sided level of every test and interval; a promotion is the one-sided test at alpha/2.",
+    )
+    power: Annotated[float, Field(gt=0, lt=1)] = 0.8
+    min_effect: Annotated[float, Field(gt=0, le=1)] = Field(
+        default=0.10,
+        description="Pre-specified minimum effect of interest (acceptance points): the cases-needed figure "
+        "is computed for it, never for the observed effect.",
+    )
+    planning_sd: Annotated[float, Field(gt=0, le=2)] = Field(
+        default=0.45,
+        description="Spread of per-case differences assumed before any two models disagree on a case "
+        "(0.45 is the binary case at 20 % discordant cases).",
+    )
+    bootstrap_resamples: Annotated[int, Field(ge=100, le=1_000_000)] = 4000
+    permutation_resamples: Annotated[int, Field(ge=100, le=1_000_000)] = 20000
+    permutation_exact_max: Annotated[int, Field(ge=1, le=24)] = Field(
+        default=20, description="Enumerate all sign patterns up to this many non-zero differences."
+    )
+    permutation_normal_above: Annotated[int, Field(ge=25)] = Field(
+        default=1000,
+        description="Above this many non-zero differences the sign-flip distribution is read off its "
+        "normal limit (sum ÷ √(sum of squares)) instead of resampled.",
+    )
+    seed: int = 20261202
+    quality_level: Literal["lowest"] = Field(
+        default="lowest",
+        description="The load level quality is read at: each model × case's lowest measured level.",
+    )
+
+
 class PromotionPolicy(Strict):
     """The mechanical gates from the seed page 'Local Model Benchmarks', plus noise control."""
 
@@ -196,12 +231,14 @@ class PromotionPolicy(Strict):
     hard_failure_rate: Literal["<="] = "<="
     cost_tier_rule: Literal["free_unless_incumbent_paid"] = "free_unless_incumbent_paid"
     min_families_per_role: Annotated[int, Field(ge=1)] = 2
-    significance_alpha: Fraction = 0.05
-    power: Fraction = 0.8
     min_shared_cases: Annotated[int, Field(ge=1)] = 20
+    multiplicity: Literal["holm"] = Field(
+        default="holm", description="Family-wise error control across the challengers of one role."
+    )
     retire_if_worse_by: Fraction = Field(
         default=0.10,
-        description="A challenger this far below the incumbent's acceptance rate is a retire candidate.",
+        description="A challenger this far below the incumbent's acceptance rate, significantly, "
+        "on at least min_shared_cases, is a retire candidate.",
     )
 
 
@@ -213,16 +250,42 @@ class DecisionRule(Strict):
     explanation: str
 
 
+Finding = Literal["reject", "fix", "defer", "insufficient-evidence", "keep"]
+
+
 class DecisionPolicy(Strict):
     gate_kinds: dict[Literal["quality", "operational", "safety", "economic"], DecisionRule]
-    order: list[Literal["reject", "fix", "defer", "keep"]] = Field(
-        default_factory=lambda: ["reject", "fix", "defer", "keep"],
-        description="Which finding wins when several gates fail.",
+    order: list[Finding] = Field(
+        default_factory=lambda: ["reject", "fix", "defer", "insufficient-evidence", "keep"],
+        description="Which finding wins when several apply.",
     )
     remedies: dict[str, str] = Field(
         default_factory=dict,
         description="Metric → the bounded change a 'fix' finding names when that gate fails.",
     )
+    min_cases: Annotated[int, Field(ge=1)] = Field(
+        default=20, description="No workload is kept on fewer cases than this (a gate can still fail on fewer)."
+    )
+    routes: dict[Literal["fix", "defer", "reject", "insufficient-evidence", "undecided"], str] = Field(
+        default_factory=lambda: {
+            "fix": "hosted until fixed",
+            "defer": "hosted",
+            "reject": "hosted",
+            "insufficient-evidence": "hosted",
+            "undecided": "hosted",
+        },
+        description="The route of each finding; a kept workload takes its own route_if_kept.",
+    )
+    reject_without_baseline: str = Field(
+        default="reject", description="The route of a rejected workload that has no hosted baseline."
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> DecisionPolicy:
+        missing = {"reject", "fix", "defer", "insufficient-evidence", "keep"} - set(self.order)
+        if missing:
+            raise ValueError(f"order must name every finding; missing: {', '.join(sorted(missing))}")
+        return self
 
 
 class JudgePolicy(Strict):
@@ -262,6 +325,7 @@ class PolicyFile(Strict):
     judge: JudgePolicy
     execution: ExecutionPolicy
     readiness: ReadinessPolicy
+    statistics: StatisticsPolicy = Field(default_factory=StatisticsPolicy)
     claims: ClaimCheckPolicy = Field(default_factory=ClaimCheckPolicy)
 
 
@@ -434,6 +498,9 @@ class PricingFile(Strict):
 # --------------------------------------------------------------------------- workloads
 
 
+RATE_METRICS = ("acceptance_rate", "json_valid_rate", "class_recall")
+
+
 class Gate(Strict):
     """A measured threshold. ``kind`` says which finding failing it leads to (see policy)."""
 
@@ -450,7 +517,7 @@ class Gate(Strict):
         "review_pain",
     ]
     op: Literal[">=", "<="]
-    value: float
+    value: float = 0.0
     kind: Literal["quality", "operational", "safety"]
     label: str | None = Field(default=None, description="Class name for class_recall.")
     concurrency: Annotated[int, Field(ge=1)] | None = Field(
@@ -458,12 +525,29 @@ class Gate(Strict):
         description="Latency gates only: the load level (requests in flight) the gate is judged at. "
         "Default: the lowest level the model was measured at.",
     )
+    relative_to: Literal["baseline"] | None = Field(
+        default=None,
+        description="Judge against the workload's hosted baseline on shared cases: non-inferiority, "
+        "the one-sided lower bound of (candidate − baseline) above −margin. `value` is then unused.",
+    )
+    margin: Annotated[float, Field(ge=0, le=1)] | None = Field(
+        default=None, description="Non-inferiority margin δ of a relative gate (acceptance points)."
+    )
     note: str | None = None
 
     @model_validator(mode="after")
     def _label(self) -> Gate:
         if self.metric == "class_recall" and not self.label:
             raise ValueError("a class_recall gate needs label")
+        if self.relative_to is not None:
+            if self.margin is None:
+                raise ValueError("a relative gate needs margin")
+            if self.metric not in RATE_METRICS:
+                raise ValueError(f"relative gates apply to rate metrics: {', '.join(RATE_METRICS)}")
+            if self.op != ">=":
+                raise ValueError("a relative gate is a non-inferiority test: op must be '>='")
+        elif self.margin is not None:
+            raise ValueError("margin applies to relative gates only (relative_to: baseline)")
         if self.concurrency is not None and self.metric not in ("p95_latency_s", "p50_latency_s"):
             raise ValueError("concurrency applies to p95_latency_s and p50_latency_s gates only")
         return self

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -11,7 +12,7 @@ from generator.registry.loader import Registry
 from generator.site.html import Cell, badge, esc, fmt_num
 from generator.site.plan import SitePlan, rel
 
-FINDING_ORDER = {"keep": 0, "fix": 1, "defer": 2, "undecided": 3, "reject": 4, "no-runs": 9}
+FINDING_ORDER = {"keep": 0, "fix": 1, "defer": 2, "insufficient-evidence": 3, "undecided": 4, "reject": 5, "no-runs": 9}
 
 
 def model_link(reg: Registry, page: str, model_id: str, external_label: str = "external") -> Any:
@@ -28,20 +29,31 @@ def finding_cell(finding: str) -> Any:
     return Cell(badge(finding), sort=FINDING_ORDER.get(finding, 9), plain=finding)
 
 
-def acceptance_cell(rate: float, low: float, high: float, se: float | None = None) -> Cell:
-    """Rate with its 95 % Wilson interval; with repeats, also the case-clustered standard error."""
+def acceptance_cell(rate: float, low: float, high: float) -> Cell:
+    """The mean of per-case acceptance with its 95 % Wilson interval over cases."""
     text = (
         f"{fmt_num(rate, pct=True)} "
         f'<span class="opsbench-ci">[{fmt_num(low, pct=True)}, {fmt_num(high, pct=True)}]</span>'
     )
     plain = "" if pd.isna(rate) else f"{rate:.4f} [{low:.4f}, {high:.4f}]"
-    if se is not None and not pd.isna(se):
-        text += f' <span class="opsbench-ci">± {se * 100:.1f} (SE, clustered by case)</span>'
-        plain += f" se={se:.4f}"
     return Cell(text, sort=f"{rate:.6f}" if pd.notna(rate) else "", plain=plain)
 
 
+def rank_cell(rank: int, better: str) -> Cell:
+    """A paired rank with ties; its title names the models significantly better on shared cases."""
+    title = f"significantly better on shared cases: {better}" if better else "no model significantly better"
+    return Cell(f'<span title="{esc(title)}">{int(rank)}</span>', sort=int(rank), plain=int(rank))
+
+
+def fmt_secs(value: float | None, digits: int = 2) -> str:
+    """Seconds; a quantile over requests some of which timed out can be infinite."""
+    if value is not None and not pd.isna(value) and math.isinf(float(value)):
+        return "timeout"
+    return fmt_num(value, digits)
+
+
 BOARD_HEADERS = [
+    "Rank",
     "Model",
     "Cases",
     "Acceptance [95 % CI]",
@@ -74,19 +86,18 @@ def board_table(
         rows.append(
             [
                 *(getattr(r, e) for e in extra),
+                rank_cell(r.rank, r.better_than_this),
                 model_link(reg, page, r.model_id),
                 r.cases,
-                acceptance_cell(
-                    r.acceptance_rate, r.acceptance_low, r.acceptance_high, getattr(r, "acceptance_se_clustered", None)
-                ),
+                acceptance_cell(r.acceptance_rate, r.acceptance_low, r.acceptance_high),
                 Cell(f"{r.weighted_score:g}/{r.weighted_total:g}", sort=r.weighted_score),
                 fmt_num(r.review_pain),
                 Cell(f"{fmt_num(r.hard_failure_rate, pct=True)} ({r.hard_failures})", sort=r.hard_failure_rate),
                 r.failure_kinds or "—",
                 fmt_num(getattr(r, "judge_score", None)),
                 fmt_num(r.ttft_p50_s, 3),
-                fmt_num(r.latency_p50_s),
-                fmt_num(r.latency_p95_s),
+                fmt_secs(r.latency_p50_s),
+                fmt_secs(r.latency_p95_s),
                 fmt_num(r.output_tps_p50, 1),
                 "—" if pd.isna(cost) else f"{cost:.6f} {currency}",
             ]

@@ -12,7 +12,7 @@ from generator.aggregates import PERF_COLUMNS, SUMMARY_COLUMNS
 from generator.analysis.capacity import CapacityRow, capacity_matrix, seed_capacity_checks
 from generator.analysis.cost import CostReport, cost_report, fx_rate
 from generator.analysis.decisions import Decision, decide
-from generator.analysis.leaderboard import cost_column, leaderboard, with_cost_per_task
+from generator.analysis.leaderboard import cost_column, evidence_cells, leaderboard, with_cost_per_task
 from generator.analysis.promotion import PromotionOutcome, promotion_outcomes
 from generator.analysis.roi import RoiResult, roi_report
 from generator.analysis.seedcheck import SeedCheck
@@ -50,7 +50,16 @@ class SiteData:
     def board(self, by: list[str] | None = None) -> pd.DataFrame:
         """The leaderboard (with its cost column) over every result, per ``by`` group."""
         by = list(by or [])
-        return self.once(("board", *by), lambda: cost_column(leaderboard(self.df, by or None), self.df, by or None))
+        stats = self.reg.policy.statistics
+        return self.once(
+            ("board", *by),
+            lambda: cost_column(leaderboard(self.df, by or None, stats=stats, q=self.quality(by)), self.df, by or None),
+        )
+
+    def quality(self, by: list[str] | None = None) -> pd.DataFrame:
+        """The evidence table's quality cells (runs apart when ``by`` names run_id), computed once."""
+        extra = [k for k in (by or []) if k == "run_id"]
+        return self.once(("quality", *extra), lambda: evidence_cells(self.df, extra))
 
     def board_of(self, column: str, value: str, by: list[str] | None = None) -> pd.DataFrame:
         """The rows of :meth:`board` over ``[column, *by]`` whose ``column`` is ``value``: the
@@ -91,19 +100,28 @@ def gather(
     rel_tol = reg.policy.claims.rel_tolerance
     roi = {r.workload_id: r for r in roi_report(reg.workloads_file.workloads, rel_tol=rel_tol)}
     excerpt = reg.policy.scoring.output_excerpt_chars
+    stats = reg.policy.statistics
+    q = evidence_cells(df)
     decisions = {
         w.id: decide(
-            df, w, reg.policy.decisions, w.candidates, excerpt, roi[w.id].net_per_month if w.id in roi else None
+            df,
+            w,
+            reg.policy.decisions,
+            w.candidates,
+            stats,
+            excerpt,
+            roi[w.id].net_per_month if w.id in roi else None,
+            q=q,
         )
         for w in reg.workloads_file.workloads
     }
-    promotions = promotion_outcomes(df, reg.roles_file.roles, reg.models, reg.policy.promotion)
+    promotions = promotion_outcomes(q, reg.roles_file.roles, reg.models, reg.policy.promotion, stats)
     capacity = capacity_matrix(reg.hardware.machines, reg.models_file.models, reg.hardware.capacity)
     checks = seed_capacity_checks(
         machines, reg.models, reg.hardware.capacity, reg.hardware.seed_claims, rel_tol=rel_tol
     )
     cost = cost_report(pricing, reg.hardware, reg.models, rel_tol=rel_tol)
-    return SiteData(
+    data = SiteData(
         reg,
         df,
         manifests,
@@ -116,3 +134,5 @@ def gather(
         summaries if summaries is not None else pd.DataFrame(columns=SUMMARY_COLUMNS),
         perf if perf is not None else pd.DataFrame(columns=PERF_COLUMNS),
     )
+    data._cache[("quality",)] = q
+    return data

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from generator.analysis.diff import COLUMNS as DIFF_COLUMNS
-from generator.analysis.diff import diff_runs
+from generator.analysis.diff import diff_runs, previous_run
 from generator.site.html import Cell, esc, esc_md
 from generator.site.pages.common import FINDING_ORDER, env_line, finding_cell, latest_run, model_link
 from generator.site.pages.context import SiteData
@@ -102,9 +102,9 @@ def home_page(data: SiteData, plan: SitePlan) -> str:
         out += [f"This is the first run of suite <code>{esc(latest.settings.suite)}</code>.", ""]
         return "\n".join(out)
     # A diff is per model and case: compare with the latest earlier run that measured a model
-    # this one measured, not merely the latest run of the suite.
-    shared = [m for m in previous if set(m.settings.models) & set(latest.settings.models)]
-    if not shared:
+    # this one measured, not merely the latest run of the suite (analysis.diff.previous_run).
+    prev = previous_run(manifests, latest)
+    if prev is None:
         before = sorted({x for m in previous for x in m.settings.models})
         out += [
             f"No earlier run of suite <code>{esc(latest.settings.suite)}</code> measured "
@@ -113,9 +113,10 @@ def home_page(data: SiteData, plan: SitePlan) -> str:
             "",
         ]
         return "\n".join(out)
-    prev = shared[-1]
     changes, deltas = diff_runs(
-        df.loc[df["run_id"] == prev.run_id, DIFF_COLUMNS], df.loc[df["run_id"] == latest.run_id, DIFF_COLUMNS]
+        df.loc[df["run_id"] == prev.run_id, DIFF_COLUMNS],
+        df.loc[df["run_id"] == latest.run_id, DIFF_COLUMNS],
+        data.reg.policy.statistics,
     )
     counts: dict[str, int] = {}
     for c in changes:
@@ -139,9 +140,16 @@ def home_page(data: SiteData, plan: SitePlan) -> str:
             plan.table(
                 PAGE,
                 "deltas",
-                ["Model", "Cases", "Acceptance before", "Now", "Change"],
+                ["Model", "Shared cases", "Acceptance before", "Now", "Change [95 % CI]", "p (paired)"],
                 [
-                    [d.model_id, d.cases, f"{d.acceptance_a:.0%}", f"{d.acceptance_b:.0%}", f"{d.delta:+.0%}"]
+                    [
+                        d.model_id,
+                        d.cases,
+                        f"{d.acceptance_a:.0%}",
+                        f"{d.acceptance_b:.0%}",
+                        f"{d.delta:+.0%} [{d.delta_ci[0]:+.0%}, {d.delta_ci[1]:+.0%}]",
+                        f"{d.p_value:.3g}",
+                    ]
                     for d in deltas
                 ],
             ),

@@ -31,6 +31,7 @@ def _check_docs() -> list[list[str]]:
 def methodology_page(data: SiteData, plan: SitePlan) -> str:
     pol = data.reg.policy
     s, ex, pr, j = pol.scoring, pol.execution, pol.promotion, pol.judge
+    st = pol.statistics
     weights = ", ".join(f"{k} {v:g}" for k, v in s.severity_weights.items())
     out = [
         "# Methodology",
@@ -85,10 +86,43 @@ def methodology_page(data: SiteData, plan: SitePlan) -> str:
         "",
         "## Statistics",
         "",
-        "The case is the unit: repeats of a case are averaged before anything else. Acceptance rates carry "
-        "a 95 % Wilson interval. Two models are compared on the cases both ran with an exact McNemar test "
-        "on the discordant cases; the minimum detectable difference is (z₁₋α/₂ + z₁₋β) × √(discordant share "
-        f"÷ shared cases) at α = {pr.significance_alpha:g} and power {pr.power:g}.",
+        "The evidence table has one cell per model × case × load level. Repeats of a case are averaged "
+        "inside its cell (never a majority vote), and runs of the same model and case pool as repeats. "
+        "Quality (acceptance, hard failures, pain, recall) is read at each model × case's lowest measured load "
+        "level; the other levels appear as degradation under load on the model pages and are never averaged in. "
+        "A hard failure counts as not accepted, and a timed-out or unparseable answer to a case of a class is a "
+        "miss for that class's recall. Latency at a level is taken over the warm requests at that level, a "
+        "timed-out request counting as slower than any answer.",
+        "",
+        "- **Rates** are means of per-case means with a 95 % Wilson interval over cases (conservative when a "
+        "case's mean is fractional).",
+        f"- **Gates** are judged on intervals: an *at least* gate passes when the lower bound clears it, an *at "
+        "most* gate when the upper bound is under it; when the interval straddles the threshold the verdict is "
+        "**insufficient evidence**, with the number of further cases at the current rate that would settle it. "
+        "Latency quantiles carry a distribution-free order-statistic interval; review pain a bootstrap interval "
+        f"({st.bootstrap_resamples:,} resamples over cases, seed {st.seed}). No workload is kept on fewer than "
+        f"{pol.decisions.min_cases} cases, and no challenger promoted on fewer than {pr.min_shared_cases} "
+        "shared cases.",
+        "- **Paired comparisons** use only the cases both models (or both runs) have. With one request per "
+        "case: exact McNemar on the discordant cases (exact integer / log-space binomial tails). With repeats: a "
+        f"sign-flip permutation test of the per-case mean differences, exact up to {st.permutation_exact_max} "
+        f"non-zero differences, Monte Carlo with {st.permutation_resamples:,} resamples (seed {st.seed}) up to "
+        f"{st.permutation_normal_above:,}, and its normal limit above that. The difference carries a paired "
+        "bootstrap interval over cases.",
+        f"- **Promotion** is the one-sided test at α/2 = {st.alpha / 2:g}, **Holm-corrected** across the "
+        "challengers of a role; a retire candidate needs the same evidence in the other direction.",
+        f"- **Power** is planned for the pre-specified minimum effect of interest, {st.min_effect:.0%} "
+        f"(α = {st.alpha:g}, power {st.power:g}): each verdict reports the minimum detectable difference at its "
+        "current n, (z₁₋α/₂ + z₁₋β) × sd(per-case differences) ÷ √n, and the cases that effect needs; it never "
+        "computes power from the observed effect. Before two models disagree on any case the spread is taken as "
+        f"{st.planning_sd:g}.",
+        "- **Ranks** have ties: a model's rank is one plus the number of models significantly better than it on "
+        f"the cases the two share (paired, two-sided α = {st.alpha:g}); models that share no case do not outrank "
+        "each other.",
+        "- **Relative gates** (non-inferiority against the hosted baseline) pass when the lower bound of the "
+        "paired difference (candidate − baseline) is above −δ, fail when its upper bound is below −δ.",
+        "- **Fragility**: beside each verdict, the smallest number of case outcomes that would change it "
+        '("flips to insufficient-evidence if 2 more cases fail").',
         "",
         "## Findings per workload",
         "",
@@ -103,8 +137,11 @@ def methodology_page(data: SiteData, plan: SitePlan) -> str:
             sortable=False,
         ),
         "",
-        f"When several gates fail, the finding that comes first in {' → '.join(pol.decisions.order)} wins; "
-        "all gates passing gives **keep**; a gate with no data leaves the decision **undecided**.",
+        f"When several findings apply, the one that comes first in {' → '.join(pol.decisions.order)} wins; "
+        "all gates passing at their bound gives **keep**; a gate with no data leaves the decision **undecided**. "
+        "Routes per finding: "
+        + "; ".join(f"{k} → {v}" for k, v in pol.decisions.routes.items())
+        + " (a kept workload takes its own route).",
         "",
     ]
     if pol.decisions.remedies:
@@ -121,7 +158,7 @@ def methodology_page(data: SiteData, plan: SitePlan) -> str:
         "Where a source document states a figure (a throughput ceiling, a break-even month, a monthly "
         "return), the bench derives it again from that document's own stated inputs with the one general "
         "formula, shows the working, and marks the claim consistent only if the two agree within "
-        f"{pol.claims.rel_tolerance:.0%} or within the claim's own rounding (\"~389M\" is stated to the "
+        f'{pol.claims.rel_tolerance:.0%} or within the claim\'s own rounding ("~389M" is stated to the '
         "million). No formula is adjusted to meet a claim.",
         "",
     ]

@@ -23,6 +23,7 @@ VERDICT_TEXT = {
 def roles_page(data: SiteData, plan: SitePlan) -> str:
     reg = data.reg
     p = reg.policy.promotion
+    s = reg.policy.statistics
     cases = Counter(c.role for _, c in reg.all_cases())
     out = [
         "# Roles & incumbents",
@@ -31,9 +32,12 @@ def roles_page(data: SiteData, plan: SitePlan) -> str:
         f"it is no worse on acceptance rate ({p.acceptance_rate} incumbent), review pain ({p.review_pain}) and "
         f"hard-failure rate ({p.hard_failure_rate}); its cost tier is free unless the incumbent is also paid; "
         f"the role keeps at least {p.min_families_per_role} model families once the incumbent is replaced "
-        "(the family-diversity guard); and the gain is beyond noise: an exact McNemar test on the shared "
-        f"cases at p < {p.significance_alpha:g}, on at least {p.min_shared_cases} shared cases. "
-        f"A challenger {p.retire_if_worse_by:.0%} or more below the incumbent is a retire candidate. "
+        "(the family-diversity guard); and the gain is beyond noise: a one-sided paired test on the shared "
+        "cases (exact McNemar with one request per case, a sign-flip permutation test of per-case mean "
+        f"differences with repeats) at p < {s.alpha / 2:g}, Holm-corrected across the role's challengers, "
+        f"on at least {p.min_shared_cases} shared cases. A challenger {p.retire_if_worse_by:.0%} or more below "
+        "the incumbent, significantly and on as many shared cases, is a retire candidate. "
+        "Each verdict says what would flip it. "
         "All numbers come from `registry/policy.yaml`.",
         "",
     ]
@@ -61,7 +65,7 @@ def roles_page(data: SiteData, plan: SitePlan) -> str:
             out += [
                 f"### {esc_md(o.challenger)} vs {esc_md(o.incumbent)}: {esc_md(VERDICT_TEXT[o.verdict])}",
                 "",
-                esc_md(o.reason),
+                esc_md(o.reason) + (f" *What would flip it:* {esc_md(o.fragility_text)}." if o.fragility_text else ""),
                 "",
             ]
             if o.gates:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from generator.analysis.decisions import GATE_COLUMNS, decide
+from generator.analysis.evidence import LEVEL, base_cells, cell_latency, cells, level_of
 from generator.execute.records import Manifest
 from generator.site.html import Cell, esc, esc_md, fmt_num
 from generator.site.pages.context import SiteData
@@ -80,30 +81,26 @@ def _env_rows(m: Manifest) -> list[list[object]]:
     return rows
 
 
-PER_CASE_KEYS = ["run_id", "model_id", "case_id"]
 # What a run report's findings read: the gates' columns (no output texts: a report quotes none).
-REPORT_COLUMNS = [*GATE_COLUMNS, "workload"]
+REPORT_COLUMNS = [*GATE_COLUMNS, "failure_summary"]
 
 
 def _per_case(rdf: pd.DataFrame) -> pd.DataFrame:
-    """One row per run × model × case: repeats and load levels folded together (vectorised:
-    no Python call per group, so a million results take seconds)."""
-    keys = [rdf[k] for k in PER_CASE_KEYS]
-    g = rdf.groupby(keys, sort=True, observed=True)
+    """One row per run × model × case × load level: the evidence table's cells, runs apart,
+    with the cell's warm median latency and the first reason a request of it failed."""
+    c = cells(base_cells(rdf), by=["run_id"])
+    keys = ["run_id", "model_id", "case_id", LEVEL]
+    lat = cell_latency(rdf, by=["run_id"])
+    c = c.merge(lat, on=keys, how="left") if len(lat) else c.assign(latency_p50_s=float("nan"))
     reason = rdf["failure_summary"]
-    why = reason.where(reason.fillna("").astype(str).str.len() > 0)
-    return pd.DataFrame(
-        {
-            "results": g.size(),
-            "accepted": g["accepted"].mean(),
-            "hard": rdf["status"].eq("failed").groupby(keys, sort=True, observed=True).sum().astype(int),
-            "pain": g["review_pain"].mean(),
-            "e2e": g["e2e_s"].median(),
-            "tps": g["output_tps"].median(),
-            # The first non-empty reason, in row order.
-            "why": why.groupby(keys, sort=True, observed=True).first().reindex(g.size().index).fillna(""),
-        }
-    ).reset_index()
+    has = reason.fillna("").astype(str).str.len() > 0
+    why = pd.DataFrame({k: rdf[k] for k in keys[:3]})
+    why[LEVEL] = level_of(rdf)
+    why["why"] = reason
+    first = why[has].groupby(keys, sort=True, dropna=False, observed=True)["why"].first().reset_index()
+    c = c.merge(first, on=keys, how="left")
+    c["why"] = c["why"].fillna("")
+    return c
 
 
 def run_page(data: SiteData, plan: SitePlan, m: Manifest) -> str:
@@ -161,17 +158,18 @@ def run_page(data: SiteData, plan: SitePlan, m: Manifest) -> str:
         out += ["No per-case results in this run.", ""]
         return "\n".join(out)
     every = data.once("per_case", lambda: _per_case(data.df))
-    per = every[every["run_id"] == m.run_id].sort_values(["accepted", "model_id", "case_id"], kind="mergesort")
+    per = every[every["run_id"] == m.run_id].sort_values(["accepted", "model_id", "case_id", LEVEL], kind="mergesort")
+    several = per[LEVEL].nunique() > 1
     rows = [
         [
             r.model_id,
             r.case_id,
-            r.results,
+            *([fmt_num(r.level, 0)] if several else []),
+            r.n,
             fmt_num(r.accepted, pct=True),
-            r.hard,
+            r.n_hard,
             fmt_num(r.pain, 1),
-            fmt_num(r.e2e),
-            fmt_num(r.tps, 1),
+            fmt_num(r.latency_p50_s),
             r.why,
         ]
         for r in per.itertuples()
@@ -183,12 +181,12 @@ def run_page(data: SiteData, plan: SitePlan, m: Manifest) -> str:
             [
                 "Model",
                 "Case",
+                *(["In flight"] if several else []),
                 "Results",
                 "Accepted",
                 "Hard failures",
                 "Review pain",
                 "E2E p50 (s)",
-                "tok/s",
                 "What failed",
             ],
             rows,
@@ -249,7 +247,7 @@ def run_report(data: SiteData, m: Manifest) -> str:
         if not rdf["workload"].eq(w.id).any():
             continue
         roi = data.roi[w.id].net_per_month if w.id in data.roi else None
-        for d in decide(rdf, w, reg.policy.decisions, [], 0, roi):
+        for d in decide(rdf, w, reg.policy.decisions, [], reg.policy.statistics, 0, roi):
             lines.append(
                 f"- **{esc_md(w.title)}**, {esc_md(d.model_id)}: {d.finding}, route {d.route}. {esc_md(d.reason)}"
             )

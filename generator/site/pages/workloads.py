@@ -7,7 +7,7 @@ from typing import Any
 from generator.analysis.roi import RoiResult
 from generator.registry.schema import Gate, Workload
 from generator.site.html import Cell, esc, esc_md, fmt_num, pre
-from generator.site.pages.common import finding_cell, model_link
+from generator.site.pages.common import finding_cell, fmt_secs, model_link
 from generator.site.pages.context import SiteData
 from generator.site.plan import SitePlan
 
@@ -98,8 +98,26 @@ def workload_page(data: SiteData, plan: SitePlan, w: Workload) -> str:
     decisions = data.decisions[w.id]
     out = [f"# {esc_md(w.title)}", "", f"*Source: {esc_md(w.source)}.* {esc_md(w.description)}", ""]
     out += ["## Decision", ""]
-    rows = [[model_link(reg, page, d.model_id), d.cases, finding_cell(d.finding), d.route, d.reason] for d in decisions]
-    out += [plan.table(page, "decisions", ["Model", "Cases", "Finding", "Route", "Why"], rows), ""]
+    rows = [
+        [
+            model_link(reg, page, d.model_id),
+            d.cases,
+            finding_cell(d.finding),
+            d.route,
+            d.fragility_text if d.finding != "no-runs" else "—",
+            d.reason,
+        ]
+        for d in decisions
+    ]
+    out += [
+        plan.table(page, "decisions", ["Model", "Cases", "Finding", "Route", "What would flip it", "Why"], rows),
+        "",
+        '<p class="opsbench-note">A gate passes only when its 95 % interval clears the threshold and fails '
+        "only when the interval misses it entirely; in between the finding is <b>insufficient evidence</b>. "
+        f"No workload is kept on fewer than {reg.policy.decisions.min_cases} cases "
+        "(<code>registry/policy.yaml</code>).</p>",
+        "",
+    ]
     gk = reg.policy.decisions.gate_kinds
     out += [
         "## Gates",
@@ -112,23 +130,28 @@ def workload_page(data: SiteData, plan: SitePlan, w: Workload) -> str:
     measured = [d for d in decisions if d.finding != "no-runs"]
     grows = []
     for i, gate in enumerate(w.gates):
-        cells: list[Any] = [_gate_name(gate), gate.kind, f"{gate.op} {gate.value:g}"]
+        threshold = f"≥ baseline − {gate.margin:.0%}" if gate.relative_to else f"{gate.op} {gate.value:g}"
+        cells: list[Any] = [_gate_name(gate), gate.kind, threshold]
         for d in measured:
             g = d.gates[i]
-            if g.passed is None:
+            if g.state is None:
                 cells.append("no data")
-            else:
-                mark = "pass" if g.passed else "FAIL"
-                # A latency gate without a named level reads each model's lowest: say which.
-                at = g.level if gate.concurrency is None and g.level is not None else None
-                where = f' <span class="opsbench-ci">at {at} in flight</span>' if at is not None else ""
-                cells.append(
-                    Cell(
-                        f'{esc(fmt_num(g.value, 3))} <span class="opsbench-{mark.lower()}">{mark}</span>{where}',
-                        plain=f"{g.value:.4f} {mark}" + (f" at {at} in flight" if at is not None else ""),
-                        sort=g.value,
-                    )
+                continue
+            mark = {"pass": "pass", "fail": "FAIL", "insufficient": "unsettled"}[g.state]
+            # A latency gate without a named level reads each model's lowest: say which.
+            at = g.level if gate.concurrency is None and g.level is not None else None
+            where = f" at {at} in flight" if at is not None else ""
+            ci = f"[{fmt_secs(g.ci_low, 3)}, {fmt_secs(g.ci_high, 3)}]" if g.ci_low is not None else ""
+            frag = f"; {g.fragility_text}" if g.fragility is not None else ""
+            cells.append(
+                Cell(
+                    f'{esc(fmt_secs(g.value, 3))} <span class="opsbench-ci">{esc(ci)} n={g.n}{esc(where)}</span> '
+                    f'<span class="opsbench-{"pass" if g.state == "pass" else "fail"}">{mark}</span>'
+                    f'<span class="opsbench-ci">{esc(frag)}</span>',
+                    plain=f"{g.value:.4f} {ci} n={g.n} {mark}{where}",
+                    sort=g.value,
                 )
+            )
         grows.append(cells)
     out += [
         plan.table(page, "gates", ["Gate", "Kind", "Threshold", *[d.model_id for d in measured]], grows),
