@@ -239,6 +239,11 @@ class ExecutionPolicy(Strict):
     default_max_tokens: Annotated[int, Field(gt=0)] = 256
     temperature: NonNegative = 0.0
     seed: int = 1234
+    n_ctx: Annotated[int, Field(ge=256, le=1_048_576)] = Field(
+        default=4096,
+        description="Embedded models: llama.cpp's context size in tokens (capped at the model's "
+        "context_window); a prompt plus max_tokens beyond it is a context_overflow failure.",
+    )
 
 
 class ReadinessPolicy(Strict):

@@ -70,7 +70,8 @@ class EmbeddedProvider:
 
     supports_parallel = False
 
-    def __init__(self, model: ModelEntry, n_ctx: int = 4096, n_threads: int | None = None):
+    def __init__(self, model: ModelEntry, n_ctx: int, n_threads: int | None = None):
+        """``n_ctx``: llama.cpp's context size (policy.yaml: execution.n_ctx), capped at the model's window."""
         self.model = model
         self.n_ctx = min(n_ctx, model.context_window)
         self.n_threads = n_threads or max(1, os.cpu_count() or 1)
