@@ -239,7 +239,7 @@ def probe(registry_dir: Path, model_id: str | None, json_: bool) -> None:
     model = reg.models.get(model_id) if model_id else reg.default_model()
     if model is None:
         raise click.UsageError(f"unknown model {model_id!r}")
-    provider = make_provider(model)
+    provider = make_provider(model, reg.policy.execution)
     try:
         result = run_probe(model, provider, reg.policy)
     finally:

@@ -263,3 +263,29 @@ def test_load_level_only_on_latency_gates(registry_copy: Path) -> None:
     line = line_of(path, "concurrency: 4")
     want = f"workloads.yaml:{line}:"
     assert any(want in p and "p95_latency_s and p50_latency_s gates only" in p for p in probs), probs
+
+
+def test_unknown_turn_template_points_at_its_line(registry_copy: Path) -> None:
+    path = registry_copy / "models.yaml"
+    replace(path, "    turn_template: smollm2\n", "    turn_template: vicuna\n")
+    probs = problems_of(registry_copy)
+    line = line_of(path, "turn_template: vicuna")
+    hit = [p for p in probs if f"models.yaml:{line}:" in p and "turn_template" in p]
+    assert hit and all(name in hit[0] for name in ("'gemma'", "'chatml'", "'smollm2'")), probs
+
+
+def test_gguf_file_must_be_a_plain_gguf_name(registry_copy: Path) -> None:
+    path = registry_copy / "models.yaml"
+    replace(path, "    gguf_file: SmolLM2-135M-Instruct.Q4_1.gguf\n", "    gguf_file: ../SmolLM2.bin\n")
+    probs = problems_of(registry_copy)
+    line = line_of(path, "gguf_file: ../SmolLM2.bin")
+    assert any(f"models.yaml:{line}:" in p and "plain file name ending in .gguf" in p for p in probs), probs
+
+
+def test_policy_n_ctx_is_validated(registry_copy: Path) -> None:
+    assert load_registry(registry_copy).policy.execution.n_ctx == 4096
+    path = registry_copy / "policy.yaml"
+    replace(path, "  n_ctx: 4096\n", "  n_ctx: 16\n")
+    probs = problems_of(registry_copy)
+    line = line_of(path, "n_ctx: 16")
+    assert any(f"policy.yaml:{line}: execution.n_ctx:" in p for p in probs), probs

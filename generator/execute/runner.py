@@ -27,7 +27,7 @@ from generator.execute.records import (
 )
 from generator.execute.runstore import RunFolder, iso, new_run_id, utcnow
 from generator.registry.loader import Registry
-from generator.registry.schema import ModelEntry, TaskCase
+from generator.registry.schema import ExecutionPolicy, ModelEntry, TaskCase
 
 RETRYABLE = ("connection", "rate_limited")
 
@@ -262,10 +262,10 @@ class Runner:
         return prog
 
 
-def build_providers(models: list[ModelEntry]) -> dict[str, Provider]:
+def build_providers(models: list[ModelEntry], execution: ExecutionPolicy) -> dict[str, Provider]:
     from generator.execute.providers.http import make_provider
 
-    return {m.id: make_provider(m) for m in models}
+    return {m.id: make_provider(m, execution) for m in models}
 
 
 def start_run(
@@ -389,13 +389,14 @@ def _execute(
     providers: dict[str, Provider] | None,
 ) -> None:
     models = registry.models
+    ex = registry.policy.execution
     needed = list(dict.fromkeys(it.model_id for it in items if it.key not in done))
-    provs = providers if providers is not None else build_providers([models[m] for m in needed])
+    provs = providers if providers is not None else build_providers([models[m] for m in needed], ex)
     manifest.status = "running"
     runner = Runner(registry, folder, manifest, provs, progress)
     judge_ids = manifest.settings.judges
     if judge_ids:
-        runner.judges = {j: provs[j] if j in provs else build_providers([models[j]])[j] for j in judge_ids}
+        runner.judges = {j: provs[j] if j in provs else build_providers([models[j]], ex)[j] for j in judge_ids}
     try:
         described = {m.id: m for m in manifest.models}
         for mid in needed:

@@ -47,6 +47,8 @@ class Strict(BaseModel):
 
 ProviderKind = Literal["embedded", "openai", "ollama", "hosted"]
 CostTier = Literal["free", "paid"]
+# The chat formats the bench can write itself (generator/execute/providers/embedded.py: TURN_TEMPLATES).
+TurnTemplate = Literal["gemma", "chatml", "smollm2"]
 
 
 class ModelEntry(Strict):
@@ -69,11 +71,18 @@ class ModelEntry(Strict):
         "template does not suit it answers with nothing on /chat/completions; /completions with "
         "the model's own turn template gives text.",
     )
-    turn_template: Literal["gemma"] | None = Field(
-        default=None, description="With api: completions, how chat messages become one prompt."
+    turn_template: TurnTemplate | None = Field(
+        default=None,
+        description="How chat messages become one prompt: with api: completions, and for an embedded "
+        "model. An embedded model without one uses the chat template stored in its GGUF file.",
     )
     gguf_package: str | None = Field(
         default=None, description="Embedded only: the Python package that ships the GGUF file."
+    )
+    gguf_file: str | None = Field(
+        default=None,
+        description="Embedded only: the GGUF file's name inside gguf_package, for a package that holds "
+        "the file as it is; without it the package assembles the file (its assemble()).",
     )
     quantization: str | None = None
     params_total_b: Positive | None = Field(default=None, description="Total parameters, billions.")
@@ -97,6 +106,15 @@ class ModelEntry(Strict):
     source: str | None = Field(default=None, description="Where the public facts come from.")
 
     _slug = field_validator("id", "family")(_check_slug)
+
+    @field_validator("gguf_file")
+    @classmethod
+    def _plain_gguf_name(cls, value: str | None) -> str | None:
+        if value is not None and (
+            not value.endswith(".gguf") or "/" in value or "\\" in value or value.startswith(".")
+        ):
+            raise ValueError("gguf_file must be a plain file name ending in .gguf (no folders)")
+        return value
 
     @field_validator("api_key_env")
     @classmethod
@@ -125,6 +143,8 @@ class ModelEntry(Strict):
             raise ValueError("a paid model needs price_input_per_mtok and price_output_per_mtok")
         if self.provider == "embedded" and not self.gguf_package:
             raise ValueError("an embedded model needs gguf_package")
+        if self.provider != "embedded" and (self.gguf_package or self.gguf_file):
+            raise ValueError("gguf_package and gguf_file are for embedded models only")
         if self.provider in ("openai", "ollama", "hosted") and not self.base_url:
             raise ValueError(f"a {self.provider} model needs base_url")
         kv = (self.n_layers, self.n_kv_heads, self.head_dim)
@@ -302,6 +322,11 @@ class ExecutionPolicy(Strict):
     default_max_tokens: Annotated[int, Field(gt=0)] = 256
     temperature: NonNegative = 0.0
     seed: int = 1234
+    n_ctx: Annotated[int, Field(ge=256, le=1_048_576)] = Field(
+        default=4096,
+        description="Embedded models: llama.cpp's context size in tokens (capped at the model's "
+        "context_window); a prompt plus max_tokens beyond it is a context_overflow failure.",
+    )
 
 
 class ReadinessPolicy(Strict):

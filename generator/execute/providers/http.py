@@ -17,7 +17,7 @@ import httpx
 
 from generator.execute.providers.base import Generation, Prompt
 from generator.execute.records import ModelInRun, Usage
-from generator.registry.schema import ModelEntry
+from generator.registry.schema import ExecutionPolicy, ModelEntry
 
 _CONTEXT_WORDS = ("context length", "context window", "maximum context", "too many tokens", "n_ctx")
 
@@ -309,12 +309,12 @@ class OllamaProvider(_HttpBase):
         return gen
 
 
-def make_provider(model: ModelEntry):  # -> Provider
-    """The provider for a registry model."""
+def make_provider(model: ModelEntry, execution: ExecutionPolicy):  # -> Provider
+    """The provider for a registry model, under policy.yaml's ``execution`` settings."""
     if model.provider == "embedded":
         from generator.execute.providers.embedded import EmbeddedProvider
 
-        return EmbeddedProvider(model)
+        return EmbeddedProvider(model, n_ctx=execution.n_ctx)
     if model.provider == "ollama":
         return OllamaProvider(model)
     return OpenAIProvider(model)  # openai and hosted speak the same protocol
