@@ -119,3 +119,63 @@ def clustered_se(per_case_means: list[float], per_case_counts: list[int]) -> flo
     s = sum((k * (m - grand)) ** 2 for m, k in zip(per_case_means, per_case_counts, strict=True))
     g = len(per_case_means)
     return math.sqrt(s * g / (g - 1)) / n_total
+
+
+@dataclass(frozen=True)
+class Kappa:
+    """Cohen's kappa of two raters' yes/no verdicts on the same items.
+
+    ``kappa`` and ``observed`` are None, with ``note`` saying why, when there is not enough
+    data: fewer than two items, or a rater who gave one verdict only (kappa is then 0/0 or
+    says nothing about agreement).
+    """
+
+    n: int
+    observed: float | None
+    kappa: float | None
+    note: str | None = None
+
+
+def cohen_kappa(a: list[bool], b: list[bool]) -> Kappa:
+    """κ = (p_o − p_e) ÷ (1 − p_e) over the 2 × 2 table of ``a`` against ``b`` (numpy; no library).
+
+    p_o is the share of items where the raters agree; p_e the agreement expected by chance from
+    each rater's own yes-rate, p_a·p_b + (1 − p_a)(1 − p_b).
+    """
+    import numpy as np
+
+    if len(a) != len(b):
+        raise ValueError("both raters must rate the same items")
+    n = len(a)
+    if n < 2:
+        return Kappa(n, None, None, "not enough data (fewer than 2 items)")
+    x = np.asarray(a, dtype=bool)
+    y = np.asarray(b, dtype=bool)
+    observed = float(np.mean(x == y))
+    if x.all() or not x.any() or y.all() or not y.any():
+        return Kappa(n, observed, None, "not enough data (a rater gave one verdict only)")
+    pa, pb = float(x.mean()), float(y.mean())
+    expected = pa * pb + (1 - pa) * (1 - pb)
+    return Kappa(n, observed, (observed - expected) / (1 - expected))
+
+
+def bootstrap_mean(values: list[float], resamples: int, seed: int, level: float) -> Interval:
+    """Mean of ``values`` with a percentile bootstrap interval (numpy's generator, fixed seed).
+
+    Resample the values with replacement ``resamples`` times; the interval is the
+    (1 − level)/2 and (1 + level)/2 quantiles of the resampled means. Fewer than two values
+    have no interval (low and high are NaN); none have no mean either.
+    """
+    import numpy as np
+
+    x = np.asarray(values, dtype=float)
+    if len(x) == 0:
+        return Interval(float("nan"), float("nan"), float("nan"))
+    mean = float(x.mean())
+    if len(x) < 2:
+        return Interval(mean, float("nan"), float("nan"))
+    rng = np.random.default_rng(seed)
+    means = x[rng.integers(0, len(x), size=(resamples, len(x)))].mean(axis=1)
+    tail = (1 - level) / 2
+    low, high = np.quantile(means, [tail, 1 - tail])
+    return Interval(mean, float(low), float(high))
