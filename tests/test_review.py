@@ -543,3 +543,23 @@ def test_bad_rubric_values_are_located(registry: Path) -> None:
         f"workloads.yaml:{bound}: policy.yaml review.acceptable_score 4 is outside dimension 'evidence_bound''s "
         "scale 1..3"
     ]
+
+
+def test_rubric_dimension_ids_are_unique_and_not_file_columns(registry: Path) -> None:
+    path = registry / "workloads.yaml"
+    text = path.read_text()
+    text = text.replace("      - id: no_implied_review\n", "      - id: evidence_bound\n")
+    text = text.replace("      - id: source_spans\n", "      - id: notes\n")
+    path.write_text(text)
+    lines = text.splitlines()
+    rubric = [i for i, ln in enumerate(lines, 1) if ln == "    review_rubric:"]
+    notes = lines.index("      - id: notes") + 1
+    with pytest.raises(InputError) as info:
+        load_registry(registry)
+    probs = [str(p).split("registry/", 1)[1] for p in info.value.problems]
+    assert probs == [
+        f"workloads.yaml:{rubric[1]}: workloads[2].review_rubric: rubric dimension ids must be unique: "
+        "evidence_bound repeated",
+        f"workloads.yaml:{notes}: workloads[3].review_rubric[1]: dimension id 'notes' is a column of the review "
+        "file; avoid ['input', 'item', 'notes', 'output', 'reviewer']",
+    ]
