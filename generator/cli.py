@@ -590,8 +590,9 @@ def build(
 # --- commands defined in their own modules ---
 from generator.analysis.commands import capacity, cost, roi  # noqa: E402
 from generator.ingest.command import ingest  # noqa: E402
+from generator.review.command import review  # noqa: E402
 
-for _command in (capacity, cost, roi, ingest):
+for _command in (capacity, cost, roi, ingest, review):
     cli.add_command(_command)
 
 

@@ -140,7 +140,7 @@ def test_json_output(registry_copy: Path) -> None:
 
 
 def test_a_failed_write_leaves_no_folder(registry_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import generator.ingest.common as common
+    import generator.execute.runstore as runstore  # ingest writes through the run store's folder writer
 
     calls = []
 
@@ -148,7 +148,7 @@ def test_a_failed_write_leaves_no_folder(registry_copy: Path, monkeypatch: pytes
         calls.append(path)
         raise OSError("disk full")
 
-    monkeypatch.setattr(common, "atomic_write_text", broken)
+    monkeypatch.setattr(runstore, "atomic_write_text", broken)
     with pytest.raises(OSError, match="disk full"):
         ingest_file("vllm", VLLM, Path("out"), registry_copy)
     assert calls and list(Path("out").iterdir()) == []

@@ -339,7 +339,8 @@ def bootstrap_mean_ci(
 
     The estimate is the plain mean. Resampling is vectorised in chunks of about a million draws, so
     4000 resamples of 100,000 cases never hold the 3 GB index matrix at once. Empty values give a NaN
-    interval; a single value v gives (v, v, v): one case carries no information about spread.
+    interval; a single value v gives (v, NaN, NaN): one case carries no information about spread, and
+    an interval of zero width would claim certainty it does not have.
     """
     _check_level(level)
     if n_resamples < 1:
@@ -352,7 +353,7 @@ def bootstrap_mean_ci(
         raise ValueError("values must not contain NaN")
     estimate = float(np.mean(x))
     if n == 1:
-        return Interval(estimate, estimate, estimate)
+        return Interval(estimate, float("nan"), float("nan"))
     rng = np.random.default_rng(seed)
     chunk = max(1, min(n_resamples, 1_000_000 // n))
     index_type = np.int32 if n < 2**31 else np.int64  # int32 indices make the gather about twice as fast
@@ -604,3 +605,41 @@ def cases_to_settle(k: float, n: int, op: str, threshold: float, max_extra: int 
         if settled(extra):
             return extra
     return None
+
+
+@dataclass(frozen=True)
+class Kappa:
+    """Cohen's kappa of two raters' yes/no verdicts on the same items.
+
+    ``kappa`` and ``observed`` are None, with ``note`` saying why, when there is not enough
+    data: fewer than two items, or a rater who gave one verdict only (kappa is then 0/0 or
+    says nothing about agreement).
+    """
+
+    n: int
+    observed: float | None
+    kappa: float | None
+    note: str | None = None
+
+
+def cohen_kappa(a: list[bool], b: list[bool]) -> Kappa:
+    """κ = (p_o − p_e) ÷ (1 − p_e) over the 2 × 2 table of ``a`` against ``b`` (numpy; no library).
+
+    p_o is the share of items where the raters agree; p_e the agreement expected by chance from
+    each rater's own yes-rate, p_a·p_b + (1 − p_a)(1 − p_b).
+    """
+    import numpy as np
+
+    if len(a) != len(b):
+        raise ValueError("both raters must rate the same items")
+    n = len(a)
+    if n < 2:
+        return Kappa(n, None, None, "not enough data (fewer than 2 items)")
+    x = np.asarray(a, dtype=bool)
+    y = np.asarray(b, dtype=bool)
+    observed = float(np.mean(x == y))
+    if x.all() or not x.any() or y.all() or not y.any():
+        return Kappa(n, observed, None, "not enough data (a rater gave one verdict only)")
+    pa, pb = float(x.mean()), float(y.mean())
+    expected = pa * pb + (1 - pa) * (1 - pb)
+    return Kappa(n, observed, (observed - expected) / (1 - expected))

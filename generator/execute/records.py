@@ -233,3 +233,59 @@ class Manifest(Record):
     cli_args: list[str]
     source: dict[str, Any] | None = Field(default=None, description="Ingested runs: where from.")
     notes: list[str] = Field(default_factory=list)
+
+
+# --- human review (written by ``opsbench review add``; see generator/review) ---
+
+REVIEW_SCHEMA_VERSION = 1
+REVIEW_ORIGIN = "human-review"
+
+
+class ReviewDimension(Record):
+    """A rubric dimension as the reviewer saw it: kept in the review folder, because the
+    registry's rubric may change after the grades were given."""
+
+    id: str
+    question: str
+    scale_min: int
+    scale_max: int
+
+
+class ReviewManifest(Record):
+    """``manifest.json`` of a review folder. It holds no ``results.jsonl``: its grades point at
+    results of other runs (``source_run_ids``), so readers of results skip it by ``origin``."""
+
+    schema_version: int = REVIEW_SCHEMA_VERSION
+    run_id: str = Field(description="This folder's id (the folder name), as for every run folder.")
+    origin: Literal["human-review"] = REVIEW_ORIGIN
+    created_at: str
+    tool_version: str
+    workload: str
+    source_run_ids: list[str] = Field(description="Runs whose results were graded.")
+    reviewers: list[str]
+    rubric: list[ReviewDimension]
+    graded: int = Field(description="Lines of reviews.jsonl.")
+    ungraded: int = Field(default=0, description="Items of the sample left blank by the reviewer.")
+    sample_file: str = Field(description="Name of the filled file the grades came from.")
+    sample_seed: int
+    content_sha256: str = Field(
+        description="sha256 of the grades as read (item, reviewer, scores, notes; not the file's "
+        "bytes, so a re-saved copy of the same file is still recognised): a second add is refused."
+    )
+    cli_args: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+
+class ReviewRecord(Record):
+    """One line of ``reviews.jsonl``: one reviewer's grades of one result."""
+
+    schema_version: int = REVIEW_SCHEMA_VERSION
+    item_id: str = Field(description="The opaque id the reviewer saw.")
+    run_id: str = Field(description="The run holding the graded result.")
+    key: str = Field(description="The graded result's key in that run.")
+    model_id: str
+    case_id: str
+    workload: str
+    reviewer: str
+    scores: dict[str, int] = Field(description="Rubric dimension id -> grade, on that dimension's scale.")
+    notes: str | None = None

@@ -13,14 +13,15 @@ import json
 import os
 import re
 import secrets
+import shutil
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from generator.errors import Problem, RunError
-from generator.execute.records import Manifest, ResultRecord
+from generator.errors import InputError, Problem, RunError
+from generator.execute.records import REVIEW_ORIGIN, Manifest, ResultRecord, ReviewManifest, ReviewRecord
 
 RUN_ID_RE = re.compile(r"^[0-9]{8}-[0-9]{6}-[a-z0-9_.-]{1,80}$")
 
@@ -46,6 +47,56 @@ def atomic_write_text(path: Path, text: str) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def atomic_write_new(path: Path, text: str) -> None:
+    """``atomic_write_text`` that never replaces a file: a file already at ``path`` (even one
+    created a moment ago by another process) raises ``FileExistsError`` and is left as it was.
+
+    The finished temporary file is hard-linked into place, which fails when the name is taken,
+    unlike the rename that ``atomic_write_text`` does.
+    """
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with tmp.open("w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    try:
+        os.link(tmp, path)
+    finally:
+        tmp.unlink()
+    _fsync_dir(path.parent)
+
+
+def write_complete_folder(out_dir: Path, run_id: str, files: dict[str, str], manifest_text: str) -> Path:
+    """Write a whole run folder in one step: build it beside the target, then rename it into place.
+
+    ``files`` maps file names to their text (an empty text is not written). The manifest goes
+    last, because a folder with a manifest is a run. Refuses to replace an existing folder; on
+    any error the temporary folder is removed, so ``out_dir`` never holds half a run.
+    """
+    if not RUN_ID_RE.fullmatch(run_id):
+        raise RunError(f"unsafe run id {run_id!r}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / run_id
+    if target.exists():
+        raise RunError(f"{target} already exists; nothing was written")
+    tmp = out_dir / f".{run_id}.partial-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    try:
+        for name, text in files.items():
+            if text:
+                atomic_write_text(tmp / name, text)
+        atomic_write_text(tmp / "manifest.json", manifest_text)
+        _fsync_dir(tmp)
+        os.rename(tmp, target)
+        _fsync_dir(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
 
 
 def _fsync_dir(path: Path) -> None:
@@ -86,6 +137,8 @@ class RunFolder:
         path = parent / run_id
         if not (path / "manifest.json").is_file():
             raise RunError(f"no run {run_id!r} under {parent}")
+        if is_review_folder(path):
+            raise RunError(f"{run_id!r} is a human-review folder, not a run of requests")
         return cls(path)
 
     # -- manifest
@@ -142,18 +195,44 @@ class RunFolder:
                 self._fh = None
 
 
-def list_run_folders(runs_dir: Path) -> list[Path]:
+def is_review_folder(path: Path) -> bool:
+    """True for a folder written by ``opsbench review add``: grades of other runs' results, no results.
+
+    Told by the manifest's ``origin``, not by a missing ``results.jsonl``: a run that has just
+    started, and an ingested aggregate-only run, have none either. A manifest that cannot be read
+    is not a review folder, so the results reader reports it as the bad manifest it is.
+    """
+    try:
+        data = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("origin") == REVIEW_ORIGIN
+
+
+def _folders(runs_dir: Path) -> list[Path]:
     if not runs_dir.is_dir():
         return []
     return sorted(p for p in runs_dir.iterdir() if p.is_dir() and (p / "manifest.json").is_file())
 
 
+def list_run_folders(runs_dir: Path) -> list[Path]:
+    """Folders of runs of requests (executed or ingested); human-review folders are left out."""
+    return [p for p in _folders(runs_dir) if not is_review_folder(p)]
+
+
+def list_review_folders(runs_dir: Path) -> list[Path]:
+    """Folders written by ``opsbench review add``, oldest id first."""
+    return [p for p in _folders(runs_dir) if is_review_folder(p)]
+
+
 def _read_manifest(path: Path) -> Manifest:
+    if is_review_folder(path):
+        raise InputError(
+            [Problem(str(path / "manifest.json"), None, "a human-review folder holds grades, not results")]
+        )
     try:
         return Manifest.model_validate_json((path / "manifest.json").read_text(encoding="utf-8"))
     except ValueError as exc:
-        from generator.errors import InputError
-
         raise InputError([Problem(str(path / "manifest.json"), None, f"bad manifest: {exc}")]) from None
 
 
@@ -278,13 +357,17 @@ def load_run_table(
 from generator.execute.records import PerfRecord, SummaryRecord  # noqa: E402
 
 
-def _load_records(path: Path, name: str, model: type) -> list:
-    """Every complete, valid line of ``path/name`` as ``model``; a torn or damaged tail ends the read."""
+def _load_records(path: Path, name: str, model: type, ident: Callable[[Any], Any] | None = None) -> list:
+    """Every complete, valid line of ``path/name`` as ``model``; a torn or damaged tail ends the read.
+
+    A line whose ``ident`` (default: its ``key``) was seen before is read once.
+    """
     file = path / name
     if not file.exists():
         return []
+    ident = ident or (lambda rec: rec.key)
     records = []
-    seen: set[str] = set()
+    seen: set[Any] = set()
     with file.open(encoding="utf-8") as fh:
         for line in fh:
             if not line.endswith("\n"):
@@ -293,9 +376,9 @@ def _load_records(path: Path, name: str, model: type) -> list:
                 rec = model.model_validate_json(line)
             except ValueError:
                 break
-            if rec.key in seen:
+            if ident(rec) in seen:
                 continue
-            seen.add(rec.key)
+            seen.add(ident(rec))
             records.append(rec)
     return records
 
@@ -308,3 +391,18 @@ def load_summaries(path: Path) -> list[SummaryRecord]:
 def load_perf(path: Path) -> list[PerfRecord]:
     """A run's ``perf.jsonl`` (llama-bench, vLLM, GuideLLM measurements); [] if it has none."""
     return _load_records(path, "perf.jsonl", PerfRecord)
+
+
+# --- human-review folders (written by generator/review) ---
+
+REVIEWS_FILE = "reviews.jsonl"
+
+
+def load_review_folder(path: Path) -> tuple[ReviewManifest, list[ReviewRecord]]:
+    """A review folder's manifest and its grades (one per item and reviewer)."""
+    try:
+        manifest = ReviewManifest.model_validate_json((path / "manifest.json").read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise InputError([Problem(str(path / "manifest.json"), None, f"bad review manifest: {exc}")]) from None
+    records = _load_records(path, REVIEWS_FILE, ReviewRecord, ident=lambda r: (r.item_id, r.reviewer))
+    return manifest, records

@@ -12,8 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,7 +27,7 @@ from generator.execute.records import (
     ResultRecord,
     SummaryRecord,
 )
-from generator.execute.runstore import RUN_ID_RE, RunFolder, _fsync_dir, atomic_write_text
+from generator.execute.runstore import RUN_ID_RE, write_complete_folder
 from generator.registry.yamlio import display_path
 
 #: Role written on per-sample rows from other harnesses: no registry role, so an
@@ -427,32 +425,9 @@ def write_run_folder(
     summaries: list[SummaryRecord],
     perf: list[PerfRecord],
 ) -> Path:
-    """Write a complete run folder in one step: build it beside the target, then rename.
+    """Write a complete run folder in one step (the run store's ``write_complete_folder``).
 
-    Refuses to replace an existing folder. On any error the temporary folder is removed,
-    so ``out_dir`` never holds half a run.
+    Refuses to replace an existing folder; ``out_dir`` never holds half a run.
     """
-    run_id = manifest.run_id
-    if not RUN_ID_RE.fullmatch(run_id):
-        raise RunError(f"unsafe run id {run_id!r}")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / run_id
-    if target.exists():
-        raise RunError(f"{target} already exists; nothing was written")
-    tmp = out_dir / f".{run_id}.ingest-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    try:
-        files = {"results.jsonl": results, "summaries.jsonl": summaries, "perf.jsonl": perf}
-        for name, records in files.items():
-            if records:
-                atomic_write_text(tmp / name, _jsonl(records))
-        RunFolder(tmp).write_manifest(manifest)  # last: a folder with a manifest is a run
-        _fsync_dir(tmp)
-        os.rename(tmp, target)
-        _fsync_dir(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target
+    files = {"results.jsonl": _jsonl(results), "summaries.jsonl": _jsonl(summaries), "perf.jsonl": _jsonl(perf)}
+    return write_complete_folder(out_dir, manifest.run_id, files, manifest.model_dump_json(indent=2) + "\n")

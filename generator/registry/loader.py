@@ -260,6 +260,26 @@ def cross_check(reg: Registry, loc: _Locator) -> list[Problem]:
                 "policy.yaml", ["judge", "judges"], "the two judges must come from different families"
             )
         )
+    if pol.review.judge_acceptable_score > pol.judge.scale_max:
+        out.append(
+            loc.problem(
+                "policy.yaml",
+                ["review", "judge_acceptable_score"],
+                f"judge_acceptable_score {pol.review.judge_acceptable_score} is above judge.scale_max "
+                f"{pol.judge.scale_max}: no judge could ever accept",
+            )
+        )
+    for i, w in enumerate(reg.workloads_file.workloads):
+        for j, dim in enumerate(w.review_rubric):
+            if not dim.scale_min <= pol.review.acceptable_score <= dim.scale_max:
+                out.append(
+                    loc.problem(
+                        "workloads.yaml",
+                        ["workloads", i, "review_rubric", j, "id"],
+                        f"policy.yaml review.acceptable_score {pol.review.acceptable_score} is outside "
+                        f"dimension {dim.id!r}'s scale {dim.scale_min}..{dim.scale_max}",
+                    )
+                )
     missing_sev = {"low", "medium", "high", "critical"} - set(pol.scoring.severity_weights)
     if missing_sev:
         out.append(

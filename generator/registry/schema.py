@@ -342,6 +342,27 @@ class ClaimCheckPolicy(Strict):
     rel_tolerance: Annotated[float, Field(ge=0, le=1)] = 0.02
 
 
+class ReviewPolicy(Strict):
+    """Human review as evidence (``opsbench review``). Every number has to be in policy.yaml:
+    no field has a default, so a registry without them says so rather than borrowing ours."""
+
+    acceptable_score: int = Field(
+        description="A graded output is 'human acceptable' when every rubric dimension is at least "
+        "this: the human side of the agreement with the deterministic checks and the judges."
+    )
+    judge_acceptable_score: Annotated[int, Field(ge=0)] = Field(
+        description="A judge score (0..judge.scale_max) at least this counts as the judge accepting."
+    )
+    sample_seed: int = Field(description="Seed of `opsbench review sample` when --seed is not given.")
+    bootstrap_resamples: Annotated[int, Field(ge=100, le=100_000)] = Field(
+        description="Resamples of the percentile bootstrap behind every human-score interval."
+    )
+    bootstrap_seed: int = Field(description="Seed of the bootstrap, so a report is reproducible.")
+    interval_level: Annotated[float, Field(gt=0, lt=1)] = Field(
+        description="Coverage of the bootstrap intervals (0.95: the 2.5th to 97.5th percentile)."
+    )
+
+
 class PolicyFile(Strict):
     schema_version: Literal[1] = 1
     scoring: ScoringPolicy
@@ -352,6 +373,7 @@ class PolicyFile(Strict):
     readiness: ReadinessPolicy
     statistics: StatisticsPolicy = Field(default_factory=StatisticsPolicy)
     claims: ClaimCheckPolicy = Field(default_factory=ClaimCheckPolicy)
+    review: ReviewPolicy
 
 
 # --------------------------------------------------------------------------- hardware
@@ -611,6 +633,37 @@ class RoiInputs(Strict):
         return self
 
 
+# Column / field names of a review sample file: a rubric dimension may not take one.
+REVIEW_RESERVED_FIELDS = frozenset({"item", "input", "output", "reviewer", "notes"})
+
+
+class RubricDimension(Strict):
+    """One question a human reviewer answers about an output, on an integer scale.
+
+    Higher is better on every dimension (the question says what the top of the scale
+    means), so "every dimension at least policy.review.acceptable_score" reads the same
+    way for all of them.
+    """
+
+    id: Slug
+    question: str = Field(min_length=1, description="What the reviewer is asked, with what each end means.")
+    scale_min: int = 1
+    scale_max: int = 5
+
+    _slug = field_validator("id")(_check_slug)
+
+    @model_validator(mode="after")
+    def _scale(self) -> RubricDimension:
+        if self.scale_min >= self.scale_max:
+            raise ValueError(f"scale_min ({self.scale_min}) must be below scale_max ({self.scale_max})")
+        if self.id in REVIEW_RESERVED_FIELDS:
+            raise ValueError(
+                f"dimension id {self.id!r} is a column of the review file; "
+                f"avoid {sorted(REVIEW_RESERVED_FIELDS)}"
+            )
+        return self
+
+
 class Workload(Strict):
     id: Slug
     title: str
@@ -623,8 +676,21 @@ class Workload(Strict):
     guard_rules: list[str] = Field(default_factory=list)
     route_if_kept: Literal["local", "hybrid"] = "local"
     roi: RoiInputs | None = None
+    review_rubric: list[RubricDimension] = Field(
+        default_factory=list,
+        description="What a human grades in `opsbench review` (none: the workload is not sampled).",
+    )
 
     _slug = field_validator("id")(_check_slug)
+
+    @field_validator("review_rubric")
+    @classmethod
+    def _unique_dimensions(cls, value: list[RubricDimension]) -> list[RubricDimension]:
+        ids = [d.id for d in value]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"rubric dimension ids must be unique: {', '.join(twice)} repeated")
+        return value
 
 
 class WorkloadsFile(Strict):

@@ -30,7 +30,7 @@ def _check_docs() -> list[list[str]]:
 
 def methodology_page(data: SiteData, plan: SitePlan) -> str:
     pol = data.reg.policy
-    s, ex, pr, j = pol.scoring, pol.execution, pol.promotion, pol.judge
+    s, ex, pr, j, rv = pol.scoring, pol.execution, pol.promotion, pol.judge, pol.review
     st = pol.statistics
     weights = ", ".join(f"{k} {v:g}" for k, v in s.severity_weights.items())
     out = [
@@ -83,6 +83,19 @@ def methodology_page(data: SiteData, plan: SitePlan) -> str:
         f"{j.scale_max} (good) against the case rubric; a spread above {j.disagreement_threshold:g} between "
         "judges, or a judge that gives no score, flags the case for human review. Configured judges: "
         f"{', '.join(j.judges) or 'none'}.",
+        "",
+        "## Human review",
+        "",
+        "A workload's rubric (`review_rubric` in `workloads.yaml`) names what a person grades, on whole-number "
+        "scales where higher is better. `opsbench review sample` draws a seeded sample, the same number of "
+        "outputs per model where possible and on the same cases, leaving hard failures out; the reviewer sees "
+        "an opaque item id, the task and the output, never the model. An output is **human acceptable** when "
+        f"every dimension scores at least {rv.acceptable_score}. Each model's mean per dimension carries a "
+        f"{rv.interval_level:.0%} percentile bootstrap interval ({rv.bootstrap_resamples} resamples over graded "
+        "outputs); the gap to the hosted baseline is the mean over shared cases of the per-case difference, "
+        "bootstrapped over those cases. Cohen's kappa compares human acceptable with the checks' verdict and "
+        f"with each judge's (a score of at least {rv.judge_acceptable_score}); with fewer than two outputs, or a "
+        "rater who gave one verdict only, it is reported as not enough data.",
         "",
         "## Statistics",
         "",
