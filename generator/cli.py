@@ -18,6 +18,7 @@ from generator.cli_common import (
     handles_errors,
     invocation_args,
     json_option,
+    json_safe,
     registry_option,
     runs_option,
 )
@@ -131,7 +132,7 @@ def tasks_new(registry_dir: Path, suite: str, case: str, role: str, workload: st
 @cli.command()
 @registry_option
 @click.option("--suite", required=False, default=None, help="Suite to run (registry/tasks/<suite>).")
-@click.option("--models", default=None, help="Comma-separated model ids; default: the embedded model.")
+@click.option("--models", default=None, help="Comma-separated model ids; default: every embedded model.")
 @click.option("--repeats", default=1, show_default=True, type=int, help="Runs of each case.")
 @click.option("--concurrency", default=1, show_default=True, type=int, help="Requests in flight.")
 @click.option("--sweep", default=None, help="Several load levels, e.g. 1,3,5 (overrides --concurrency).")
@@ -335,7 +336,6 @@ def promote(registry_dir: Path, runs_dir: Path, role_ids: tuple[str, ...], apply
         opsbench promote --role draft
         opsbench promote --apply && git diff registry/roles.yaml
     """
-    from dataclasses import asdict
 
     from generator.analysis.leaderboard import evidence_cells
     from generator.analysis.promotion import best_promotions, promotion_outcomes
@@ -353,7 +353,7 @@ def promote(registry_dir: Path, runs_dir: Path, role_ids: tuple[str, ...], apply
     outcomes = promotion_outcomes(q, roles, reg.models, reg.policy.promotion, reg.policy.statistics)
     chosen = best_promotions(outcomes)
     if json_:
-        click.echo(json.dumps({"outcomes": [asdict(o) for o in outcomes], "promote": chosen}, indent=2))
+        click.echo(json.dumps(json_safe({"outcomes": outcomes, "promote": chosen}), indent=2))
     else:
         for o in outcomes:
             click.echo(f"{o.role}: {o.challenger} vs incumbent {o.incumbent}: {o.verdict.upper()}")
@@ -396,7 +396,6 @@ def decide(registry_dir: Path, runs_dir: Path, workload_ids: tuple[str, ...], js
 
         opsbench decide --workload escalation-classification
     """
-    from dataclasses import asdict
 
     from generator.analysis.decisions import decide as decide_all
     from generator.analysis.leaderboard import evidence_cells
@@ -424,12 +423,12 @@ def decide(registry_dir: Path, runs_dir: Path, workload_ids: tuple[str, ...], js
     if json_:
         payload = []
         for w, d in out:
-            item = asdict(d)
+            item = json_safe(d)
             for g, r in zip(item["gates"], d.gates, strict=True):
                 g["passed"], g["label"], g["rule"] = r.passed, r.label, r.rule
             item["guard_rules"] = w.guard_rules
             payload.append(item)
-        click.echo(json.dumps(payload, indent=2, default=str))
+        click.echo(json.dumps(payload, indent=2))
         return
     rows = [
         {
@@ -500,12 +499,7 @@ def diff(
     if json_:
         click.echo(
             json.dumps(
-                {
-                    "a": run_a,
-                    "b": run_b,
-                    "cases": [asdict(c) for c in shown],
-                    "models": [asdict(d) for d in deltas],
-                },
+                json_safe({"a": run_a, "b": run_b, "cases": shown, "models": deltas}),
                 indent=2,
             )
         )

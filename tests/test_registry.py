@@ -289,3 +289,33 @@ def test_policy_n_ctx_is_validated(registry_copy: Path) -> None:
     probs = problems_of(registry_copy)
     line = line_of(path, "n_ctx: 16")
     assert any(f"policy.yaml:{line}: execution.n_ctx:" in p for p in probs), probs
+
+
+def test_three_judges_fail_validation_not_the_run(registry_copy: Path) -> None:
+    """policy.judge.max_judges is 2: a third judge is a file:line error from `opsbench validate`."""
+    path = registry_copy / "policy.yaml"
+    replace(path, "  judges: []\n", "  judges: [claude-sonnet, llama3.1-8b, qwen3.6-27b]\n")
+    probs = problems_of(registry_copy)
+    line = line_of(path, "judges: [claude-sonnet")
+    assert any(f"policy.yaml:{line}:" in p and "at most 2 (judge.max_judges)" in p for p in probs), probs
+
+
+def test_evidence_min_chars_comes_from_policy() -> None:
+    from generator.execute.checks import run_check
+    from generator.registry.schema import EvidenceCheck, TaskCase
+
+    case = TaskCase.model_validate(
+        {
+            "id": "c",
+            "title": "t",
+            "role": "draft",
+            "severity": "low",
+            "prompt": "p",
+            "input": "Date: 1 May\nThe adjuster visited on 2 May.",
+            "checks": [{"kind": "evidence", "min_lines": 1}],
+        }
+    )
+    check = case.checks[0]
+    assert isinstance(check, EvidenceCheck)
+    assert run_check(check, case, "Date: 1 May", evidence_min_chars=12)[0] is False  # too short to count
+    assert run_check(check, case, "Date: 1 May", evidence_min_chars=5)[0] is True

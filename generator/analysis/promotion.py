@@ -138,10 +138,13 @@ def evaluate_role(
     models: dict[str, ModelEntry],
     policy: PromotionPolicy,
     stats: StatisticsPolicy,
+    fragility: bool = True,
 ) -> list[PromotionOutcome]:
     """The verdict for every challenger of ``role`` against its incumbent.
 
-    ``q``: quality cells (``evidence.quality_cells``) of the role's cases.
+    ``q``: quality cells (``evidence.quality_cells``) of the role's cases. ``fragility=False``
+    skips the search for what would flip each verdict (the calibration benchmark's many
+    simulated decisions need only the verdict).
     """
     pairs: dict[str, _Pair | None] = {ch: _pair(q, role, ch, stats) for ch in role.challengers} if len(q) else {}
     tested = [ch for ch in role.challengers if pairs.get(ch) is not None]
@@ -201,8 +204,9 @@ def evaluate_role(
             stats,
         )
         o.verdict = verdict_of(pr.cha.to_numpy(float))
-        frag = outcome_fragility(verdict_of, pr.cha.to_numpy(float))
-        o.fragility, o.fragility_text = frag.flips, frag.text
+        if fragility:
+            frag = outcome_fragility(verdict_of, pr.cha.to_numpy(float))
+            o.fragility, o.fragility_text = frag.flips, frag.text
         acc_gate = GateCheck(
             "acceptance_rate",
             _fmt(comp.mean_b),  # type: ignore[arg-type]

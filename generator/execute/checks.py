@@ -22,6 +22,7 @@ from generator.registry.schema import (
     LabelCheck,
     RegexCheck,
     RequiredPhrasesCheck,
+    ScoringPolicy,
     TaskCase,
 )
 
@@ -91,7 +92,12 @@ def find_label(output: str, labels: list[str], field: str | None) -> str | None:
     return best[1] if best else None
 
 
-def run_check(check: Any, case: TaskCase, output: str) -> tuple[bool, str]:
+_EVIDENCE_MIN_CHARS = ScoringPolicy.model_fields["evidence_min_chars"].default
+
+
+def run_check(
+    check: Any, case: TaskCase, output: str, evidence_min_chars: int = _EVIDENCE_MIN_CHARS
+) -> tuple[bool, str]:
     """Apply one check; return (passed, what it found)."""
     if isinstance(check, JsonValidCheck):
         _, err = extract_json(output)
@@ -128,7 +134,7 @@ def run_check(check: Any, case: TaskCase, output: str) -> tuple[bool, str]:
     if isinstance(check, EvidenceCheck):
         out = _norm(output)
         missing = [line for line in check.required if _norm(line) not in out]
-        source_lines = [ln.strip() for ln in case.input.splitlines() if len(ln.strip()) >= 12]
+        source_lines = [ln.strip() for ln in case.input.splitlines() if len(ln.strip()) >= evidence_min_chars]
         quoted = sum(1 for ln in dict.fromkeys(source_lines) if _norm(ln) in out)
         if missing:
             return False, _short(f"missing evidence line: {missing[0]!r}")
@@ -188,6 +194,7 @@ def score_case(
     weights: dict[str, float],
     hard_failure: bool,
     echo_min_chars: int = 0,
+    evidence_min_chars: int = _EVIDENCE_MIN_CHARS,
 ) -> CaseScore:
     """Score one finished request.
 
@@ -206,7 +213,7 @@ def score_case(
         if hard_failure or output is None:
             passed, detail = False, "not run: no response"
         else:
-            passed, detail = run_check(check, case, visible_answer(output))
+            passed, detail = run_check(check, case, visible_answer(output), evidence_min_chars)
         outcomes.append(
             CheckOutcome(
                 id=check_id,

@@ -174,6 +174,7 @@ class Runner:
             self.policy.scoring.severity_weights,
             hard_failure=hard,
             echo_min_chars=self.policy.scoring.prompt_echo_min_chars,
+            evidence_min_chars=self.policy.scoring.evidence_min_chars,
         )
         verdict = None
         if self.judges and not hard:
@@ -288,7 +289,7 @@ def start_run(
     if suite not in registry.suites:
         raise RunError(f"unknown suite {suite!r}; known: {', '.join(sorted(registry.suites))}")
     models = registry.models
-    ids = model_ids or [registry.default_model().id]
+    ids = model_ids or [m.id for m in registry.default_models()]
     unknown = [m for m in ids if m not in models]
     if unknown:
         raise RunError(f"unknown model(s): {', '.join(unknown)}")
@@ -296,10 +297,12 @@ def start_run(
     bad_judges = [j for j in judge_ids if j not in models]
     if bad_judges:
         raise RunError(f"unknown judge model(s): {', '.join(bad_judges)}")
-    if len(judge_ids) > 2:
-        raise RunError("at most two judges")
-    if len(judge_ids) == 2 and models[judge_ids[0]].family == models[judge_ids[1]].family:
-        raise RunError("the two judges must come from different families")
+    limit = registry.policy.judge.max_judges
+    if len(judge_ids) > limit:
+        raise RunError(f"at most {limit} judges (policy.yaml judge.max_judges)")
+    families = [models[j].family for j in judge_ids]
+    if len(set(families)) < len(families):
+        raise RunError("the judges must come from different families")
     if machine is not None and machine not in {m.id for m in registry.hardware.machines}:
         raise RunError(f"unknown machine {machine!r}")
     cases = registry.suites[suite].cases

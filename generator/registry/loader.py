@@ -78,11 +78,16 @@ class Registry:
         return [(s, c) for s, suite in sorted(self.suites.items()) for c in suite.cases]
 
     def default_model(self) -> ModelEntry:
-        """The embedded model: runs anywhere with no server."""
-        for m in self.models_file.models:
-            if m.provider == "embedded":
-                return m
-        raise InputError([Problem(str(self.root / "models.yaml"), None, "no embedded model")])
+        """The first embedded model: runs anywhere with no server (what `probe` checks by default)."""
+        return self.default_models()[0]
+
+    def default_models(self) -> list[ModelEntry]:
+        """Every embedded model, in registry order: what `opsbench run` runs when not told, so the
+        main job compares two families on the same cases."""
+        found = [m for m in self.models_file.models if m.provider == "embedded"]
+        if not found:
+            raise InputError([Problem(str(self.root / "models.yaml"), None, "no embedded model")])
+        return found
 
 
 def _hash_files(paths: list[Path], root: Path) -> str:
@@ -254,10 +259,14 @@ def cross_check(reg: Registry, loc: _Locator) -> list[Problem]:
         if judge not in model_ids:
             out.append(loc.problem("policy.yaml", ["judge", "judges", j], f"unknown model {judge!r}"))
     judge_families = [reg.models[j].family for j in pol.judge.judges if j in model_ids]
-    if len(judge_families) == 2 and judge_families[0] == judge_families[1]:
+    if len(set(judge_families)) < len(judge_families):
+        out.append(loc.problem("policy.yaml", ["judge", "judges"], "the judges must come from different families"))
+    if len(pol.judge.judges) > pol.judge.max_judges:
         out.append(
             loc.problem(
-                "policy.yaml", ["judge", "judges"], "the two judges must come from different families"
+                "policy.yaml",
+                ["judge", "judges"],
+                f"{len(pol.judge.judges)} judges; policy allows at most {pol.judge.max_judges} (judge.max_judges)",
             )
         )
     if pol.review.judge_acceptable_score > pol.judge.scale_max:

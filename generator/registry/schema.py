@@ -205,6 +205,11 @@ class ScoringPolicy(Strict):
         description="Fail outputs that repeat an instruction line this long verbatim (0: off).",
     )
     output_excerpt_chars: Annotated[int, Field(gt=0)] = 400
+    evidence_min_chars: Annotated[int, Field(ge=1)] = Field(
+        default=12,
+        description="An evidence check counts a source line as quotable only when it has at least this "
+        "many characters (shorter lines, such as 'Date:' headers, prove nothing when echoed).",
+    )
     max_output_chars: Annotated[int, Field(gt=0)] = 16000
 
 
@@ -310,6 +315,9 @@ class DecisionPolicy(Strict):
 
 class JudgePolicy(Strict):
     scale_max: Annotated[int, Field(ge=1)] = 2
+    max_judges: Annotated[int, Field(ge=1)] = Field(
+        default=2, description="How many judges a run may use; each must come from a different family."
+    )
     disagreement_threshold: NonNegative = 1.5
     judges: list[Slug] = Field(default_factory=list)
 

@@ -18,10 +18,12 @@ from pathlib import Path
 from ruamel.yaml import YAML
 
 from generator.aggregates import load_aggregates
+from generator.analysis.review import ReviewReport, review_report
 from generator.errors import OpsBenchError
 from generator.execute.runstore import atomic_write_text
 from generator.loaders import load_results
-from generator.registry.loader import load_registry
+from generator.registry.loader import Registry, load_registry
+from generator.review.store import load_review_evidence, load_reviews
 from generator.site.pages import build_plan, reports
 
 
@@ -73,6 +75,16 @@ def _source_date_epoch(manifests: list) -> str:
     return str(int(datetime.strptime(latest, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()))
 
 
+def _review(reg: Registry, runs_dir: Path) -> ReviewReport | None:
+    """Human grades in the run store, set against the checks and judges they graded."""
+    _, records = load_reviews(runs_dir)
+    if not records:
+        return None
+    evidence = load_review_evidence(runs_dir, records)
+    baselines = {w.id: w.baseline for w in reg.workloads_file.workloads}
+    return review_report(records, evidence, baselines, reg.policy.review)
+
+
 def build_site(
     registry_dir: Path,
     runs_dir: Path,
@@ -85,7 +97,7 @@ def build_site(
     # Pages show at most an excerpt of each output: keep no more (plus one character, to show the cut).
     df, manifests = load_results(runs_dir, output_chars=reg.policy.scoring.output_excerpt_chars + 1)
     summaries, perf = load_aggregates(runs_dir, manifests)
-    plan, data = build_plan(reg, df, manifests, summaries, perf)
+    plan, data = build_plan(reg, df, manifests, summaries, perf, _review(reg, runs_dir))
     if not config_file.is_file():
         raise BuildError(f"{config_file} not found")
     if not site_src.is_dir():

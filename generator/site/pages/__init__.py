@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from generator.analysis.review import ReviewReport
 from generator.execute.records import Manifest
 from generator.registry.loader import Registry
 from generator.site.pages.context import SiteData, gather
@@ -31,9 +32,10 @@ def build_plan(
     manifests: list[Manifest],
     summaries: pd.DataFrame | None = None,
     perf: pd.DataFrame | None = None,
+    review: ReviewReport | None = None,
 ) -> tuple[SitePlan, SiteData]:
     """Gather every page, chart and data file of the site (nothing written yet)."""
-    data = gather(reg, df, manifests, summaries, perf)
+    data = gather(reg, df, manifests, summaries, perf, review)
     plan = SitePlan()
     plan.add("index.md", home_page(data, plan))
     plan.add("leaderboard.md", leaderboard_page(data, plan))

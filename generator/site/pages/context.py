@@ -14,6 +14,7 @@ from generator.analysis.cost import CostReport, cost_report, fx_rate
 from generator.analysis.decisions import Decision, decide
 from generator.analysis.leaderboard import cost_column, evidence_cells, leaderboard, with_cost_per_task
 from generator.analysis.promotion import PromotionOutcome, promotion_outcomes
+from generator.analysis.review import ReviewReport
 from generator.analysis.roi import RoiResult, roi_report
 from generator.analysis.seedcheck import SeedCheck
 from generator.execute.records import Manifest
@@ -35,6 +36,7 @@ class SiteData:
     cost: CostReport
     summaries: pd.DataFrame
     perf: pd.DataFrame
+    review: ReviewReport | None = None
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     def once(self, key: Any, compute: Callable[[], T]) -> T:
@@ -82,6 +84,7 @@ def gather(
     manifests: list[Manifest],
     summaries: pd.DataFrame | None = None,
     perf: pd.DataFrame | None = None,
+    review: ReviewReport | None = None,
 ) -> SiteData:
     pricing = reg.pricing
     prices = {
@@ -133,6 +136,7 @@ def gather(
         cost,
         summaries if summaries is not None else pd.DataFrame(columns=SUMMARY_COLUMNS),
         perf if perf is not None else pd.DataFrame(columns=PERF_COLUMNS),
+        review,
     )
     data._cache[("quality",)] = q
     return data

@@ -7,7 +7,7 @@ import pandas as pd
 from generator.analysis.leaderboard import cold_start_penalty, load_levels
 from generator.site.charts import latency_under_load
 from generator.site.html import Cell, esc, esc_md, fmt_num
-from generator.site.pages.common import board_table, ingested_perf
+from generator.site.pages.common import board_table, fmt_secs, ingested_perf
 from generator.site.pages.context import SiteData
 from generator.site.pages.leaderboards import ingested_summaries
 from generator.site.plan import SitePlan, rel
@@ -116,7 +116,9 @@ def model_page(data: SiteData, plan: SitePlan, model_id: str) -> str:
     out += [
         "## Under load",
         "",
-        "Each load level is its own measurement: N requests in flight at once (`--concurrency`/`--sweep`).",
+        "Each load level is its own measurement: N requests in flight at once (`--concurrency`/`--sweep`). "
+        "Quality on the leaderboard is read at each case's lowest level; here, acceptance at each level is set "
+        "beside the same cases' quality reading, so a drop under load shows as degradation, never as an average.",
         "",
     ]
     out += [
@@ -127,6 +129,8 @@ def model_page(data: SiteData, plan: SitePlan, model_id: str) -> str:
                 "Requests in flight",
                 "Requests",
                 "Hard failures",
+                "Acceptance here",
+                "Same cases at quality level",
                 "TTFT p50 (s)",
                 "Latency p50 (s)",
                 "Latency p95 (s)",
@@ -137,9 +141,11 @@ def model_page(data: SiteData, plan: SitePlan, model_id: str) -> str:
                     int(r.concurrency),
                     r.requests,
                     fmt_num(r.hard_failure_rate, pct=True),
+                    fmt_num(r.acceptance, pct=True),
+                    fmt_num(r.quality_acceptance, pct=True),
                     fmt_num(r.ttft_p50_s, 3),
-                    fmt_num(r.latency_p50_s),
-                    fmt_num(r.latency_p95_s),
+                    fmt_secs(r.latency_p50_s),
+                    fmt_secs(r.latency_p95_s),
                     fmt_num(r.output_tps_p50, 1),
                 ]
                 for r in levels.itertuples()

@@ -217,12 +217,13 @@ def run_report(data: SiteData, m: Manifest) -> str:
         return "\n".join([*lines, "No per-case results.", ""])
     board = data.board_of("run_id", m.run_id)
     lines += [
-        "| Model | Cases | Acceptance [95 % CI] | Weighted score | Review pain | Hard failures | Latency p50 (s) |",
-        "|---|---|---|---|---|---|---|",
+        "| Rank | Model | Cases | Acceptance [95 % CI] | Weighted score | Review pain | Hard failures "
+        "| Latency p50 (s) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in board.itertuples():
         lines.append(
-            f"| {esc_md(r.model_id)} | {r.cases} | {r.acceptance_rate:.0%} [{r.acceptance_low:.0%}, "
+            f"| {r.rank} | {esc_md(r.model_id)} | {r.cases} | {r.acceptance_rate:.0%} [{r.acceptance_low:.0%}, "
             f"{r.acceptance_high:.0%}] | {r.weighted_score:g}/{r.weighted_total:g} | {r.review_pain:.2f} | "
             f"{r.hard_failure_rate:.0%} | {fmt_num(r.latency_p50_s)} |"
         )
@@ -233,6 +234,12 @@ def run_report(data: SiteData, m: Manifest) -> str:
             f"Latency is at {min(levels)} request(s) in flight, the lowest of this run's load levels "
             f"({', '.join(str(x) for x in levels)}); each model's page on the site shows every level.",
         ]
+    lines += [
+        "",
+        "Acceptance is the mean of per-case means (repeats averaged, each case at its lowest load level) "
+        "with a 95 % Wilson interval over cases. Rank: one plus the number of models significantly better "
+        "on the cases both ran (paired test), so tied models share a rank.",
+    ]
     lines += [
         "",
         "## Workload findings",
@@ -248,7 +255,9 @@ def run_report(data: SiteData, m: Manifest) -> str:
             continue
         roi = data.roi[w.id].net_per_month if w.id in data.roi else None
         for d in decide(rdf, w, reg.policy.decisions, [], reg.policy.statistics, 0, roi):
+            flip = f" What would flip it: {esc_md(d.fragility_text)}." if d.fragility is not None else ""
             lines.append(
-                f"- **{esc_md(w.title)}**, {esc_md(d.model_id)}: {d.finding}, route {d.route}. {esc_md(d.reason)}"
+                f"- **{esc_md(w.title)}**, {esc_md(d.model_id)} ({d.cases} cases): {d.finding}, route {d.route}. "
+                f"{esc_md(d.reason)}.{flip}"
             )
     return "\n".join([*lines, ""])

@@ -118,6 +118,7 @@ def workload_page(data: SiteData, plan: SitePlan, w: Workload) -> str:
         "(<code>registry/policy.yaml</code>).</p>",
         "",
     ]
+    out += _review_block(data, plan, page, w)
     gk = reg.policy.decisions.gate_kinds
     out += [
         "## Gates",
@@ -190,3 +191,56 @@ def workload_page(data: SiteData, plan: SitePlan, w: Workload) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def _review_block(data: SiteData, plan: SitePlan, page: str, w: Workload) -> list[str]:
+    """How far the automated scoring behind these verdicts agrees with human reviewers."""
+    out = ["### Agreement with human review", ""]
+    rep = data.review
+    agree = [a for a in (rep.agreement if rep else []) if a.workload == w.id]
+    if not agree:
+        how = (
+            f"`opsbench review sample --workload {w.id} --n 40`, then `opsbench review add FILE`"
+            if w.review_rubric
+            else "give the workload a `review_rubric` in `registry/workloads.yaml`, then `opsbench review sample`"
+        )
+        return [
+            *out,
+            "These verdicts rest on automated scoring (deterministic checks, and judges where configured); "
+            f"no human has graded this workload's outputs yet, so their agreement is unmeasured. To measure it: {how}.",
+            "",
+        ]
+    rows = [
+        [
+            a.rater_a,
+            a.rater_b,
+            a.n,
+            fmt_num(a.observed, pct=True),
+            fmt_num(a.kappa) if a.kappa is not None else (a.note or "—"),
+        ]
+        for a in agree
+    ]
+    out += [
+        "These verdicts rest on automated scoring; here is how often it agrees with the human reviewers "
+        f"(human acceptable: every rubric dimension at least {rep.acceptable_score}).",  # type: ignore[union-attr]
+        "",
+        plan.table(page, "review-agreement", ["Rater", "Against", "Graded results", "Agree", "Cohen's kappa"], rows),
+        "",
+    ]
+    scores = [s for s in rep.scores if s.workload == w.id]  # type: ignore[union-attr]
+    if scores:
+        srows = [
+            [
+                s.model_id,
+                s.dimension,
+                s.n,
+                fmt_num(s.mean),
+                f"[{fmt_num(s.low)}, {fmt_num(s.high)}]" if s.low is not None else "—",
+            ]
+            for s in scores
+        ]
+        out += [
+            plan.table(page, "review-scores", ["Model", "Dimension", "Graded", "Mean", "95 % interval"], srows),
+            "",
+        ]
+    return out
