@@ -124,7 +124,7 @@ def runs(tmp_path: Path) -> Path:
 
 def test_promote_json_uses_repeats(runs: Path, registry_copy: Path) -> None:
     """5/5 against 3/5 on each of 30 cases: promote, by the sign-flip test on per-case means."""
-    write(runs, "r1", {"gemma4": [[True, True, True, False, False]] * 30, "llama3.1-8b": [[True] * 5] * 30})
+    write(runs, "20260101-000000-r1", {"gemma4": [[True, True, True, False, False]] * 30, "llama3.1-8b": [[True] * 5] * 30})
     out = json.loads(
         invoke("promote", "--role", "draft", "--registry", str(registry_copy), "--runs", str(runs), "--json")
     )
@@ -138,7 +138,7 @@ def test_promote_json_uses_repeats(runs: Path, registry_copy: Path) -> None:
 
 
 def test_promote_apply_through_the_cli(runs: Path, registry_copy: Path) -> None:
-    write(runs, "r1", {"gemma4": [[i < 10] for i in range(30)], "llama3.1-8b": [[i < 20] for i in range(30)]})
+    write(runs, "20260101-000000-r1", {"gemma4": [[i < 10] for i in range(30)], "llama3.1-8b": [[i < 20] for i in range(30)]})
     invoke("promote", "--role", "draft", "--apply", "--registry", str(registry_copy), "--runs", str(runs))
     roles = (registry_copy / "roles.yaml").read_text()
     draft = roles[roles.index("- id: draft") :].split("- id:")[1]
@@ -146,8 +146,8 @@ def test_promote_apply_through_the_cli(runs: Path, registry_copy: Path) -> None:
 
 
 def test_leaderboard_json_ranks_on_shared_cases(runs: Path, registry_copy: Path) -> None:
-    write(runs, "r1", {"a": [[True]] * 30, "b": [[i < 10] for i in range(30)]})
-    write(runs, "r2", {"c": [[False]] * 40}, prefix="other", created_at="2026-01-02T00:00:00Z")
+    write(runs, "20260101-000000-r1", {"a": [[True]] * 30, "b": [[i < 10] for i in range(30)]})
+    write(runs, "20260101-000000-r2", {"c": [[False]] * 40}, prefix="other", created_at="2026-01-02T00:00:00Z")
     rows = json.loads(invoke("leaderboard", "--registry", str(registry_copy), "--runs", str(runs), "--json"))
     got = {r["model_id"]: (r["rank"], r["better_than_this"], r["cases"]) for r in rows}
     assert got == {"a": (1, "", 30), "b": (2, "a", 30), "c": (1, "", 40)}
@@ -157,11 +157,11 @@ def test_leaderboard_json_ranks_on_shared_cases(runs: Path, registry_copy: Path)
 
 
 def test_decide_json_thin_evidence_and_recall(runs: Path, registry_copy: Path) -> None:
-    write(runs, "r1", {"qwen3.6-27b": [[True]] * 3}, workload="handoff-drafting")
+    write(runs, "20260101-000000-r1", {"qwen3.6-27b": [[True]] * 3}, workload="handoff-drafting")
     labels = {"qwen3.6-27b": [None] * 10 + ["escalate"] * 9 + ["routine"]}
     write(
         runs,
-        "r2",
+        "20260101-000000-r2",
         {"qwen3.6-27b": [[False]] * 10 + [[True]] * 9 + [[False]]},
         role="classify",
         workload="escalation-classification",
@@ -183,9 +183,10 @@ def test_decide_json_thin_evidence_and_recall(runs: Path, registry_copy: Path) -
 
 
 def test_diff_json_is_paired(runs: Path, registry_copy: Path) -> None:
-    write(runs, "a", {"m": [[True]] * 10 + [[False]] * 10})
-    write(runs, "b", {"m": [[True]] * 18 + [[False]] * 2}, created_at="2026-01-02T00:00:00Z")
-    out = json.loads(invoke("diff", "a", "b", "--registry", str(registry_copy), "--runs", str(runs), "--json"))
+    a, b = "20260101-000000-a", "20260102-000000-b"
+    write(runs, a, {"m": [[True]] * 10 + [[False]] * 10})
+    write(runs, b, {"m": [[True]] * 18 + [[False]] * 2}, created_at="2026-01-02T00:00:00Z")
+    out = verdicts("diff", registry_copy, runs, a, b)
     (m,) = out["models"]
     assert m["cases"] == 20 and m["delta"] == pytest.approx(0.4)
     assert m["method"] == "exact McNemar" and m["p_value"] == pytest.approx(2 / 256)
@@ -193,7 +194,5 @@ def test_diff_json_is_paired(runs: Path, registry_copy: Path) -> None:
     kinds = {c["case_id"]: c["change"] for c in out["cases"]}
     assert kinds["case-010"] == "newly-passing" and "case-000" not in kinds  # unchanged cases hidden
     # With no run ids: the suite's latest run against the previous one that shares a model.
-    again = json.loads(
-        invoke("diff", "--suite", "synthetic", "--registry", str(registry_copy), "--runs", str(runs), "--json")
-    )
-    assert (again["a"], again["b"]) == ("a", "b")
+    again = verdicts("diff", registry_copy, runs, "--suite", "synthetic")
+    assert (again["a"], again["b"]) == (a, b)

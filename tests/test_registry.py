@@ -36,6 +36,8 @@ def line_of(path: Path, needle: str) -> int:
 def test_shipped_registry_validates() -> None:
     reg = load_registry(REPO / "registry")
     assert reg.default_model().id == "gemma3-270m"
+    # `opsbench run` without --models runs every embedded model: two families on the same cases.
+    assert [m.id for m in reg.default_models()] == ["gemma3-270m", "smollm2-135m"]
     assert len(reg.all_cases()) >= 40
     assert "smoke" in reg.suites
     roles = {c.role for _, c in reg.all_cases()}

@@ -56,7 +56,7 @@ def test_real_run_records_everything(
 
     monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
     ids = _smoke_ids(registry_copy, 2)
-    run_dir = _run(registry_copy, tmp_path / "runs", ids, "--machine", "bench-2core")
+    run_dir = _run(registry_copy, tmp_path / "runs", ids, "--machine", "bench-2core", "--models", "gemma3-270m")
     m = json.loads((run_dir / "manifest.json").read_text())
     assert m["status"] == "complete"
     assert m["settings"]["models"] == ["gemma3-270m"]

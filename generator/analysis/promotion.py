@@ -274,3 +274,20 @@ def best_promotions(outcomes: list[PromotionOutcome]) -> dict[str, str]:
         if o.role not in best or o.acceptance_challenger > best[o.role][0]:
             best[o.role] = (o.acceptance_challenger, o.challenger)
     return {role: ch for role, (_, ch) in best.items()}
+
+
+def measured_pairs(q: pd.DataFrame, role: Role, stats: StatisticsPolicy) -> list[Paired]:
+    """Every pair of the role's measured members compared on their shared cases (second against
+    first, in registry order). Shown beside the promotion verdicts: when the incumbent has never
+    run, no promotion can be judged, but the challengers that did run still have paired evidence."""
+    members = [role.incumbent, *role.challengers]
+    measured = [m for m in members if len(q) and (q["model_id"] == m).any()]
+    out: list[Paired] = []
+    for i, a in enumerate(measured):
+        for b in measured[i + 1 :]:
+            cells = q[q["model_id"].isin([a, b])]
+            binary = bool((cells["n"] == 1).all())
+            comp = paired(case_means(q, a), case_means(q, b), stats, binary, names=(a, b))
+            if comp.n:
+                out.append(comp)
+    return out

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from generator.site.html import Cell, esc_md
+from generator.analysis.promotion import measured_pairs, role_cells
+from generator.site.html import Cell, esc_md, fmt_num
 from generator.site.pages.common import model_link
 from generator.site.pages.context import SiteData
 from generator.site.plan import SitePlan
@@ -57,6 +58,35 @@ def roles_page(data: SiteData, plan: SitePlan) -> str:
             plan.table(PAGE, f"{role.id}-members", ["Slot", "Model", "Family", "Cost tier"], rows, sortable=False),
             "",
         ]
+        pairs = measured_pairs(role_cells(data.quality(), role), role, reg.policy.statistics)
+        if pairs:
+            out += [
+                "Measured members compared on the cases both ran (paired; B − A in acceptance, 95 % bootstrap "
+                "interval over cases):",
+                "",
+                plan.table(
+                    PAGE,
+                    f"{role.id}-pairs",
+                    ["A", "B", "Shared cases", "A accepted", "B accepted", "B − A [95 % CI]", "Test", "p"],
+                    [
+                        [
+                            c.a,
+                            c.b,
+                            c.n,
+                            fmt_num(c.mean_a, pct=True),
+                            fmt_num(c.mean_b, pct=True),
+                            f"{c.diff:+.1%} [{c.ci_low:+.1%}, {c.ci_high:+.1%}]"
+                            if c.ci_low == c.ci_low
+                            else f"{c.diff:+.1%}",
+                            c.method,
+                            f"{c.p_value:.3g}",
+                        ]
+                        for c in pairs
+                    ],
+                    sortable=False,
+                ),
+                "",
+            ]
         outcomes = [o for o in data.promotions if o.role == role.id]
         if not outcomes:
             out += ["No active challengers.", ""]
