@@ -85,7 +85,9 @@ def build_site(
     # Pages show at most an excerpt of each output: keep no more (plus one character, to show the cut).
     df, manifests = load_results(runs_dir, output_chars=reg.policy.scoring.output_excerpt_chars + 1)
     summaries, perf = load_aggregates(runs_dir, manifests)
-    plan, data = build_plan(reg, df, manifests, summaries, perf)
+    from generator.analysis.calibration import load_perf_records
+
+    plan, data = build_plan(reg, df, manifests, summaries, perf, load_perf_records(runs_dir, manifests))
     if not config_file.is_file():
         raise BuildError(f"{config_file} not found")
     if not site_src.is_dir():

@@ -31,9 +31,10 @@ def build_plan(
     manifests: list[Manifest],
     summaries: pd.DataFrame | None = None,
     perf: pd.DataFrame | None = None,
+    perf_records: dict | None = None,
 ) -> tuple[SitePlan, SiteData]:
     """Gather every page, chart and data file of the site (nothing written yet)."""
-    data = gather(reg, df, manifests, summaries, perf)
+    data = gather(reg, df, manifests, summaries, perf, perf_records)
     plan = SitePlan()
     plan.add("index.md", home_page(data, plan))
     plan.add("leaderboard.md", leaderboard_page(data, plan))
