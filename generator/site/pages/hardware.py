@@ -195,14 +195,17 @@ def hardware_page(data: SiteData, plan: SitePlan) -> str:
             "",
         ]
         machines = {m.id: m for m in data.reg.hardware.machines}
+        weights = {(c.machine_id, c.model_id): c.throughput.weights_gb_per_token for c in data.capacity}
         for r in meas.itertuples():
             if r.efficiency is None or pd.isna(r.efficiency) or r.efficiency <= 1 or r.machine_id not in machines:
                 continue
             bw = machines[r.machine_id].bandwidth_gbs
-            implied = r.measured_tps * bw / r.ceiling_tps  # tok/s × GB per token
+            # The weights alone (no KV term: the measured requests held little context).
+            w_gb = weights.get((r.machine_id, r.model_id), bw / r.ceiling_tps)
+            implied = r.measured_tps * w_gb  # tok/s × GB of weights per token
             out += [
                 f'<p class="opsbench-note"><b>{esc(r.model_id)} on {esc(r.machine_id)} ran above its '
-                f"ceiling.</b> {fmt_num(r.measured_tps, 1)} tok/s × {fmt_num(bw / r.ceiling_tps, 4)} GB per "
+                f"ceiling.</b> {fmt_num(r.measured_tps, 1)} tok/s × {fmt_num(w_gb, 4)} GB of weights per "
                 f"token means the weights were read at {fmt_num(implied, 1)} GB/s or more, above the "
                 f"{bw:g} GB/s that <code>hardware.yaml</code> states for this machine: its bandwidth "
                 "figure is too low (measure it with <code>benchmarks/memory_bandwidth.py</code>), or part "
