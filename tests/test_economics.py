@@ -188,7 +188,7 @@ def test_cli_roi_measured_exact(registry_copy: Path, tmp_path: Path) -> None:
     # items 40,000 × 0.55 × 0.27754 = 6,105.9; hours × 0.58333 ÷ 60 = 59.36; value × 48 USD × 10.5 = 29,918 SEK;
     # hosted per item (10 × 3 + 20 × 15) USD/M × 10.5 = 0.003465 SEK -> 21 SEK; local cost 40,000 ÷ 36
     # + 120 W × 8 h × 30 d × 2 SEK = 1,111.11 + 57.6 = 1,168.71; potential net -1,169 .. 28,770.
-    row = lines[2].split("  ")
+    row = lines[3].split("  ")
     assert [c.strip() for c in row if c.strip()] == [
         "escalation-classification",
         "gemma3-270m",
@@ -203,19 +203,19 @@ def test_cli_roi_measured_exact(registry_copy: Path, tmp_path: Path) -> None:
         "potential: -1,169 (-1,169..28,770)",
         "enough",
     ]
-    assert lines[3] == (
+    assert lines[4] == (
         "- escalation-classification × gemma3-270m: potential, if a candidate passes; local share: "
         "stated share_automated in workloads.yaml (guard rails not yet measured)"
     )
-    assert lines[4] == (
+    assert lines[5] == (
         "  local cost: mac-studio-m4-max-128: 40,000 SEK ÷ 36 months = 1,111.11 + electricity "
         "120 W × 8 h × 30 d × 2 SEK/kWh = 57.6"
     )
-    assert lines[5] == "  hosted per item: (10 prompt tokens × 3 + 20 output tokens × 15) USD/M × 10.5 = 0.0035 SEK"
+    assert lines[6] == "  hosted per item: (10 prompt tokens × 3 + 20 output tokens × 15) USD/M × 10.5 = 0.0035 SEK"
     # 1 in flight × 3600 ÷ 1 s = 3,600 items/h against 22,000 items ÷ (8 h × 30 d) = 91.67 items/h
-    assert lines[6] == (
+    assert lines[7] == (
         "  capacity: 1 × 3600 ÷ 1 s (p50) = 3,600 items/h (3,600 at p95 1 s) against 22,000 items ÷ 240 h "
-        "= 91.67 items/h: enough"
+        "= 91.7 items/h: enough"
     )
     data = json.loads(CliRunner().invoke(roi, [*args, "--json"], catch_exceptions=False).output)
     [m] = data["measured"]
@@ -259,7 +259,7 @@ def test_cli_capacity_calibrated_exact(registry_copy: Path, tmp_path: Path) -> N
     assert cols[8:11] == ["0.40", "89.1", "56.4 (50.2..62.7)"]
     assert cols[12] == "5"
     assert (
-        "calibration llama-cpp-python × Q4 × CPU: efficiency 63% (range 56%..70%), leave-one-out mean |error| 23%"
+        "calibration llama-cpp-python × Q4 × CPU: efficiency 63% (range 56%..70%), leave-one-out mean |error| 22.5%"
         in res.output
     )
     assert "bandwidth: bench-2core: measured, benchmarks/memory_bandwidth.py on 2026-11-24" in res.output

@@ -89,7 +89,7 @@ def _echo_calibration(rows: list[Any]) -> None:
         loo = (
             "no leave-one-out (one measurement)"
             if c.loo_mean_abs_error is None
-            else (f"leave-one-out mean |error| {c.loo_mean_abs_error:.0%}")
+            else (f"leave-one-out mean |error| {c.loo_mean_abs_error:.1%}")
         )
         click.echo(
             f"calibration {basis}: efficiency {c.efficiency:.0%} "

@@ -405,7 +405,7 @@ def capacity_check(
     text = (
         f"{conc} × 3600 ÷ {fmt_num(p50, 3)} s (p50) = {fmt_num(per_hour, 4)} items/h "
         f"({fmt_num(low, 4)} at p95 {fmt_num(p95, 3)} s) against {fmt_num(items_per_month, 4)} items ÷ "
-        f"{fmt_num(hours, 4)} h = {fmt_num(required, 4)} items/h: {verdict}"
+        f"{fmt_num(hours, 4)} h = {fmt_num(required, 1)} items/h: {verdict}"
     )
     return CapacityCheck(machine.id, conc, p50, p95, n, per_hour, low, required, hours, enough, text)
 
