@@ -397,7 +397,6 @@ def decide(registry_dir: Path, runs_dir: Path, workload_ids: tuple[str, ...], js
         opsbench decide --workload escalation-classification
     """
 
-    from generator.analysis.decisions import decide as decide_all
     from generator.analysis.leaderboard import evidence_cells
     from generator.loaders import load_results
     from generator.registry.loader import load_registry
@@ -406,19 +405,17 @@ def decide(registry_dir: Path, runs_dir: Path, workload_ids: tuple[str, ...], js
     unknown = set(workload_ids) - set(reg.workloads)
     if unknown:
         raise click.UsageError(f"unknown workload(s): {', '.join(sorted(unknown))}")
-    df, _ = load_results(runs_dir)
-    from generator.analysis.roi import roi_report
+    df, manifests = load_results(runs_dir)
+    from generator.analysis.roi import economics
 
-    rel_tol = reg.policy.claims.rel_tolerance
-    roi = {r.workload_id: r.net_per_month for r in roi_report(reg.workloads_file.workloads, rel_tol=rel_tol)}
-    excerpt = reg.policy.scoring.output_excerpt_chars
-    stats = reg.policy.statistics
     q = evidence_cells(df)
+    # Measured economics: a candidate's net (machine cost included) enters its own decision.
+    econ = economics(reg, df, manifests, q)
     out = []
     for w in reg.workloads_file.workloads:
         if workload_ids and w.id not in workload_ids:
             continue
-        for d in decide_all(df, w, reg.policy.decisions, w.candidates, stats, excerpt, roi.get(w.id), q=q):
+        for d in econ[w.id].decisions:
             out.append((w, d))
     if json_:
         payload = []

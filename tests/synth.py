@@ -21,6 +21,8 @@ def write_run(
     created_at: str = "2026-01-01T00:00:00Z",
     latency: float = 1.0,
     machine: str | None = None,
+    tpot: float | None = None,
+    runtime: str | None = None,
 ) -> Path:
     """A run whose results are the given outputs per (model, case); None is a hard failure."""
     cases = {c.id: c for c in reg.suites[suite].cases}
@@ -44,7 +46,7 @@ def write_run(
             max_retries=0,
             machine=machine,
         ),
-        models=[ModelInRun(id=m, provider="synthetic", served_name=m) for m in models],
+        models=[ModelInRun(id=m, provider="synthetic", served_name=m, runtime=runtime) for m in models],
         case_ids=sorted({c for _, c in outputs}),
         expected_results=len(outputs),
         registry_hash="synthetic",
@@ -75,7 +77,7 @@ def write_run(
                 started_at=created_at,
                 status="failed" if hard else "ok",
                 failure_kind="timeout" if hard else None,
-                timing=Timing(ttft_s=0.1, e2e_s=latency, output_tps=20.0),
+                timing=Timing(ttft_s=0.1, e2e_s=latency, output_tps=20.0, tpot_s=tpot),
                 usage=Usage(prompt_tokens=10, completion_tokens=20),
                 output=output,
                 score=score,

@@ -172,21 +172,25 @@ def test_throughput_row(reg: Registry) -> None:
         reg.hardware.capacity,
         measured_tps=55,
     )
-    assert t.gb_per_token == pytest.approx(2.709375)
-    assert t.ceiling_tps == pytest.approx(201.5225, abs=1e-4)
-    assert t.tokens_per_month == pytest.approx(201.5225 * 86400 * 30, rel=1e-6)
-    assert t.concurrent_users == 20
-    assert t.efficiency == pytest.approx(55 / 201.5225, rel=1e-6)
+    # per component: 3.58B × 4.25 ÷ 8 + 1.55B × 16 ÷ 8 = 5.001875 GB, + KV 73,728 B × 8,192 = 0.604 GB
+    assert t.gb_per_token == pytest.approx(5.605854776)
+    assert t.ceiling_tps == pytest.approx(97.398, abs=1e-3)
+    assert t.tokens_per_month == pytest.approx(97.398 * 86400 * 30, rel=1e-5)
+    assert t.concurrent_users == 9  # no calibration passed: counted on the ceiling
+    assert t.users_basis == "ceiling" and t.users_fit is True
+    assert t.efficiency == pytest.approx(55 / 97.39817, rel=1e-6)
     # M5 Max (614 GB/s): the cap cost.py uses for the Scenario A rows
     m5 = throughput(machine(reg, "mac-studio-m5-max-128"), reg.models["gpt-oss-120b"], reg.hardware.capacity)
-    assert m5.tokens_per_month == pytest.approx(614 / 2.709375 * 2_592_000)
-    assert m5.tokens_per_month == pytest.approx(587.4e6, rel=1e-3)
+    assert m5.tokens_per_month == pytest.approx(614 / 5.605854776 * 2_592_000)
+    assert m5.tokens_per_month == pytest.approx(283.9e6, rel=1e-3)
 
 
 def test_matrix_covers_local_models_only(reg: Registry) -> None:
     rows = capacity_matrix(reg.hardware.machines, reg.models.values(), reg.hardware.capacity)
     local = [m for m in reg.models.values() if is_local(m)]
-    assert len(rows) == len(reg.hardware.machines) * len(local)
+    sized = [m for m in reg.hardware.machines if m.memory_gb is not None]  # not the measurement host
+    assert len(sized) == len(reg.hardware.machines) - 1
+    assert len(rows) == len(sized) * len(local)
     assert "claude-sonnet" not in {r.model_id for r in rows}
 
 
@@ -227,14 +231,20 @@ def test_seed_capacity_claims(reg: Registry) -> None:
     assert len(table) == len(reg.hardware.seed_claims.throughput_table) == 5
     assert all(c.consistent for c in table)
     assert table[0].derived == pytest.approx(388.8e6)
-    # ~55 tok/s for gpt-oss-120b does not follow from 5.1B active at 4.25 bits
+    # ~55 tok/s for gpt-oss-120b does not follow from its weights (5.0 GB per token) and KV read
     decode = by["decode speed, gpt-oss-120b on mac-studio-m4-max-128"]
     assert decode.consistent is False
     assert decode.claimed == 55
-    assert decode.derived == pytest.approx(201.5225, abs=1e-4)
+    assert decode.derived == pytest.approx(97.398, abs=1e-3)
     assert decode.inputs["tps_from_stated_gb_per_token"] == pytest.approx(54.6)
-    assert decode.inputs["bits_implied_by_stated_gb"] == pytest.approx(10 * 8 / 5.1)  # 15.69 bits
-    assert "15.7 bits per weight" in decode.explanation
+    assert decode.inputs["bits_implied_by_stated_gb"] == pytest.approx(10 * 8 / 5.13)  # 15.59 bits
+    assert "15.6 bits per weight" in decode.explanation and "read 5 GB per token" in decode.explanation
+    assert "3.58B × 4.25 bits ÷ 8 + 1.55B × 16 bits ÷ 8 + KV 0.604 GB at 8,192 tokens" in decode.formula
+    # the seed's Pi 5 ~30 GB/s and dual-5090 3,584 GB/s do not follow from their memory and split
+    assert by["bandwidth, raspberry-pi-5-8"].consistent is False
+    assert by["bandwidth, raspberry-pi-5-8"].derived == 17
+    assert by["bandwidth, dual-rtx-5090"].consistent is False
+    assert "one card's bandwidth" in by["bandwidth, dual-rtx-5090"].explanation
     # GLM-4.7-Flash "~4 GB" against 30B × 4.85 ÷ 8 = 18.19 GB
     glm = by["weights memory, glm-4.7-flash"]
     assert glm.consistent is False
@@ -264,15 +274,16 @@ def test_cli_capacity_one_pair(registry_copy: Path) -> None:
         "83.7",
         "128",
         "yes",
-        "2.71",
-        "201.5",
-        "522.3M",
-        "20",
+        "5.61",  # 5.0019 GB of weights (per component) + 0.604 GB of KV at 8,192 tokens
+        "97.4",
+        "-",  # no run calibrates MXFP4 on Metal
+        "252.5M",
+        "9",
         "55",
-        "27%",
+        "56%",
     ]
     assert "note: KV cache not stated" not in result.output
-    assert "Seed claims: 8 checked, 3 inconsistent" in result.output
+    assert "Seed claims: 10 checked, 5 inconsistent" in result.output
     assert "[INCONSISTENT] decode speed, gpt-oss-120b on mac-studio-m4-max-128" in result.output
 
 
@@ -285,7 +296,7 @@ def test_cli_capacity_json(registry_copy: Path) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     reg = load_registry(registry_copy)
-    assert len(data["rows"]) == len(reg.hardware.machines)
+    assert len(data["rows"]) == len([m for m in reg.hardware.machines if m.memory_gb is not None])
     first = data["rows"][0]
     assert first["fit"]["kv_gb"] == 2
     assert first["fit"]["total_gb"] == pytest.approx(18.1875 + 2 + 1 + first["fit"]["os_overhead_gb"])
@@ -318,5 +329,5 @@ def test_cli_capacity_registered_on_main_cli(registry_copy: Path) -> None:
         catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
-    # 36 GB/s ÷ (0.268 × 7.55 ÷ 8 = 0.2529 GB per token) = 142.3 tok/s
-    assert "142.3" in result.output
+    # 36 GB/s ÷ (0.268 × 7.55 ÷ 8 = 0.2529 GB + KV 2 × 18 × 1 × 256 × 2 B × 8,192 = 0.1510 GB) = 89.1 tok/s
+    assert "89.1" in result.output

@@ -124,7 +124,11 @@ def runs(tmp_path: Path) -> Path:
 
 def test_promote_json_uses_repeats(runs: Path, registry_copy: Path) -> None:
     """5/5 against 3/5 on each of 30 cases: promote, by the sign-flip test on per-case means."""
-    write(runs, "20260101-000000-r1", {"gemma4": [[True, True, True, False, False]] * 30, "llama3.1-8b": [[True] * 5] * 30})
+    write(
+        runs,
+        "20260101-000000-r1",
+        {"gemma4": [[True, True, True, False, False]] * 30, "llama3.1-8b": [[True] * 5] * 30},
+    )
     out = json.loads(
         invoke("promote", "--role", "draft", "--registry", str(registry_copy), "--runs", str(runs), "--json")
     )
@@ -138,7 +142,11 @@ def test_promote_json_uses_repeats(runs: Path, registry_copy: Path) -> None:
 
 
 def test_promote_apply_through_the_cli(runs: Path, registry_copy: Path) -> None:
-    write(runs, "20260101-000000-r1", {"gemma4": [[i < 10] for i in range(30)], "llama3.1-8b": [[i < 20] for i in range(30)]})
+    write(
+        runs,
+        "20260101-000000-r1",
+        {"gemma4": [[i < 10] for i in range(30)], "llama3.1-8b": [[i < 20] for i in range(30)]},
+    )
     invoke("promote", "--role", "draft", "--apply", "--registry", str(registry_copy), "--runs", str(runs))
     roles = (registry_copy / "roles.yaml").read_text()
     draft = roles[roles.index("- id: draft") :].split("- id:")[1]

@@ -199,15 +199,17 @@ def test_scenario_a_api_cost_and_break_even(reg: Registry) -> None:
 def test_scenario_a_heavy_exceeds_capacity(reg: Registry) -> None:
     heavy = _sa(reg, "heavy")
     assert heavy.api_cost_monthly == pytest.approx(10000)
-    # gpt-oss-120b on the M5 Max: 614 ÷ 2.709375 = 226.6 tok/s → 587.4M tokens/month < 1B
-    assert heavy.capacity_ceiling_tps == pytest.approx(614 / 2.709375)
-    assert heavy.capacity_tokens_per_month == pytest.approx(614 / 2.709375 * 2_592_000)
+    # gpt-oss-120b on the M5 Max: 614 ÷ 5.605854776 (weights per component + KV) = 109.5 tok/s →
+    # 283.9M output tokens/month < the 700M output tokens of 1B (70 % output)
+    assert heavy.capacity_ceiling_tps == pytest.approx(614 / 5.605854776)
+    assert heavy.capacity_tokens_per_month == pytest.approx(614 / 5.605854776 * 2_592_000)
+    assert heavy.output_tokens_per_month == pytest.approx(700e6)
     assert heavy.exceeds_capacity is True
     assert heavy.monthly_saving is None and heavy.break_even is None and heavy.savings_over_window is None
     assert "capacity exceeded" in heavy.verdict and "no saving claimed" in heavy.verdict
     be = next(c for c in heavy.seed_checks if c.subject == "heavy: break-even")
     assert be.consistent is False
-    assert "month 5" in be.explanation and "587.4M" in be.explanation
+    assert "month 5" in be.explanation and "283.9M" in be.explanation
 
 
 def test_scenario_a_seed_api_costs_imply_9_765(reg: Registry) -> None:
@@ -299,7 +301,7 @@ def test_cli_cost_table(registry_copy: Path) -> None:
     out = result.output
     assert out.splitlines()[0] == (
         "Hardware mac-studio-m5-max-128 (estimated specs): 40,000 SEK ÷ 36 months = 1,111.11 + "
-        "electricity 100 (flat; computed would be 57.6) = 1,211.11 SEK/month"
+        "electricity 100 (flat, stated for this machine; computed would be 57.6) = 1,211.11 SEK/month"
     )
     rows = {line.split()[0]: line for line in out.splitlines() if line.split()}
     assert rows["two-users-max5x"].split() == [

@@ -10,9 +10,16 @@ bandwidth and footprints in.
   state layers, KV heads or head dim, so the KV term is "not stated" unless a
   caller passes ``kv_gb`` or ``kv_bytes_per_token``; the fit then ignores it and
   says so.
-* Decode ceiling: bandwidth ÷ bytes read per token (params_active_b ×
-  bits_per_weight ÷ 8). An upper bound: KV cache reads, compute and runtime
-  efficiency all lower it.
+* Decode ceiling: bandwidth ÷ bytes read per token, where bytes per token = the
+  weights read (params_active_b × bits_per_weight ÷ 8, or the sum over the model's
+  stated ``weights`` components, e.g. experts at MXFP4 plus attention at BF16) plus
+  the KV cache read at the stated context (KV bytes per token × context), when the
+  model states its layer shape. An upper bound: compute and runtime efficiency lower it.
+* Calibrated ceiling: ceiling × the efficiency fitted from measurements
+  (:mod:`generator.analysis.calibration`) for the runtime × quantization family ×
+  backend, with the range of the measurements it came from.
+* Users at the target speed: floor(calibrated (else theoretical) ceiling ÷ target),
+  then checked for fit with that many sequences' KV cache held at once.
 * Tokens per month at 24/7 = tok/s × 3600 × 24 × days_per_month.
 """
 
@@ -21,6 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from generator.analysis.seedcheck import (
     ParsedNumber,
@@ -29,6 +37,7 @@ from generator.analysis.seedcheck import (
     fmt_num,
 )
 from generator.registry.schema import (
+    BandwidthClaim,
     CapacityDefaults,
     DecodeClaim,
     HardwareClaims,
@@ -41,7 +50,10 @@ from generator.registry.schema import (
 SECONDS_PER_DAY = 3600 * 24
 
 KV_NOT_STATED = "KV cache not stated (the registry gives no layers, KV heads or head dim): the fit ignores it"
-CEILING_NOTE = "upper bound: weights only; KV cache reads, compute limits and runtime efficiency lower it"
+CEILING_NOTE = (
+    "ceiling = bandwidth ÷ (weights read per token + KV read at the stated context): an upper bound; "
+    "compute limits and runtime efficiency lower it (the calibrated figure applies the measured efficiency)"
+)
 
 
 # --------------------------------------------------------------------------- formulas
@@ -63,6 +75,42 @@ _kv_formula = kv_bytes_per_token  # the parameters below shadow the name
 def kv_cache_gb(bytes_per_token: float, context_tokens: int, concurrency: int) -> float:
     """GB of KV cache for ``concurrency`` sequences of ``context_tokens`` each."""
     return bytes_per_token * context_tokens * concurrency / 1e9
+
+
+def weights_read_gb(model: ModelEntry) -> tuple[float, list[tuple[str, float, float, float]]]:
+    """GB of weights read per generated token, and the components it sums.
+
+    A model that states ``weights`` components reads each at its own precision (active
+    parameters × bits ÷ 8); otherwise all active parameters are read at ``bits_per_weight``.
+    """
+    _, active_b, bits = _local_figures(model)
+    if model.weights:
+        parts = [
+            (w.name, w.params_active_b, w.bits_per_weight, weights_gb(w.params_active_b, w.bits_per_weight))
+            for w in model.weights
+        ]
+    else:
+        parts = [("active weights", active_b, bits, weights_gb(active_b, bits))]
+    return sum(p[3] for p in parts), parts
+
+
+def model_kv_bytes_per_token(model: ModelEntry, bytes_per_element: float) -> float | None:
+    """KV bytes per token from the model's layer shape, None when it states none."""
+    if model.n_layers and model.n_kv_heads and model.head_dim:
+        return _kv_formula(model.n_layers, model.n_kv_heads, model.head_dim, bytes_per_element)
+    return None
+
+
+def gb_read_per_token(model: ModelEntry, context_tokens: float, bytes_per_element: float) -> tuple[float, float | None]:
+    """(GB read per generated token, of which the KV read) at ``context_tokens`` of context.
+
+    The KV term is the cache of the context so far read once per token; None when the
+    model states no layer shape (then the figure is weights only).
+    """
+    w, _ = weights_read_gb(model)
+    kv_b = model_kv_bytes_per_token(model, bytes_per_element)
+    kv = None if kv_b is None else kv_b * context_tokens / 1e9
+    return w + (kv or 0.0), kv
 
 
 def decode_ceiling_tps(bandwidth_gbs: float, gb_per_token: float) -> float:
@@ -112,21 +160,46 @@ class FitResult:
 
 
 @dataclass
+class CalibratedCeiling:
+    """The ceiling × a fitted efficiency, with the range of the measurements behind it."""
+
+    efficiency: float
+    efficiency_low: float
+    efficiency_high: float
+    tps: float
+    tps_low: float
+    tps_high: float
+    basis: str  # which group: "llama-cpp-python × Q4 × CPU", or "Q4 × CPU (runtimes pooled)"
+    sources: list[str]
+    loo_mean_abs_error: float | None  # the group's leave-one-out error, None with one measurement
+
+
+@dataclass
 class ThroughputResult:
     """Bandwidth-bound decode ceiling and what it means per month and per user."""
 
     bandwidth_gbs: float
     params_active_b: float
     bits_per_weight: float
-    gb_per_token: float
+    gb_per_token: float  # weights + KV read at context_tokens
     ceiling_tps: float
     days_per_month: float
     tokens_per_month: float
     target_user_tps: float
-    concurrent_users: int
+    concurrent_users: int  # at the calibrated figure when there is one, else at the ceiling
     measured_tps: float | None = None
     efficiency: float | None = None
     notes: list[str] = field(default_factory=list)
+    weights_gb_per_token: float = 0.0
+    kv_read_gb_per_token: float | None = None
+    context_tokens: int = 0
+    components: list[tuple[str, float, float, float]] = field(default_factory=list)
+    bandwidth_source: str | None = None
+    calibrated: CalibratedCeiling | None = None
+    calibrated_tokens_per_month: float | None = None
+    users_basis: str = "ceiling"  # "calibrated" or "ceiling"
+    users_fit: bool | None = None  # the fit with concurrent_users sequences held at once
+    users_fit_max: int | None = None  # most sequences that fit, when the KV term is known
 
 
 @dataclass
@@ -167,6 +240,8 @@ def fit(
     if kv_gb is not None and kv_bytes_per_token is not None:
         raise ValueError("give kv_gb or kv_bytes_per_token, not both")
     total_b, _, bits = _local_figures(model)
+    if machine.memory_gb is None:
+        raise ValueError(f"{machine.id} states no memory_gb: it is a measurement host, with no fit")
     context = context_tokens or defaults.context_tokens
     conc = concurrency or defaults.concurrency
     w = weights_gb(total_b, bits)
@@ -216,15 +291,38 @@ def fit(
 
 
 def throughput(
-    machine: Machine, model: ModelEntry, defaults: CapacityDefaults, *, measured_tps: float | None = None
+    machine: Machine,
+    model: ModelEntry,
+    defaults: CapacityDefaults,
+    *,
+    measured_tps: float | None = None,
+    context_tokens: int | None = None,
+    calibration: Any = None,
 ) -> ThroughputResult:
-    """Decode ceiling, tokens per month at 24/7, users at the target speed, efficiency if measured."""
+    """Decode ceiling at the stated context, the calibrated figure when ``calibration`` (a
+    :class:`generator.analysis.calibration.Calibration`) covers this runtime × quantization ×
+    backend, tokens per month at 24/7, users at the target speed with their fit checked."""
     _, active_b, bits = _local_figures(model)
-    per_token = weights_gb(active_b, bits)
+    context = context_tokens or defaults.context_tokens
+    w_gb, parts = weights_read_gb(model)
+    per_token, kv_read = gb_read_per_token(model, context, defaults.kv_bytes_per_element)
     ceiling = decode_ceiling_tps(machine.bandwidth_gbs, per_token)
     notes = [CEILING_NOTE]
+    if kv_read is None:
+        notes.append(f"{model.id}: no layer shape stated, so the ceiling leaves the KV read out")
     if machine.notes:
         notes.append(machine.notes)
+    cal = calibration.calibrate(machine, model, ceiling) if calibration is not None else None
+    basis_tps = cal.tps if cal is not None else ceiling
+    users = concurrent_users(basis_tps, defaults.target_user_tps)
+    users_fit = users_max = None
+    if machine.memory_gb is not None and users >= 1:
+        f = fit(machine, model, defaults, context_tokens=context, concurrency=users)
+        users_fit = f.fits
+        kv_seq = None if f.kv_gb is None else f.kv_gb / users
+        if kv_seq:
+            room = machine.memory_gb - f.weights_gb - f.runtime_overhead_gb - f.os_overhead_gb
+            users_max = max(0, math.floor(room / kv_seq + 1e-9))
     return ThroughputResult(
         bandwidth_gbs=machine.bandwidth_gbs,
         params_active_b=active_b,
@@ -234,10 +332,20 @@ def throughput(
         days_per_month=defaults.days_per_month,
         tokens_per_month=tokens_per_month(ceiling, defaults.days_per_month),
         target_user_tps=defaults.target_user_tps,
-        concurrent_users=concurrent_users(ceiling, defaults.target_user_tps),
+        concurrent_users=users,
         measured_tps=measured_tps,
         efficiency=None if measured_tps is None else efficiency(measured_tps, ceiling),
         notes=notes,
+        weights_gb_per_token=w_gb,
+        kv_read_gb_per_token=kv_read,
+        context_tokens=context,
+        components=parts,
+        bandwidth_source=machine.bandwidth_source,
+        calibrated=cal,
+        calibrated_tokens_per_month=None if cal is None else tokens_per_month(cal.tps, defaults.days_per_month),
+        users_basis="calibrated" if cal is not None else "ceiling",
+        users_fit=users_fit,
+        users_fit_max=users_max,
     )
 
 
@@ -251,6 +359,7 @@ def capacity_for(
     kv_gb: float | None = None,
     kv_bytes_per_token: float | None = None,
     measured_tps: float | None = None,
+    calibration: Any = None,
 ) -> CapacityRow:
     """Fit and throughput of one local model on one machine."""
     return CapacityRow(
@@ -270,7 +379,14 @@ def capacity_for(
             kv_gb=kv_gb,
             kv_bytes_per_token=kv_bytes_per_token,
         ),
-        throughput=throughput(machine, model, defaults, measured_tps=measured_tps),
+        throughput=throughput(
+            machine,
+            model,
+            defaults,
+            measured_tps=measured_tps,
+            context_tokens=context_tokens,
+            calibration=calibration,
+        ),
     )
 
 
@@ -283,8 +399,10 @@ def capacity_matrix(
     concurrency: int | None = None,
     kv_gb: float | None = None,
     kv_bytes_per_token: float | None = None,
+    calibration: Any = None,
 ) -> list[CapacityRow]:
-    """Every machine × every local model (hosted models have no weights to place)."""
+    """Every machine that states its memory × every local model (hosted models have no
+    weights to place; a measurement host without memory_gb has no fit)."""
     local = [m for m in models if is_local(m)]
     return [
         capacity_for(
@@ -295,8 +413,10 @@ def capacity_matrix(
             concurrency=concurrency,
             kv_gb=kv_gb,
             kv_bytes_per_token=kv_bytes_per_token,
+            calibration=calibration,
         )
         for machine in machines
+        if machine.memory_gb is not None
         for model in local
     ]
 
@@ -346,6 +466,14 @@ def check_tokens_per_month_claim(
     )
 
 
+def per_token_formula(t: ThroughputResult) -> str:
+    """The bytes-per-token sum in words: each weight component, then the KV read."""
+    parts = [f"{fmt_num(b)}B × {fmt_num(bits)} bits ÷ 8" for _, b, bits, _ in t.components]
+    if t.kv_read_gb_per_token is not None:
+        parts.append(f"KV {t.kv_read_gb_per_token:.3g} GB at {t.context_tokens:,} tokens")
+    return " + ".join(parts) + f" = {t.gb_per_token:.3g} GB per token"
+
+
 def check_decode_claim(
     claim: DecodeClaim,
     machine: Machine,
@@ -355,14 +483,16 @@ def check_decode_claim(
     rel_tol: float,
     source: str = "",
 ) -> SeedCheck:
-    """A stated decode speed against the bandwidth ceiling from the model's own active parameters."""
+    """A stated decode speed against the bandwidth ceiling from the model's own weights
+    (per component when it states them) and KV read."""
     t = throughput(machine, model, defaults)
     implied_gb = machine.bandwidth_gbs / claim.claimed_tps
     inputs: dict[str, float | str | None] = {
         "machine": machine.id,
         "bandwidth_gbs": machine.bandwidth_gbs,
         "params_active_b": t.params_active_b,
-        "bits_per_weight": t.bits_per_weight,
+        "weights_gb_per_token": t.weights_gb_per_token,
+        "kv_read_gb_per_token": t.kv_read_gb_per_token,
         "gb_per_token": t.gb_per_token,
         "ceiling_tps": t.ceiling_tps,
         "claimed_tps": claim.claimed_tps,
@@ -378,9 +508,9 @@ def check_decode_claim(
         parts.append(
             f"The claim follows from the seed's stated {fmt_num(claim.stated_gb_per_token)} GB per token "
             f"({fmt_num(machine.bandwidth_gbs)} ÷ {fmt_num(claim.stated_gb_per_token)} = "
-            f"{fmt_num(from_stated, 1)} tok/s), but {fmt_num(claim.stated_gb_per_token)} GB per token is "
-            f"{fmt_num(t.params_active_b)}B active parameters at {stated_bits:.1f} bits per weight "
-            f"(about 16-bit), not {model.quantization} at {fmt_num(t.bits_per_weight)}."
+            f"{fmt_num(from_stated, 1)} tok/s), but {fmt_num(claim.stated_gb_per_token)} GB per token is all "
+            f"{fmt_num(t.params_active_b)}B active parameters at {stated_bits:.1f} bits per weight; "
+            f"the model's weights read {t.weights_gb_per_token:.3g} GB per token."
         )
     parts.append(
         f"Read as a measurement, {fmt_num(claim.claimed_tps)} tok/s would be "
@@ -391,15 +521,28 @@ def check_decode_claim(
         claim.claim,
         t.ceiling_tps,
         unit="tok/s",
-        formula=(
-            f"{fmt_num(machine.bandwidth_gbs)} GB/s ÷ ({fmt_num(t.params_active_b)}B × "
-            f"{fmt_num(t.bits_per_weight)} bits ÷ 8 = {t.gb_per_token:.3g} GB per token)"
-        ),
+        formula=f"{fmt_num(machine.bandwidth_gbs)} GB/s ÷ ({per_token_formula(t)})",
         inputs=inputs,
         rel_tol=rel_tol,
         source=source,
         claimed=ParsedNumber(claim.claimed_tps, 1.0, f"~{fmt_num(claim.claimed_tps)}"),
         note=" ".join(parts),
+    )
+
+
+def check_bandwidth_claim(claim: BandwidthClaim, machine: Machine, *, rel_tol: float, source: str = "") -> SeedCheck:
+    """A stated bandwidth against the registry's sourced per-stream figure."""
+    return check_seed_claim(
+        f"bandwidth, {machine.id}",
+        claim.claim,
+        machine.bandwidth_gbs,
+        unit="GB/s",
+        formula=f"hardware.yaml bandwidth_gbs {fmt_num(machine.bandwidth_gbs)}",
+        inputs={"bandwidth_gbs": machine.bandwidth_gbs, "bandwidth_source": machine.bandwidth_source},
+        rel_tol=rel_tol,
+        source=source,
+        claimed=ParsedNumber(claim.claimed_gbs, 1.0, fmt_num(claim.claimed_gbs)),
+        note=f"Source: {machine.bandwidth_source}." if machine.bandwidth_source else "",
     )
 
 
@@ -469,6 +612,11 @@ def seed_capacity_checks(
             )
         else:
             out.append(_missing(f"decode speed, {dc.model} on {dc.machine}", dc.claim, "tok/s", rel_tol, src))
+    for bc in claims.bandwidth:
+        if bc.machine in machines:
+            out.append(check_bandwidth_claim(bc, machines[bc.machine], rel_tol=rel_tol, source=src))
+        else:
+            out.append(_missing(f"bandwidth, {bc.machine}", bc.claim, "GB/s", rel_tol, src))
     for mc in claims.memory:
         if mc.model in models and is_local(models[mc.model]):
             out.append(check_memory_claim(mc, models[mc.model], rel_tol=rel_tol, source=src))

@@ -16,7 +16,7 @@ plain records out.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -327,14 +327,15 @@ def decide(
     model_ids: list[str],
     stats: StatisticsPolicy,
     excerpt_chars: int,
-    roi_net_per_month: float | None = None,
+    roi_net_per_month: float | Mapping[str, float | None] | None = None,
     q: pd.DataFrame | None = None,
 ) -> list[Decision]:
     """One decision per candidate model (and any other model measured on the workload).
 
     ``q``: the evidence table's quality cells (computed from ``df`` when not given; the site
     passes the ones it computed once). ``roi_net_per_month`` (from the ROI analysis) turns a
-    would-be keep into a defer when localizing the workload does not pay.
+    would-be keep into a defer when localizing the workload does not pay; a mapping gives each
+    model its own (:func:`generator.analysis.roi.economics`: measured, None where not computed).
     """
     if not df.empty:
         df = df.reset_index(drop=True)
@@ -356,8 +357,9 @@ def decide(
         cases = int((q["model_id"] == model_id).sum())
         results, state_fns, values = gate_results(q, wdf, model_id, workload, stats)
         states = [r.state for r in results]
-        finding, reason = _finding(states, results, policy, cases, roi_net_per_month)
-        frag = _decision_fragility(states, results, state_fns, values, policy, cases, roi_net_per_month, finding)
+        net = roi_net_per_month.get(model_id) if isinstance(roi_net_per_month, Mapping) else roi_net_per_month
+        finding, reason = _finding(states, results, policy, cases, net)
+        frag = _decision_fragility(states, results, state_fns, values, policy, cases, net, finding)
         mdf = wdf[wdf["model_id"] == model_id]
         out.append(
             Decision(

@@ -255,7 +255,7 @@ def binary_cells(q: pd.DataFrame, model_ids: Sequence[str]) -> bool:
 
 # --- Latency -------------------------------------------------------------------------------
 
-LATENCY_COLUMNS = ["e2e_s", "ttft_s", "output_tps"]
+LATENCY_COLUMNS = ["e2e_s", "ttft_s", "output_tps", "tpot_s"]
 
 
 def latency_samples(df: pd.DataFrame, keys: Sequence[str], level: int | None = None) -> pd.DataFrame:
@@ -263,7 +263,7 @@ def latency_samples(df: pd.DataFrame, keys: Sequence[str], level: int | None = N
 
     The level is ``level`` when given, else each group's lowest measured level. A timed-out
     request counts with ``e2e_s = inf`` (it took longer than any answer); other hard
-    failures carry no latency. Columns: keys, level, e2e_s, ttft_s, output_tps, cold.
+    failures carry no latency. Columns: keys, level, e2e_s, ttft_s, output_tps, tpot_s, cold.
     """
     keys = list(keys)
     cols = [*keys, LEVEL, *LATENCY_COLUMNS, "cold"]

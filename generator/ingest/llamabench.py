@@ -55,6 +55,10 @@ EXTRA_KEYS = (
     "model_type",
     "model_n_params",
     "test_time",
+    # Which device a test ran on, per test: the calibration joins a test to a machine by it.
+    "backends",
+    "gpu_info",
+    "cpu_info",
 )
 
 

@@ -343,7 +343,7 @@ def cross_check(reg: Registry, loc: _Locator) -> list[Problem]:
                     )
                 )
     for i, m in enumerate(machines):
-        if m.currency not in currencies:
+        if m.currency is not None and m.currency not in currencies:
             out.append(
                 loc.problem(
                     "hardware.yaml",
@@ -402,6 +402,8 @@ def cross_check(reg: Registry, loc: _Locator) -> list[Problem]:
                 )
             )
 
+    out += _economics_problems(reg, loc)
+
     # Task cases: unique ids across every suite, known role and workload.
     seen: dict[str, str] = {}
     used_workloads: set[str] = set()
@@ -458,4 +460,64 @@ def cross_check(reg: Registry, loc: _Locator) -> list[Problem]:
     for i, r in enumerate(roles):
         if r.id not in used_roles:
             out.append(loc.problem("roles.yaml", ["roles", i, "id"], f"role {r.id!r} has no cases"))
+    return out
+
+
+def _economics_problems(reg: Registry, loc: _Locator) -> list[Problem]:
+    """Machines a cost is computed for must exist and have a price; flat electricity and
+    ingested-device aliases must name machines; API prices must name known models."""
+    out: list[Problem] = []
+    machines = {m.id: m for m in reg.hardware.machines}
+    model_ids = {m.id for m in reg.models_file.models}
+
+    def priced(file: str, where: list[Any], mid: str, what: str) -> None:
+        if mid not in machines:
+            return  # reported as an unknown machine elsewhere, or here below
+        if machines[mid].price is None:
+            out.append(loc.problem(file, where, f"machine {mid!r} has no price: {what} needs one (hardware.yaml)"))
+
+    pr = reg.pricing
+    for key, items in (("scenario_a", pr.scenario_a), ("scenario_b", pr.scenario_b)):
+        for i, sc in enumerate(items):
+            priced("pricing.yaml", [key, i, "machine"], sc.machine, f"scenario {sc.id!r}")
+    if pr.electricity_flat_machine is not None and pr.electricity_flat_machine not in machines:
+        out.append(
+            loc.problem(
+                "pricing.yaml",
+                ["electricity_flat_machine"],
+                f"unknown machine {pr.electricity_flat_machine!r}",
+            )
+        )
+    if pr.electricity_monthly_flat is not None and pr.electricity_flat_machine is None:
+        out.append(
+            loc.problem(
+                "pricing.yaml",
+                ["electricity_monthly_flat"],
+                "a flat electricity figure needs electricity_flat_machine (the machine it was stated for)",
+            )
+        )
+    for i, api in enumerate(pr.api_prices):
+        if api.model is not None and api.model not in model_ids:
+            out.append(loc.problem("pricing.yaml", ["api_prices", i, "model"], f"unknown model {api.model!r}"))
+        if api.cached_input_share is not None and api.cached_input_per_mtok is None:
+            out.append(
+                loc.problem(
+                    "pricing.yaml",
+                    ["api_prices", i, "cached_input_share"],
+                    "cached_input_share needs cached_input_per_mtok",
+                )
+            )
+    for i, w in enumerate(reg.workloads_file.workloads):
+        if w.roi is None or w.roi.machine is None:
+            continue
+        where = ["workloads", i, "roi", "machine"]
+        if w.roi.machine not in machines:
+            out.append(loc.problem("workloads.yaml", where, f"unknown machine {w.roi.machine!r}"))
+        else:
+            priced("workloads.yaml", where, w.roi.machine, f"workload {w.id!r}'s local running cost")
+    for device, mid in reg.hardware.device_aliases.items():
+        if mid not in machines:
+            out.append(
+                loc.problem("hardware.yaml", ["device_aliases", device], f"device alias names unknown machine {mid!r}")
+            )
     return out

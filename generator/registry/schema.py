@@ -51,6 +51,17 @@ CostTier = Literal["free", "paid"]
 TurnTemplate = Literal["gemma", "chatml", "smollm2"]
 
 
+class WeightComponent(Strict):
+    """Part of a model's weights stored at one precision (e.g. MoE experts at MXFP4, attention
+    and embeddings at BF16). Bytes read per token are the sum over components of active
+    parameters × bits ÷ 8, so a mixed-precision file is not read as if all of it were 4-bit."""
+
+    name: str = Field(min_length=1)
+    params_active_b: Positive = Field(description="Parameters of this component read per token, billions.")
+    bits_per_weight: Positive
+    source: str | None = None
+
+
 class ModelEntry(Strict):
     """One model the bench can run or compare against."""
 
@@ -91,6 +102,11 @@ class ModelEntry(Strict):
     )
     bits_per_weight: Positive | None = Field(
         default=None, description="Effective bits per weight of the file as served."
+    )
+    weights: list[WeightComponent] = Field(
+        default_factory=list,
+        description="Per-component precision; when given, bytes per token is their sum (their active "
+        "parameters must add up to params_active_b) and bits_per_weight is used for the fit only.",
     )
     context_window: Annotated[int, Field(gt=0)]
     n_layers: Annotated[int, Field(gt=0)] | None = Field(default=None, description="For the KV-cache term.")
@@ -150,6 +166,13 @@ class ModelEntry(Strict):
         kv = (self.n_layers, self.n_kv_heads, self.head_dim)
         if any(v is not None for v in kv) and None in kv:
             raise ValueError("give all of n_layers, n_kv_heads and head_dim, or none")
+        if self.weights and self.params_active_b is not None:
+            total = sum(w.params_active_b for w in self.weights)
+            if abs(total - self.params_active_b) > 0.01 * self.params_active_b:
+                raise ValueError(
+                    f"weights components add up to {total:g}B active parameters, not params_active_b "
+                    f"{self.params_active_b:g}B"
+                )
         if self.api == "completions" and self.turn_template is None:
             raise ValueError("api: completions needs turn_template (how to join the messages)")
         if self.provider == "hosted" and not self.api_key_env:
@@ -387,21 +410,53 @@ class PolicyFile(Strict):
 # --------------------------------------------------------------------------- hardware
 
 
+Backend = Literal["CPU", "CUDA", "Metal", "ROCm", "Vulkan"]
+# The backend a machine of each kind runs llama.cpp-family runtimes on, unless it says otherwise.
+BACKEND_OF_KIND: dict[str, Backend] = {"cpu": "CPU", "gpu": "CUDA", "unified": "Metal"}
+
+
 class Machine(Strict):
     id: Slug
     name: str
-    memory_gb: Positive
-    bandwidth_gbs: Positive
+    memory_gb: Positive | None = Field(
+        default=None, description="None for a measurement host whose memory is not stated: it has no fit rows."
+    )
+    bandwidth_gbs: Positive = Field(
+        description="Bandwidth one decode stream reads weights at (GB/s). Two GPUs with the layers "
+        "split between them give one stream one card's bandwidth, not the sum."
+    )
+    bandwidth_source: str | None = Field(
+        default=None, description="Where the bandwidth figure comes from (spec sheet, measurement, estimate)."
+    )
     power_w: Positive
-    price: NonNegative
-    currency: str
+    price: NonNegative | None = Field(
+        default=None,
+        description="Purchase price; a machine without one cannot carry a cost (a workload or "
+        "scenario naming it is an error).",
+    )
+    currency: str | None = None
     os_overhead_gb: NonNegative
     kind: Literal["unified", "gpu", "cpu"]
+    backend: Backend | None = Field(default=None, description="Default: from kind (cpu CPU, gpu CUDA, unified Metal).")
+    concurrency: Annotated[int, Field(ge=1)] | None = Field(
+        default=None,
+        description="Requests the machine's runtime serves at once (ROI capacity check); default capacity.concurrency.",
+    )
     noise: str | None = None
     estimated: bool = Field(default=False, description="True for unreleased or estimated specs.")
     notes: str | None = None
 
     _slug = field_validator("id")(_check_slug)
+
+    @model_validator(mode="after")
+    def _priced(self) -> Machine:
+        if (self.price is None) != (self.currency is None):
+            raise ValueError("give price and currency together, or neither")
+        return self
+
+    @property
+    def run_backend(self) -> Backend:
+        return self.backend or BACKEND_OF_KIND[self.kind]
 
 
 class CapacityDefaults(Strict):
@@ -462,6 +517,14 @@ class ElectricitySavingClaim(Strict):
     claim: str
 
 
+class BandwidthClaim(Strict):
+    """A stated memory bandwidth of a machine, checked against the registry's sourced figure."""
+
+    machine: str
+    claim: str
+    claimed_gbs: Positive
+
+
 class HardwareClaims(Strict):
     """Figures a source document states about machines and models that no other registry field
     holds. Each is checked against what its own stated inputs give; never an input to a formula.
@@ -471,6 +534,7 @@ class HardwareClaims(Strict):
     throughput_table: list[ThroughputClaim] = Field(default_factory=list)
     decode: list[DecodeClaim] = Field(default_factory=list)
     memory: list[MemoryClaim] = Field(default_factory=list)
+    bandwidth: list[BandwidthClaim] = Field(default_factory=list)
     electricity: list[ElectricityClaim] = Field(default_factory=list)
     electricity_saving: list[ElectricitySavingClaim] = Field(default_factory=list)
 
@@ -479,6 +543,11 @@ class HardwareFile(Strict):
     schema_version: Literal[1] = 1
     capacity: CapacityDefaults
     machines: list[Machine]
+    device_aliases: dict[str, Slug] = Field(
+        default_factory=dict,
+        description="Device names other tools report (llama-bench gpu_info / cpu_info) → machine ids; "
+        "never guessed, so an ingested measurement joins the calibration only through this table.",
+    )
     seed_claims: HardwareClaims | None = None
 
 
@@ -490,7 +559,18 @@ class ApiPrice(Strict):
     name: str
     input_per_mtok: NonNegative
     output_per_mtok: NonNegative
+    cached_input_per_mtok: NonNegative | None = Field(
+        default=None, description="Price of input tokens read from the provider's prompt cache."
+    )
+    cached_input_share: Fraction | None = Field(
+        default=None,
+        description="Share of input tokens billed at the cached price (a stated assumption: the bench "
+        "records no cache hits). Without it every input token is billed at input_per_mtok.",
+    )
     currency: str
+    model: Slug | None = Field(
+        default=None, description="The registry model this price is for (hosted spend displaced uses it)."
+    )
 
     _slug = field_validator("id")(_check_slug)
 
@@ -537,6 +617,11 @@ class PricingFile(Strict):
     electricity_price_per_kwh: NonNegative
     electricity_monthly_flat: NonNegative | None = Field(
         default=None, description="A flat monthly electricity figure, when the source states one."
+    )
+    electricity_flat_machine: Slug | None = Field(
+        default=None,
+        description="The machine the flat figure was stated for; every other machine's electricity is "
+        "computed from its own power.",
     )
     hours_per_day: Annotated[float, Field(gt=0, le=24)] = 8
     amortization_months: Annotated[int, Field(ge=1)]
@@ -628,6 +713,11 @@ class RoiInputs(Strict):
     hosted_cost_per_item: NonNegative = 0
     monthly_local_cost: NonNegative = 0
     currency: str = "USD"
+    machine: Slug | None = Field(
+        default=None,
+        description="The machine the workload runs on locally: its amortised price and electricity are "
+        "the measured ROI's local running cost, its runs the capacity check's latency.",
+    )
     seed_claims: dict[str, str] = Field(
         default_factory=dict, description="Figures the seed states, checked against the formula."
     )

@@ -97,7 +97,17 @@ def build_site(
     # Pages show at most an excerpt of each output: keep no more (plus one character, to show the cut).
     df, manifests = load_results(runs_dir, output_chars=reg.policy.scoring.output_excerpt_chars + 1)
     summaries, perf = load_aggregates(runs_dir, manifests)
-    plan, data = build_plan(reg, df, manifests, summaries, perf, _review(reg, runs_dir))
+    from generator.analysis.calibration import load_perf_records
+
+    plan, data = build_plan(
+        reg,
+        df,
+        manifests,
+        summaries,
+        perf,
+        review=_review(reg, runs_dir),
+        perf_records=load_perf_records(runs_dir, manifests),
+    )
     if not config_file.is_file():
         raise BuildError(f"{config_file} not found")
     if not site_src.is_dir():

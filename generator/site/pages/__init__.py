@@ -33,9 +33,10 @@ def build_plan(
     summaries: pd.DataFrame | None = None,
     perf: pd.DataFrame | None = None,
     review: ReviewReport | None = None,
+    perf_records: dict | None = None,
 ) -> tuple[SitePlan, SiteData]:
     """Gather every page, chart and data file of the site (nothing written yet)."""
-    data = gather(reg, df, manifests, summaries, perf, review)
+    data = gather(reg, df, manifests, summaries, perf, review=review, perf_records=perf_records)
     plan = SitePlan()
     plan.add("index.md", home_page(data, plan))
     plan.add("leaderboard.md", leaderboard_page(data, plan))

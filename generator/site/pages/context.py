@@ -9,15 +9,16 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from generator.aggregates import PERF_COLUMNS, SUMMARY_COLUMNS
+from generator.analysis.calibration import Calibration, calibrate_from
 from generator.analysis.capacity import CapacityRow, capacity_matrix, seed_capacity_checks
 from generator.analysis.cost import CostReport, cost_report, fx_rate
-from generator.analysis.decisions import Decision, decide
+from generator.analysis.decisions import Decision
 from generator.analysis.leaderboard import cost_column, evidence_cells, leaderboard, with_cost_per_task
 from generator.analysis.promotion import PromotionOutcome, promotion_outcomes
 from generator.analysis.review import ReviewReport
-from generator.analysis.roi import RoiResult, roi_report
+from generator.analysis.roi import RoiResult, WorkloadEconomics, economics, roi_report
 from generator.analysis.seedcheck import SeedCheck
-from generator.execute.records import Manifest
+from generator.execute.records import Manifest, PerfRecord
 from generator.registry.loader import Registry
 
 T = TypeVar("T")
@@ -37,6 +38,8 @@ class SiteData:
     summaries: pd.DataFrame
     perf: pd.DataFrame
     review: ReviewReport | None = None
+    economics: dict[str, WorkloadEconomics] = field(default_factory=dict)
+    calibration: Calibration | None = None
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     def once(self, key: Any, compute: Callable[[], T]) -> T:
@@ -85,6 +88,7 @@ def gather(
     summaries: pd.DataFrame | None = None,
     perf: pd.DataFrame | None = None,
     review: ReviewReport | None = None,
+    perf_records: dict[str, list[PerfRecord]] | None = None,
 ) -> SiteData:
     pricing = reg.pricing
     prices = {
@@ -102,28 +106,20 @@ def gather(
         df = with_cost_per_task(df, prices, run_energy)
     rel_tol = reg.policy.claims.rel_tolerance
     roi = {r.workload_id: r for r in roi_report(reg.workloads_file.workloads, rel_tol=rel_tol)}
-    excerpt = reg.policy.scoring.output_excerpt_chars
     stats = reg.policy.statistics
     q = evidence_cells(df)
-    decisions = {
-        w.id: decide(
-            df,
-            w,
-            reg.policy.decisions,
-            w.candidates,
-            stats,
-            excerpt,
-            roi[w.id].net_per_month if w.id in roi else None,
-            q=q,
-        )
-        for w in reg.workloads_file.workloads
-    }
+    # Decisions and measured economics together: a candidate's net enters its own decision.
+    econ = economics(reg, df, manifests, q)
+    decisions = {wid: e.decisions for wid, e in econ.items()}
     promotions = promotion_outcomes(q, reg.roles_file.roles, reg.models, reg.policy.promotion, stats)
-    capacity = capacity_matrix(reg.hardware.machines, reg.models_file.models, reg.hardware.capacity)
+    calibration = calibrate_from(df, manifests, perf_records or {}, reg.hardware, reg.models)
+    capacity = capacity_matrix(
+        reg.hardware.machines, reg.models_file.models, reg.hardware.capacity, calibration=calibration
+    )
     checks = seed_capacity_checks(
         machines, reg.models, reg.hardware.capacity, reg.hardware.seed_claims, rel_tol=rel_tol
     )
-    cost = cost_report(pricing, reg.hardware, reg.models, rel_tol=rel_tol)
+    cost = cost_report(pricing, reg.hardware, reg.models, rel_tol=rel_tol, calibration=calibration)
     data = SiteData(
         reg,
         df,
@@ -137,6 +133,8 @@ def gather(
         summaries if summaries is not None else pd.DataFrame(columns=SUMMARY_COLUMNS),
         perf if perf is not None else pd.DataFrame(columns=PERF_COLUMNS),
         review,
+        econ,
+        calibration,
     )
     data._cache[("quality",)] = q
     return data

@@ -30,8 +30,10 @@ def cost_page(data: SiteData, plan: SitePlan) -> str:
     out += [
         "## Scenario A: pay-per-token API displacement",
         "",
-        "**Capacity caveat:** a machine can only displace the tokens it can generate. When a scenario's "
-        "volume exceeds the machine's 24/7 ceiling for the named model, no saving is claimed.",
+        "**Capacity caveat:** a machine can only displace the tokens it can generate, and it generates "
+        f"only the output tokens ({1 - rep.input_share:.0%} of the volume). When they exceed what the named "
+        "model can produce 24/7 on the machine at its calibrated ceiling (the theoretical one, said so, "
+        "where no measurement calibrates it), no saving is claimed.",
         "",
     ]
     rows = []
@@ -40,11 +42,13 @@ def cost_page(data: SiteData, plan: SitePlan) -> str:
             [
                 a.label,
                 f"{a.tokens_per_month / 1e6:,.0f}M",
+                f"{a.output_tokens_per_month / 1e6:,.0f}M",
                 f"{a.price.blended_per_mtok:,.2f} {cur}/M",
                 _money(a.api_cost_monthly, cur),
                 _money(a.hardware.total_monthly, cur),
                 "—" if a.capacity_tokens_per_month is None else f"{a.capacity_tokens_per_month / 1e6:,.0f}M",
-                "EXCEEDS" if a.exceeds_capacity else ("ok" if a.exceeds_capacity is False else "not checked"),
+                ("EXCEEDS" if a.exceeds_capacity else ("ok" if a.exceeds_capacity is False else "not checked"))
+                + f" ({a.capacity_basis})",
                 a.break_even.text if a.break_even else "—",
                 _money(a.savings_over_window, cur),
                 a.verdict,
@@ -57,10 +61,11 @@ def cost_page(data: SiteData, plan: SitePlan) -> str:
             [
                 "Scenario",
                 "Tokens/month",
+                "Output tokens/month",
                 "Blended API price",
                 "API cost/month",
                 "Hardware/month",
-                "Machine capacity/month",
+                "Machine output capacity/month",
                 "Capacity",
                 "Break-even",
                 f"Saving over {rep.amortization_months} months",

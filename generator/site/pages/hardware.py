@@ -57,9 +57,12 @@ def hardware_page(data: SiteData, plan: SitePlan) -> str:
         "# Hardware & capacity",
         "",
         "Token generation is bounded by memory bandwidth: decode ceiling ≈ bandwidth ÷ bytes read per "
-        "token, with bytes per token = active parameters × bits per weight ÷ 8 (mixture-of-experts models "
-        "read only their active experts). It is an upper bound: llama.cpp reaches roughly 42–62 % of it at "
-        "4-bit on Apple Silicon. Memory fit = weights + KV cache + runtime overhead + OS reserve.",
+        "token, with bytes per token = the weights read (active parameters × bits per weight ÷ 8, summed "
+        "per component where a model states them, e.g. experts at MXFP4 plus attention at BF16; "
+        "mixture-of-experts models read only their active experts) plus the KV cache read at the stated "
+        "context. It is an upper bound; the **calibrated** figure multiplies it by the efficiency measured "
+        "for the same runtime × quantization family × backend (below), with the range of those "
+        "measurements. Memory fit = weights + KV cache + runtime overhead + OS reserve.",
         "",
     ]
     out += [
@@ -77,18 +80,20 @@ def hardware_page(data: SiteData, plan: SitePlan) -> str:
                 "Price",
                 "OS reserve (GB)",
                 "Noise",
+                "Bandwidth source",
                 "Notes",
             ],
             [
                 [
                     m.name,
                     m.kind,
-                    f"{m.memory_gb:g}",
-                    f"{m.bandwidth_gbs:,.0f}",
+                    "not stated" if m.memory_gb is None else f"{m.memory_gb:g}",
+                    f"{m.bandwidth_gbs:,.1f}".removesuffix(".0"),
                     f"{m.power_w:g}",
-                    f"{m.price:,.0f} {m.currency}",
+                    "no price" if m.price is None else f"{m.price:,.0f} {m.currency}",
                     f"{m.os_overhead_gb:g}",
                     m.noise or "—",
+                    m.bandwidth_source or "not stated",
                     ("estimated specs. " if m.estimated else "") + (m.notes or ""),
                 ]
                 for m in reg.hardware.machines
@@ -101,8 +106,9 @@ def hardware_page(data: SiteData, plan: SitePlan) -> str:
         "",
         f"At {d.context_tokens:,} tokens of context × {d.concurrency} sequence(s), {d.runtime_overhead_gb:g} GB "
         f"runtime overhead, a {d.days_per_month:g}-day month at 24/7, and users at {d.target_user_tps:g} tok/s "
-        "each (they slice one bandwidth pie). *KV not stated* marks models whose layer shape the "
-        "registry does not give: their fit leaves the KV cache out.",
+        "each (they slice one bandwidth pie), counted on the calibrated figure where there is one; the "
+        "fit is checked with that many sequences' KV cache held at once. *KV not stated* marks models "
+        "whose layer shape the registry does not give: their fit and ceiling leave the KV cache out.",
         "",
     ]
     rows = []
@@ -119,8 +125,14 @@ def hardware_page(data: SiteData, plan: SitePlan) -> str:
                 "yes" if f.fits else "NO",
                 fmt_num(t.gb_per_token, 2),
                 fmt_num(t.ceiling_tps, 1),
+                "—"
+                if t.calibrated is None
+                else f"{fmt_num(t.calibrated.tps, 1)} ({fmt_num(t.calibrated.tps_low, 1)}–"
+                f"{fmt_num(t.calibrated.tps_high, 1)})",
+                "not calibrated" if t.calibrated is None else t.calibrated.basis,
                 _tokens(t.tokens_per_month),
-                t.concurrent_users,
+                f"{t.concurrent_users}"
+                + ("" if t.users_fit in (None, True) else f" (KV fits {t.users_fit_max})"),
             ]
         )
     out += [
@@ -137,7 +149,9 @@ def hardware_page(data: SiteData, plan: SitePlan) -> str:
                 "Fits",
                 "GB per token",
                 "Ceiling tok/s",
-                "Tokens/month 24/7",
+                "Calibrated tok/s (range)",
+                "Calibrated from",
+                "Tokens/month 24/7 (ceiling)",
                 f"Users @ {d.target_user_tps:g} tok/s",
             ],
             rows,
@@ -181,20 +195,24 @@ def hardware_page(data: SiteData, plan: SitePlan) -> str:
             "",
         ]
         machines = {m.id: m for m in data.reg.hardware.machines}
+        weights = {(c.machine_id, c.model_id): c.throughput.weights_gb_per_token for c in data.capacity}
         for r in meas.itertuples():
             if r.efficiency is None or pd.isna(r.efficiency) or r.efficiency <= 1 or r.machine_id not in machines:
                 continue
             bw = machines[r.machine_id].bandwidth_gbs
-            implied = r.measured_tps * bw / r.ceiling_tps  # tok/s × GB per token
+            # The weights alone (no KV term: the measured requests held little context).
+            w_gb = weights.get((r.machine_id, r.model_id), bw / r.ceiling_tps)
+            implied = r.measured_tps * w_gb  # tok/s × GB of weights per token
             out += [
                 f'<p class="opsbench-note"><b>{esc(r.model_id)} on {esc(r.machine_id)} ran above its '
-                f"ceiling.</b> {fmt_num(r.measured_tps, 1)} tok/s × {fmt_num(bw / r.ceiling_tps, 4)} GB per "
+                f"ceiling.</b> {fmt_num(r.measured_tps, 1)} tok/s × {fmt_num(w_gb, 4)} GB of weights per "
                 f"token means the weights were read at {fmt_num(implied, 1)} GB/s or more, above the "
                 f"{bw:g} GB/s that <code>hardware.yaml</code> states for this machine: its bandwidth "
                 "figure is too low (measure it with <code>benchmarks/memory_bandwidth.py</code>), or part "
                 "of the weights stayed in cache.</p>",
                 "",
             ]
+    out += _calibration_section(data, plan)
     out += ingested_perf(data, plan, PAGE)
     if data.capacity_checks:
         out += [
@@ -214,3 +232,75 @@ def hardware_page(data: SiteData, plan: SitePlan) -> str:
             "",
         ]
     return "\n".join(out)
+
+def _calibration_section(data: SiteData, plan: SitePlan) -> list[str]:
+    """Each measurement's efficiency and how well the others predict it (leave-one-out)."""
+    cal = data.calibration
+    out = ["## Calibration: measured efficiency and its error", ""]
+    if cal is None or not cal.loo:
+        out += [
+            "No measurement joins a registry machine yet: a run needs `opsbench run --machine ID`, an "
+            "ingested llama-bench result a `device_aliases` entry in `hardware.yaml`. Until then every "
+            "figure above is the theoretical ceiling.",
+            "",
+        ]
+        return out
+    out += [
+        "Efficiency = measured decode tok/s ÷ the ceiling at the context it decoded at. Our runs: 1 ÷ "
+        "median TPOT over warm requests at the lowest load level; llama-bench: each generation test. "
+        "Leave-one-out predicts each measurement from the others of its runtime × quantization × backend "
+        "(or, with no other, the coarser pool named); error = predicted ÷ measured − 1.",
+        "",
+    ]
+    rows = [
+        [
+            r.measurement.source,
+            r.measurement.origin,
+            r.measurement.model_id,
+            r.measurement.machine_id,
+            " × ".join(r.measurement.key),
+            fmt_num(r.measurement.context_tokens, 0),
+            fmt_num(r.measurement.measured_tps, 1),
+            fmt_num(r.measurement.ceiling_tps, 1),
+            fmt_num(r.measurement.efficiency, pct=True),
+            "—" if r.predicted_tps is None else fmt_num(r.predicted_tps, 1),
+            "—" if r.error is None else f"{r.error:+.1%}",
+            r.basis,
+        ]
+        for r in cal.loo
+    ]
+    out += [
+        plan.table(
+            PAGE,
+            "calibration",
+            [
+                "Measurement",
+                "Origin",
+                "Model",
+                "Machine",
+                "Runtime × quantization × backend",
+                "Context (tokens)",
+                "Measured tok/s",
+                "Ceiling tok/s",
+                "Efficiency",
+                "Predicted tok/s",
+                "Leave-one-out error",
+                "Predicted from",
+            ],
+            rows,
+        ),
+        "",
+    ]
+    for origin in sorted({r.measurement.origin for r in cal.loo}):
+        sm = cal.summary(origin)
+        if sm.mean_abs_error is None:
+            out.append(f"- {esc(origin)}: no measurement has another to be predicted from.")
+        else:
+            out.append(
+                f"- {esc(origin)}: mean |error| {sm.mean_abs_error:.1%}, max {sm.max_abs_error:.1%} over {sm.n} "
+                f"measurement(s), {sm.within_group_n} of them predicted within their own group."
+            )
+    out.append("")
+    if cal.unjoined:
+        out += ["Measurements left out:", ""] + [f"- {esc(u)}" for u in cal.unjoined] + [""]
+    return out

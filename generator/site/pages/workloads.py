@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.analysis.roi import RoiResult
+from generator.analysis.roi import RoiResult, WorkloadEconomics
 from generator.registry.schema import Gate, Workload
 from generator.site.html import Cell, esc, esc_md, fmt_num, pre
 from generator.site.pages.common import finding_cell, fmt_secs, model_link
@@ -17,29 +17,91 @@ def _gate_name(gate: Gate) -> str:
     return gate.metric + (f" ({gate.label})" if gate.label else "") + level
 
 
-def _roi_block(plan: SitePlan, page: str, r: RoiResult) -> list[str]:
-    cur = r.currency
-    out = [
-        "## Return on investment",
-        "",
-        "Staff hours = volume × share automated × minutes saved per item × survival ÷ 60, valued at the "
-        "loaded hourly rate; hosted spend displaced = volume × local share × hosted cost per item. "
-        "Inputs from `registry/workloads.yaml`.",
-        "",
-    ]
-    rows = [
-        ["Minutes saved per item", fmt_num(r.minutes_saved_per_item, 3), r.minutes_saved_rule],
-        ["Items automated per month", f"{r.items_automated:,.0f}", ""],
-        ["Staff hours returned per month", f"{r.staff_hours_per_month:,.1f}", ""],
-        ["Value of those hours per month", f"{r.staff_value_per_month:,.0f} {cur}", ""],
-        ["Hosted spend displaced per month", f"{r.hosted_displaced_per_month:,.2f} {cur}", ""],
-        ["Local running cost per month", f"{r.monthly_local_cost:,.2f} {cur}", ""],
-        ["Net per month", f"{r.net_per_month:,.0f} {cur}", ""],
-        ["Net per quarter", f"{r.net_per_quarter:,.0f} {cur}", ""],
-    ]
-    out += [plan.table(page, "roi", ["Figure", "Value", "Working"], rows, sortable=False), ""]
+def _span(sp: Any, cur: str = "") -> str:
+    unit = f" {cur}" if cur else ""
+    return "—" if sp is None else f"{sp.value:,.0f}{unit} ({sp.low:,.0f}–{sp.high:,.0f})"
+
+
+def _roi_block(plan: SitePlan, page: str, r: RoiResult, econ: WorkloadEconomics | None) -> list[str]:
+    """Measured economics per candidate (one currency: the pricing file's), then the source
+    deliverable's own figures checked against its stated inputs."""
+    measured = econ.measured if econ else []
+    cur = measured[0].currency if measured else ""
+    out = ["## Return on investment", ""]
+    if not measured:
+        out += ["No candidate has been measured on this workload yet, so there is no measured return.", ""]
+    else:
+        passing = [m for m in measured if m.passes_gates]
+        out += [
+            f"From the measurements, in {esc_md(cur)}: items accepted locally = volume × local share × "
+            "acceptance (its 95 % interval gives each range); staff hours = items × minutes saved × survival "
+            "÷ 60, valued at the loaded rate; hosted spend displaced = items × measured tokens × the "
+            "baseline's price; local running cost = the named machine's amortised price plus electricity at "
+            "its own power. "
+            + (
+                "Only a candidate that passes every gate has a net."
+                if passing
+                else "**No candidate passes its gates: the figures are the potential, if a candidate passes**, "
+                "and no net figure enters a decision."
+            ),
+            "",
+        ]
+        rows = []
+        for m in measured:
+            shown_net = m.net if m.passes_gates else m.net_if_passing
+            rows.append(
+                [
+                    m.model_id,
+                    "pass" if m.passes_gates else "not passed",
+                    m.cases,
+                    f"{m.acceptance.value:.2f} ({m.acceptance.low:.2f}–{m.acceptance.high:.2f})",
+                    f"{m.local_share.value:g}" + ("" if m.local_share.measured else " (stated)"),
+                    _span(m.staff_hours),
+                    _span(m.staff_value, cur),
+                    _span(m.displaced, cur),
+                    "—" if m.local_cost is None else f"{m.local_cost:,.0f} {cur}",
+                    ("" if m.passes_gates or shown_net is None else "potential: ") + _span(shown_net, cur),
+                    "—" if m.capacity is None else m.capacity.text,
+                ]
+            )
+        out += [
+            plan.table(
+                page,
+                "roi-measured",
+                [
+                    "Model",
+                    "Gates",
+                    "Cases",
+                    "Acceptance (95 % interval)",
+                    "Local share",
+                    "Staff hours/month",
+                    "Value/month",
+                    "Hosted spend displaced/month",
+                    "Local running cost/month",
+                    "Net/month",
+                    "Capacity (items/hour)",
+                ],
+                rows,
+                sortable=False,
+            ),
+            "",
+        ]
+        first = measured[0]
+        out += [
+            f"- Local share: {esc_md(first.local_share.source)}.",
+            f"- Local running cost: {esc_md(first.local_cost_working)}.",
+        ]
+        if first.hosted is not None:
+            out.append(f"- Hosted cost per item ({esc_md(first.model_id)}): {esc_md(first.hosted.formula)}.")
+        for n in dict.fromkeys(n for m in measured for n in m.notes):
+            out.append(f"- {esc_md(n)}.")
+        out.append("")
     if r.seed_checks:
-        out += ["The source deliverable's own figures, recomputed from its stated inputs:", ""]
+        out += [
+            "The source deliverable's own figures, recomputed from its stated inputs (checked in its own "
+            f"currency, {esc_md(r.currency)}, as quoted):",
+            "",
+        ]
         out += [
             plan.table(
                 page,
@@ -177,7 +239,7 @@ def workload_page(data: SiteData, plan: SitePlan, w: Workload) -> str:
     if not shown:
         out += ["No failing cases recorded." if measured else "No runs yet.", ""]
     if w.id in data.roi:
-        out += _roi_block(plan, page, data.roi[w.id])
+        out += _roi_block(plan, page, data.roi[w.id], data.economics.get(w.id))
     out += _runbook(data, w)
     out += ["## Cases", ""]
     cases = [(s, c) for s, c in reg.all_cases() if c.workload == w.id]
