@@ -42,11 +42,12 @@ from generator.ingest.common import (
     SourceFile,
     fail,
     iter_jsonl,
-    load_json,
+    json_error,
     need,
     number_or_none,
     opt,
     path_of,
+    too_deep,
 )
 
 STAT_KEY = re.compile(r"^(?P<stat>mean|median|std|p\d+(?:\.\d+)?)_(?P<metric>ttft|tpot|itl|e2el)_ms$")
@@ -136,15 +137,17 @@ def _record(probs: Problems, obj: dict[str, Any], where: str, index: int, line: 
     )
 
 
-def _appended(src: SourceFile) -> bool:
-    """``--append-result`` output: one result object per line, so the whole is not one JSON value."""
+def _load(src: SourceFile) -> tuple[Any, bool]:
+    """(the parsed value, False), or (None, True) for ``--append-result`` output: one result
+    object per line, so the whole is not one JSON value ("Extra data" after the first)."""
     try:
-        json.loads(src.text)
+        return json.loads(src.text), False
     except json.JSONDecodeError as exc:
-        return exc.msg == "Extra data" and src.text.lstrip().startswith("{")
+        if exc.msg == "Extra data" and src.text.lstrip().startswith("{"):
+            return None, True
+        raise json_error(src.shown, src.text, exc) from None
     except RecursionError:
-        return False
-    return False
+        raise too_deep(src.shown, src.text) from None
 
 
 def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
@@ -152,14 +155,14 @@ def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
     ex = Extracted()
     # (JSON path for problems, line, object): a file, an array of results, or appended lines.
     items: list[tuple[str, int | None, Any]]
-    if _appended(src):
+    data, appended = _load(src)
+    if appended:
         items = [("$", n, obj) for n, obj in iter_jsonl(src, probs)]
         ex.notes.append(
             f"vLLM --append-result file: {len(items)} results, one per line; each line is its own "
             "run point (its own date, load and settings), the key of each record names its line"
         )
     else:
-        data = load_json(src)
         objs = data if isinstance(data, list) else [data]
         items = [(path_of("$", i) if isinstance(data, list) else "$", None, obj) for i, obj in enumerate(objs)]
     detailed: set[str] = set()
