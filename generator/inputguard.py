@@ -227,10 +227,11 @@ def tree_problems(root: Path) -> list[Problem]:
     for folder, dirs, files in os.walk(root, followlinks=False):
         for name in sorted([*dirs, *files]):
             path = Path(folder) / name
+            shown = str(Path(display_path(path.parent)) / name)  # display_path resolves: not the link
             try:
                 mode = path.lstat().st_mode
             except OSError as exc:
-                out.append(Problem(display_path(path), None, f"cannot read: {exc.strerror}"))
+                out.append(Problem(shown, None, f"cannot read: {exc.strerror}"))
                 continue
             if stat.S_ISLNK(mode):
                 target = os.readlink(path)
@@ -239,14 +240,14 @@ def tree_problems(root: Path) -> list[Problem]:
                 where = "" if inside else ", which leaves the registry"
                 out.append(
                     Problem(
-                        display_path(path),
+                        shown,
                         None,
                         f"symbolic link to {target!r}{where}: links are not allowed in the registry "
                         "(commit the file itself)",
                     )
                 )
             elif not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-                out.append(Problem(display_path(path), None, "not a regular file or folder"))
+                out.append(Problem(shown, None, "not a regular file or folder"))
     return out
 
 
