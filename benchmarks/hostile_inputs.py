@@ -146,7 +146,8 @@ def run(name: str, make: Callable[[Path], list[str]], repeats: int) -> dict:
             lines = proc.stderr.strip().splitlines()
             rss.append(int(lines[-1].split("=")[1]) if lines and lines[-1].startswith("maxrss_kb=") else 0)
             rc = proc.returncode
-            first = next((x for x in lines if not x.startswith("maxrss_kb=")), proc.stdout.strip().splitlines()[0])
+            shown = [x for x in lines if not x.startswith("maxrss_kb=")] or proc.stdout.strip().splitlines()
+            first = shown[0] if shown else ""
         return {"case": name, "median_s": statistics.median(times), "rss_mb": max(rss) / 1024, "rc": rc, "first": first}
 
 

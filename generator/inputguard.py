@@ -29,6 +29,7 @@ from generator.registry.schema import FileLimits, InputLimits
 
 POLICY_FILE = "policy.yaml"
 LIMITS_KEY = "input_limits"
+CHUNK = 1 << 20  # bytes read at a time when counting the lines of a file already too big
 
 
 class Refused(Exception):
@@ -61,15 +62,23 @@ def read_bounded(path: Path, shown: str, limits: FileLimits, scope: str) -> byte
     limit = limits.max_file_bytes
     try:
         with path.open("rb") as fh:
-            data = fh.read(limit + 1)
+            if info.st_size > limit:  # too big already: count lines up to the limit, hold one chunk
+                newlines, left = 0, limit
+                while left > 0 and (chunk := fh.read(min(left, CHUNK))):
+                    newlines += chunk.count(b"\n")
+                    left -= len(chunk)
+                data, line = b"", newlines + 1
+            else:  # a file may grow while read, or claim a size it does not have (/dev/zero)
+                data = fh.read(limit + 1)
+                line = data.count(b"\n", 0, limit) + 1
     except OSError as exc:
         raise Refused(Problem(shown, None, f"cannot read file: {exc.strerror}")) from None
-    if len(data) > limit:
+    if info.st_size > limit or len(data) > limit:
         size = f"{info.st_size} bytes" if info.st_size > limit else "more bytes"
         raise Refused(
             Problem(
                 shown,
-                data.count(b"\n", 0, limit) + 1,
+                line,
                 f"file is {size}, over the limit of {limit} ({_where(scope, 'max_file_bytes')}); "
                 "the limit falls on this line and nothing of the file was parsed",
             )
