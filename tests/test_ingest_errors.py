@@ -139,7 +139,7 @@ CASES = [
         json.dumps({**_json(INSPECT), "samples": {}}),
         "$.samples: expected array, got object",
     ),
-    ("inspect", "i.eval", "PK\x03\x04binary", "inspect log convert --to json"),
+    ("inspect", "i.eval", "PK\x03\x04binary", "i.eval: not a readable .eval archive: no end-of-archive record"),
     # llama-bench JSON / JSONL
     ("llama-bench", "b.jsonl", LLAMA_JSONL.read_text()[:-40], "b.jsonl:3: invalid JSON line"),
     ("llama-bench", "b.jsonl", _llama_lines(1, "avg_ts", None), "b.jsonl:2: missing required field 'avg_ts'"),

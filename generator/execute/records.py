@@ -180,6 +180,30 @@ class PerfRecord(Record):
     itl_ms: dict[str, float] = Field(default_factory=dict)
     e2el_ms: dict[str, float] = Field(default_factory=dict)
     hardware: str | None = Field(default=None, description="Backend / GPU / threads as reported.")
+    # Service-level objectives and goodput (GuideLLM >= 0.7, vLLM --goodput): what the source
+    # measured against its own objectives. Empty / None when the source set none.
+    slo_ms: dict[str, float] = Field(
+        default_factory=dict,
+        description="The source's latency objectives by our metric names (ttft_ms, tpot_ms, e2el_ms).",
+    )
+    slo_attainment: float | None = Field(
+        default=None, description="Share of the evaluated requests that met every objective (0..1)."
+    )
+    slo_requests: int | None = Field(default=None, description="Requests the attainment was computed over.")
+    slo_attainment_by_metric: dict[str, float] = Field(
+        default_factory=dict, description="Share meeting each objective alone, by metric name."
+    )
+    request_goodput: float | None = Field(
+        default=None, description="Requests meeting every objective per second of the run (vLLM's definition)."
+    )
+    intervals: dict[str, dict[str, list[float]]] = Field(
+        default_factory=dict,
+        description="The source's own confidence intervals: metric (ttft_ms ...) -> statistic (mean, p95 "
+        "...) -> [low, high], in the metric's unit.",
+    )
+    interval_level: float | None = Field(
+        default=None, description="Coverage of `intervals` when the source records it (0.95); None: not recorded."
+    )
     extra: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -14,7 +14,10 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from generator.registry.schema import ForeignLimits
 
 #: format name -> (module under generator.ingest, function)
 FORMATS: dict[str, tuple[str, str]] = {
@@ -70,6 +73,7 @@ class _RegistryFacts:
     aliases: dict[str, str]
     max_output_chars: int
     content_hash: str
+    limits: ForeignLimits
 
 
 def _registry_facts(root: Path) -> _RegistryFacts:
@@ -78,21 +82,23 @@ def _registry_facts(root: Path) -> _RegistryFacts:
     Problems are reported as ``opsbench validate`` would, with file:line.
     """
     from generator.errors import InputError, Problem
+    from generator.inputguard import read_input_limits
     from generator.registry.loader import _hash_files
     from generator.registry.schema import ModelsFile, PolicyFile
     from generator.registry.yamlio import display_path, line_of, read_yaml, validate
 
     if not root.is_dir():
         raise InputError([Problem(display_path(root), None, "registry folder not found")])
+    limits = read_input_limits(root)
     problems: list[Problem] = []
     parsed: dict[str, Any] = {}
     raw: dict[str, Any] = {}
     for name, schema in (("models.yaml", ModelsFile), ("policy.yaml", PolicyFile)):
         path = root / name
-        if not path.is_file():
+        if path.is_symlink() or not path.is_file():
             problems.append(Problem(display_path(path), None, "required registry file is missing"))
             continue
-        raw[name] = read_yaml(path, problems)
+        raw[name] = read_yaml(path, problems, limits.registry)
         if raw[name] is not None:
             parsed[name] = validate(schema, raw[name], path, problems)
     if problems or any(v is None for v in parsed.values()):
@@ -115,7 +121,8 @@ def _registry_facts(root: Path) -> _RegistryFacts:
         model_ids=ids,
         aliases=dict(models.aliases),
         max_output_chars=policy.scoring.max_output_chars,
-        content_hash=_hash_files([p for p in root.rglob("*.yaml") if p.is_file()], root),
+        content_hash=_hash_files([p for p in root.rglob("*.yaml") if p.is_file() and not p.is_symlink()], root),
+        limits=limits.foreign,
     )
 
 
@@ -160,10 +167,12 @@ def ingest_file(
                 )
             ]
         )
-    src = common.read_source(path)
+    src = common.read_source(path, reg.limits, allow_zip=fmt == "inspect")
     module_name, func = FORMATS[fmt]
     parser = getattr(importlib.import_module(f"generator.ingest.{module_name}"), func)
-    ctx = common.ParseContext(format=fmt, max_output_chars=reg.max_output_chars, model_override=model)
+    ctx = common.ParseContext(
+        format=fmt, max_output_chars=reg.max_output_chars, model_override=model, limits=reg.limits
+    )
     ex: common.Extracted = parser(src, ctx)
 
     if not (ex.results or ex.summaries or ex.perf):

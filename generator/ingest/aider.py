@@ -23,6 +23,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
+from generator.errors import InputError
 from generator.ingest.common import (
     Extracted,
     ParseContext,
@@ -38,7 +39,14 @@ from generator.registry.yamlio import line_of
 PASS_RATE = re.compile(r"^pass_rate_(\d+)$")
 
 
-def _load(src: SourceFile) -> Any:
+def _load(src: SourceFile, ctx: ParseContext) -> Any:
+    if ctx.limits is not None:  # a billion-laughs file is refused before ruamel builds it
+        from generator.inputguard import Refused, check_yaml_aliases
+
+        try:
+            check_yaml_aliases(src.text, src.shown, ctx.limits, "foreign")
+        except Refused as exc:
+            raise InputError([exc.problem]) from None
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     try:
@@ -59,7 +67,7 @@ def _successes(rate: float, trials: int) -> float:
 
 
 def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
-    data = _load(src)
+    data = _load(src, ctx)
     if data is None:
         raise fail(src.shown, "file is empty", 1)
     if not isinstance(data, CommentedSeq):

@@ -28,6 +28,8 @@ from generator.execute.records import (
     SummaryRecord,
 )
 from generator.execute.runstore import RUN_ID_RE, write_complete_folder
+from generator.inputguard import json_depth_line
+from generator.registry.schema import ForeignLimits
 from generator.registry.yamlio import display_path
 
 #: Role written on per-sample rows from other harnesses: no registry role, so an
@@ -86,40 +88,86 @@ def fail(shown: str, message: str, line: int | None = None) -> InputError:
 
 @dataclass
 class SourceFile:
-    """One foreign result file, read once: its bytes, hash and text."""
+    """One foreign result file, read once: its bytes, hash and text.
+
+    ``text`` is empty for an archive (inspect's ``.eval`` zip), whose members are
+    read by the format module under the same limits (:func:`read_archive`).
+    """
 
     path: Path
     shown: str
     data: bytes
     sha256: str
     text: str
+    limits: ForeignLimits | None = None
+
+    @property
+    def is_zip(self) -> bool:
+        return self.data[:4] == ZIP_MAGIC
 
 
-def read_source(path: Path) -> SourceFile:
+#: The first bytes of a zip archive (local file header signature).
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+def read_source(path: Path, limits: ForeignLimits | None = None, *, allow_zip: bool = False) -> SourceFile:
+    """Read a foreign file within ``policy.yaml`` ``input_limits.foreign`` (size, UTF-8 with
+    the line of the first bad byte, line length), before any parser sees it."""
+    from generator.inputguard import Refused, check_lines, decode_utf8, read_bounded
+
     shown = display_path(path)
     try:
-        data = path.read_bytes()
+        data = read_bounded(path, shown, limits, "foreign") if limits is not None else path.read_bytes()
+    except Refused as exc:
+        raise InputError([exc.problem]) from None
     except OSError as exc:
         raise fail(shown, f"cannot read file: {exc.strerror}") from None
     sha = hashlib.sha256(data).hexdigest()
     if not data.strip():
         raise fail(shown, "file is empty", 1)
+    if allow_zip and data[:4] == ZIP_MAGIC:
+        return SourceFile(path=path, shown=shown, data=data, sha256=sha, text="", limits=limits)
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise fail(shown, "file is not UTF-8 text (a binary or compressed file?)") from None
-    return SourceFile(path=path, shown=shown, data=data, sha256=sha, text=text)
+        text = decode_utf8(data, shown, bom=True)
+        if limits is not None:
+            check_lines(text, shown, limits, "foreign")
+    except Refused as exc:
+        raise InputError([exc.problem]) from None
+    return SourceFile(path=path, shown=shown, data=data, sha256=sha, text=text, limits=limits)
+
+
+def json_error(shown: str, text: str, exc: json.JSONDecodeError, line_offset: int = 0) -> InputError:
+    truncated = exc.pos >= len(text.rstrip())
+    hint = " (the file looks truncated)" if truncated else ""
+    line = min(exc.lineno, max(1, len(text.splitlines()))) + line_offset
+    return fail(shown, f"invalid JSON: {exc.msg} (column {exc.colno}){hint}", line)
+
+
+def too_deep(shown: str, text: str, line_offset: int = 0) -> InputError:
+    """Python's JSON reader gives up on deep nesting with a RecursionError that names no line."""
+    import sys
+
+    line = json_depth_line(text, sys.getrecursionlimit() // 2)
+    return fail(
+        shown,
+        "JSON nested too deeply to read (arrays or objects inside each other past Python's limit)",
+        None if line is None else line + line_offset,
+    )
 
 
 def load_json(src: SourceFile) -> Any:
     """The whole file as one JSON value; a syntax error names its line."""
+    return load_json_text(src.shown, src.text)
+
+
+def load_json_text(shown: str, text: str, line_offset: int = 0) -> Any:
+    """One JSON value from ``text`` (part of a file starting ``line_offset`` lines in)."""
     try:
-        return json.loads(src.text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
-        truncated = exc.pos >= len(src.text.rstrip())
-        hint = " (the file looks truncated)" if truncated else ""
-        line = min(exc.lineno, max(1, len(src.text.splitlines())))
-        raise fail(src.shown, f"invalid JSON: {exc.msg} (column {exc.colno}){hint}", line) from None
+        raise json_error(shown, text, exc, line_offset) from None
+    except RecursionError:
+        raise too_deep(shown, text, line_offset) from None
 
 
 def iter_jsonl(src: SourceFile, probs: Problems) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -131,6 +179,9 @@ def iter_jsonl(src: SourceFile, probs: Problems) -> Iterator[tuple[int, dict[str
             obj = json.loads(raw)
         except json.JSONDecodeError as exc:
             probs.add(f"invalid JSON line: {exc.msg} at column {exc.colno}", lineno)
+            continue
+        except RecursionError:
+            probs.add("JSON line nested too deeply to read (past Python's limit)", lineno)
             continue
         if not isinstance(obj, dict):
             probs.add(f"expected a JSON object on each line, got {type_name(obj)}", lineno)
@@ -317,6 +368,7 @@ class ParseContext:
     format: str
     max_output_chars: int
     model_override: str | None = None
+    limits: ForeignLimits | None = None
 
 
 def truncate(text: str | None, limit: int) -> tuple[str | None, bool]:

@@ -25,6 +25,16 @@ between versions (REFERENCE.md):
   vLLM defines them; GuideLLM's own time-weighted ``requests_per_second`` and
   ``output_tokens_per_second`` means are kept in ``extra``.
 
+GuideLLM 0.7 adds service-level objectives and goodput: ``config.slo`` (``ttft_ms``,
+``tpot_ms``, ``e2el_ms``, compared against TTFT, inter-token latency and request
+latency) -> ``slo_ms``; ``metrics.slo_attainment`` / ``slo_determined_requests`` /
+``slo_attainment_by_metric`` -> ``slo_attainment`` / ``slo_requests`` /
+``slo_attainment_by_metric``; ``request_goodput`` is recomputed by vLLM's definition
+(conforming requests / duration), GuideLLM's time-weighted means of
+``request_goodput`` and ``output_token_goodput`` kept in ``extra``. Confidence
+intervals on request-level distributions (``mean_ci``, ``percentile_cis``) ->
+``intervals`` by metric and statistic, in the metric's unit.
+
 Distributions use the ``successful`` requests. Required: ``benchmarks`` (a list)
 and ``metrics`` on each benchmark; the model from the file or ``--model``.
 """
@@ -93,6 +103,96 @@ def _dist(metrics: dict[str, Any], name: str, scale: float = 1.0) -> dict[str, f
     return out
 
 
+# GuideLLM's request-level metrics by the run format's names, and the unit factor.
+INTERVAL_METRICS = {
+    "time_to_first_token_ms": ("ttft_ms", 1.0),
+    "inter_token_latency_ms": ("tpot_ms", 1.0),
+    "request_latency": ("e2el_ms", 1000.0),
+}
+# GuideLLM's GoodputSLO fields (ttft_ms, tpot_ms against inter_token_latency_ms, e2el_ms)
+# are already the run format's names.
+SLO_NAMES = ("ttft_ms", "tpot_ms", "e2el_ms")
+
+
+def _interval(value: Any, scale: float) -> tuple[list[float], float | None] | None:
+    """[low, high] (and the level, when the interval records one) from a GuideLLM interval.
+
+    GuideLLM's confidence intervals (``mean_ci``, ``percentile_cis``, vllm-project/guidellm
+    PR #1163) are read when they give numeric ``lower`` and ``upper`` (or are a pair); any
+    other shape is reported as not mapped, never guessed at.
+    """
+    if isinstance(value, dict):
+        low, high = number_or_none(value.get("lower")), number_or_none(value.get("upper"))
+        level = number_or_none(value.get("confidence", value.get("level")))
+    elif isinstance(value, list) and len(value) == 2:
+        low, high, level = number_or_none(value[0]), number_or_none(value[1]), None
+    else:
+        return None
+    if low is None or high is None:
+        return None
+    return [round(low * scale, 6), round(high * scale, 6)], level
+
+
+def _intervals(metrics: dict[str, Any], unmapped: set[str]) -> tuple[dict[str, Any], float | None]:
+    out: dict[str, dict[str, list[float]]] = {}
+    levels: set[float] = set()
+    for name, (ours, scale) in INTERVAL_METRICS.items():
+        summary = _dict(metrics, name, "successful")
+        found: dict[str, list[float]] = {}
+        if "mean_ci" in summary and summary["mean_ci"] is not None:
+            got = _interval(summary["mean_ci"], scale)
+            if got is None:
+                unmapped.add(f"{name}.successful.mean_ci")
+            else:
+                found["mean"], level = got
+                if level is not None:
+                    levels.add(level)
+        cis = summary.get("percentile_cis")
+        if isinstance(cis, dict):
+            for theirs, value in cis.items():
+                got = _interval(value, scale)
+                if got is None or theirs not in PERCENTILES:
+                    unmapped.add(f"{name}.successful.percentile_cis.{theirs}")
+                    continue
+                found[PERCENTILES[theirs]], level = got
+                if level is not None:
+                    levels.add(level)
+        elif cis is not None:
+            unmapped.add(f"{name}.successful.percentile_cis")
+        if found:
+            out[ours] = found
+    return out, (levels.pop() if len(levels) == 1 else None)
+
+
+def _slo(bench: dict[str, Any], metrics: dict[str, Any], duration: float | None) -> dict[str, Any]:
+    """The objectives, attainment and goodput of one benchmark (GuideLLM >= 0.7).
+
+    ``request_goodput`` is computed as vLLM defines it, conforming requests / duration,
+    with conforming = ``slo_attainment`` x ``slo_determined_requests`` (the attainment is
+    that ratio); GuideLLM's own time-weighted ``request_goodput`` mean is kept in ``extra``.
+    """
+    config = _dict(bench, "config", "slo")
+    slo = {k: float(v) for k in SLO_NAMES if (v := number_or_none(config.get(k))) is not None}
+    attainment = number_or_none(metrics.get("slo_attainment"))
+    determined = metrics.get("slo_determined_requests")
+    determined = determined if isinstance(determined, int) and not isinstance(determined, bool) else None
+    by_metric: dict[str, float] = {}
+    for name, body in (metrics.get("slo_attainment_by_metric") or {}).items():
+        value = number_or_none(body.get("attainment")) if isinstance(body, dict) else number_or_none(body)
+        if value is not None:
+            by_metric[str(name)] = value
+    goodput = None
+    if attainment is not None and determined is not None and duration:
+        goodput = round(attainment * determined) / duration
+    return {
+        "slo_ms": slo,
+        "slo_attainment": attainment,
+        "slo_requests": determined,
+        "slo_attainment_by_metric": by_metric,
+        "request_goodput": goodput,
+    }
+
+
 def _model(report: dict[str, Any], bench: dict[str, Any]) -> str | None:
     for candidate in (
         _dict(bench, "worker").get("backend_model"),
@@ -122,6 +222,8 @@ def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
     platform = _dict(data, "metadata").get("platform")
     if isinstance(platform, str):
         ex.environment["platform"] = platform
+    odd_intervals: set[str] = set()
+    no_objectives = 0
     for i, bench in enumerate(benchmarks):
         where = path_of("$.benchmarks", i)
         if not isinstance(bench, dict):
@@ -163,12 +265,28 @@ def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
         if duration is None and start is not None and end is not None and end > start:
             duration = end - start
         out_tokens = number_or_none(_dict(metrics, "output_token_count", "successful").get("total_sum"))
+        intervals, level = _intervals(metrics, odd_intervals)
+        slo = _slo(bench, metrics, duration)
+        if slo["slo_attainment"] is not None and not slo["slo_ms"]:
+            no_objectives += 1
         extra: dict[str, Any] = {
             k: v
             for k, v in {
                 "guidellm_requests_per_second_mean": number_or_none(
                     _dict(metrics, "requests_per_second", "successful").get("mean")
                 ),
+                "guidellm_request_goodput_mean": number_or_none(
+                    _dict(metrics, "request_goodput", "successful").get("mean")
+                ),
+                "guidellm_output_token_goodput_mean": number_or_none(
+                    _dict(metrics, "output_token_goodput", "successful").get("mean")
+                ),
+                "slo_conforming_requests_by_metric": {
+                    name: body["conforming_requests"]
+                    for name, body in (metrics.get("slo_attainment_by_metric") or {}).items()
+                    if isinstance(body, dict) and isinstance(body.get("conforming_requests"), int)
+                }
+                or None,
                 "guidellm_output_tokens_per_second_mean": number_or_none(
                     _dict(metrics, "output_tokens_per_second", "successful").get("mean")
                 ),
@@ -201,12 +319,29 @@ def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
                     "ttft_ms": _dist(metrics, "time_to_first_token_ms"),
                     "tpot_ms": _dist(metrics, "inter_token_latency_ms"),
                     "e2el_ms": _dist(metrics, "request_latency", 1000.0),
+                    "intervals": intervals,
+                    "interval_level": level,
+                    **slo,
                     "extra": extra,
                 },
             )
         )
         ex.date = ex.date or parse_datetime(start)
     probs.raise_if_any()
+    if odd_intervals:
+        ex.unmapped.append(
+            "confidence intervals not given as numeric lower / upper: "
+            + ", ".join(f"metrics.{k}" for k in sorted(odd_intervals))
+        )
+    if any(p.fields.get("intervals") for p in ex.perf) and all(
+        p.fields.get("interval_level") is None for p in ex.perf
+    ):
+        ex.unmapped.append("confidence level of the intervals: not recorded with them (interval_level left empty)")
+    if no_objectives:
+        ex.unmapped.append(
+            f"the objectives behind slo_attainment of {no_objectives} benchmark(s): no config.slo in "
+            "the report (slo_ms left empty)"
+        )
     ex.unmapped.append("vLLM-style ITL (gaps between streamed chunks): GuideLLM does not report it")
     ex.unmapped.append(
         "per-request samples (benchmarks[].requests): no scores, and pages never carry raw rows"

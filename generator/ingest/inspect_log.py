@@ -13,14 +13,29 @@ Aggregates (``results.scores[]``): one :class:`SummaryRecord` per scorer metric
 (``match/accuracy`` with ``stderr``); ``trials`` = ``completed_samples`` when there
 is one epoch.
 
-The binary ``.eval`` log format is not read: convert it with
-``inspect log convert --to json``. Required: ``eval.model``, ``eval.task``.
+Both of inspect's log formats are read. The JSON log is one object. The ``.eval``
+log (inspect's default since 0.3.46) is a zip written by its ``EvalRecorder``:
+``header.json`` (the log without samples; an unfinished eval has only
+``_journal/start.json``, its ``version``, ``eval`` and ``plan``), one
+``samples/<id>_epoch_<epoch>.json`` per sample, ``summaries.json`` (each sample's
+id, epoch and score values) and ``reductions.json``. Samples map as above; a
+sample listed in ``summaries.json`` without its own file (a log cut short, or
+written with samples pruned) becomes a row from its score values and error alone,
+with no output, usage or time. ``reductions.json`` and a JSON log's
+``reductions`` (each scorer's per-sample value reduced across epochs) are not
+mapped: every epoch is kept as a repeat and the bench reduces per case itself.
+Members are read within ``policy.yaml`` ``input_limits.foreign`` (member count,
+and all members together no larger than ``max_file_bytes`` unpacked).
+
+Required: ``eval.model``, ``eval.task``.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from generator.errors import InputError
 from generator.ingest.common import (
     Extracted,
     ParseContext,
@@ -34,6 +49,7 @@ from generator.ingest.common import (
     fail,
     iso,
     load_json,
+    load_json_text,
     need,
     number_or_none,
     opt,
@@ -44,6 +60,12 @@ from generator.ingest.common import (
 
 CORRECT = "C"
 ERROR_METRICS = ("stderr", "std", "var")
+# Members of a .eval archive (inspect_ai log/_recorders/eval.py).
+HEADER = "header.json"
+START = "_journal/start.json"
+SUMMARIES = "summaries.json"
+REDUCTIONS = "reductions.json"
+SAMPLE_MEMBER = re.compile(r"samples/[^/]+_epoch_\d+\.json")
 
 
 def _passed(value: Any) -> bool | None:
@@ -63,25 +85,123 @@ def _text(content: Any) -> str | None:
     return None
 
 
-def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
-    if src.data[:2] == b"PK":
+def _member(zf: Any, name: str, shown: str) -> Any:
+    """One archive member as JSON (members are bounded by the archive check before this)."""
+    from generator.inputguard import Refused, decode_utf8
+
+    where = f"{shown}/{name}"
+    with zf.open(name) as fh:
+        raw = fh.read()
+    try:
+        text = decode_utf8(raw, where)
+    except Refused as exc:
+        raise InputError([exc.problem]) from None
+    return load_json_text(where, text)
+
+
+def _read_eval(src: SourceFile) -> tuple[dict[str, Any], list[tuple[str, Any]], list[Any], Any, list[str]]:
+    """(header, [(member, sample)], summaries, reductions, notes) from a ``.eval`` zip."""
+    import io
+    import zipfile
+    import zlib
+
+    limits = src.limits
+    fp = io.BytesIO(src.data)
+    # The count from the end-of-archive record, before zipfile builds one object per member.
+    end = zipfile._EndRecData(fp)  # the stdlib reader of that record (private, stable)
+    if end is None:
+        raise fail(src.shown, "not a readable .eval archive: no end-of-archive record (truncated?)")
+    members = end[zipfile._ECD_ENTRIES_TOTAL]
+    if limits is not None and members > limits.max_archive_members:
         raise fail(
-            src.shown, "this is inspect's binary .eval log: convert it with `inspect log convert --to json`"
+            src.shown,
+            f"archive has {members} members, over the limit of {limits.max_archive_members} "
+            "(policy.yaml input_limits.foreign.max_archive_members)",
         )
-    data = load_json(src)
+    try:
+        zf = zipfile.ZipFile(fp)
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise fail(src.shown, f"not a readable .eval archive: {exc}") from None
+    infos = zf.infolist()
+    unpacked = sum(i.file_size for i in infos)
+    if limits is not None and unpacked > limits.max_file_bytes:
+        raise fail(
+            src.shown,
+            f"archive unpacks to {unpacked} bytes, over the limit of {limits.max_file_bytes} "
+            "(policy.yaml input_limits.foreign.max_file_bytes)",
+        )
+    names = [i.filename for i in infos]
+    notes: list[str] = []
+    try:
+        if HEADER in names:
+            header = _member(zf, HEADER, src.shown)
+        elif START in names:
+            header = _member(zf, START, src.shown)
+            if isinstance(header, dict):
+                header.setdefault("status", "started")
+            notes.append(f"the archive has no {HEADER} (the eval never finished): read from {START}")
+        else:
+            raise fail(src.shown, f"not an inspect .eval log: neither {HEADER} nor {START} in the archive")
+        samples = [(n, _member(zf, n, src.shown)) for n in names if SAMPLE_MEMBER.fullmatch(n)]
+        summaries = _member(zf, SUMMARIES, src.shown) if SUMMARIES in names else []
+        reductions = _member(zf, REDUCTIONS, src.shown) if REDUCTIONS in names else None
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+        raise fail(src.shown, f"not a readable .eval archive: {exc}") from None
+    if not isinstance(header, dict):
+        raise fail(f"{src.shown}/{HEADER}", "$: expected an object (an inspect_ai eval log header)")
+    if not isinstance(summaries, list):
+        raise fail(f"{src.shown}/{SUMMARIES}", "$: expected an array of sample summaries")
+    return header, samples, summaries, reductions, notes
+
+
+def _sample_key(sample: Any) -> tuple[str, int] | None:
+    if not isinstance(sample, dict):
+        return None
+    epoch = sample.get("epoch")
+    return str(sample.get("id")), epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else 1
+
+
+def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
+    notes: list[str] = []
+    summaries: list[Any] = []
+    reductions: Any = None
+    if src.is_zip:
+        data, items, summaries, reductions, notes = _read_eval(src)
+        seen = {_sample_key(sample) for _, sample in items}
+        # A sample known only from summaries.json: its scores and error, nothing more.
+        only_summary = [
+            (f"{SUMMARIES} $[{j}]", summary)
+            for j, summary in enumerate(summaries)
+            if _sample_key(summary) not in seen
+        ]
+        items = [(f"{name} $", sample) for name, sample in items] + only_summary
+    else:
+        if src.data[:2] == b"PK":
+            raise fail(src.shown, "this looks like a damaged .eval archive (it is not JSON)")
+        data = load_json(src)
+        if not isinstance(data, dict):
+            raise fail(src.shown, "$: expected an object (an inspect_ai JSON eval log)", 1)
+        raw_samples = data.get("samples")
+        items = (
+            [(path_of("$.samples", i), sample) for i, sample in enumerate(raw_samples)]
+            if isinstance(raw_samples, list)
+            else []
+        )
+        only_summary = []
+        reductions = data.get("reductions")
     probs = Problems(src.shown)
-    if not isinstance(data, dict):
-        raise fail(src.shown, "$: expected an object (an inspect_ai JSON eval log)", 1)
     ev = need(probs, data, "eval", "$", "object")
     probs.raise_if_any()
     model = need(probs, ev, "model", "$.eval", "string")
     task = need(probs, ev, "task", "$.eval", "string")
-    samples = opt(probs, data, "samples", "$", "array") or []
+    if not src.is_zip:
+        opt(probs, data, "samples", "$", "array")
     results = opt(probs, data, "results", "$", "object") or {}
     stats = opt(probs, data, "stats", "$", "object") or {}
     probs.raise_if_any()
 
     ex = Extracted()
+    ex.notes.extend(notes)
     ex.date = parse_datetime(ev.get("created")) or parse_datetime(stats.get("started_at"))
     packages = ev.get("packages") if isinstance(ev.get("packages"), dict) else {}
     version = packages.get("inspect_ai")
@@ -97,8 +217,7 @@ def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
     scoreless = 0
     multi_gen = 0
     finer: set[str] = set()
-    for i, sample in enumerate(samples):
-        where = path_of("$.samples", i)
+    for where, sample in items:
         if not isinstance(sample, dict):
             probs.add(f"{where}: expected an object, got {type(sample).__name__}")
             continue
@@ -228,6 +347,24 @@ def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
         ex.unmapped.append(
             f"output, usage and time of {multi_gen} sample(s) with several generations: "
             "not one request's figures"
+        )
+    if only_summary:
+        ex.unmapped.append(
+            f"output, usage and time of {len(only_summary)} sample(s) known only from {SUMMARIES}: "
+            "a summary holds score values and the error, nothing else"
+        )
+    if reductions:
+        scorers = sorted(
+            {
+                f"{r.get('scorer')}" + (f" ({r['reducer']})" if r.get("reducer") else "")
+                for r in reductions
+                if isinstance(r, dict)
+            }
+        )
+        where = REDUCTIONS if src.is_zip else "$.reductions"
+        ex.unmapped.append(
+            f"{where}: per-sample scores reduced across epochs ({', '.join(scorers)}); each epoch is "
+            "kept as a repeat and the bench reduces per case itself"
         )
     ex.unmapped.append("sample total_time / working_time: whole-sample times, not request latency")
     if "model_usage" in stats:

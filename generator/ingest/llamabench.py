@@ -12,11 +12,13 @@ neither figure: it is kept in ``extra`` only (strategy ``pg``). ``stddev_ts``,
 
 The model is ``model_filename`` (the alias table is tried with the full path,
 then the file name). Required per test: ``model_filename``, ``n_prompt``,
-``n_gen``, ``avg_ts``.
+``n_gen``, ``avg_ts``. Log lines captured with the output (``2>&1``) are skipped and
+counted in the manifest's notes.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import PurePath
 from typing import Any
 
@@ -29,10 +31,11 @@ from generator.ingest.common import (
     SourceFile,
     fail,
     iter_jsonl,
-    load_json,
+    json_error,
     need,
     parse_datetime,
     path_of,
+    too_deep,
 )
 
 EXTRA_KEYS = (
@@ -62,20 +65,83 @@ EXTRA_KEYS = (
 )
 
 
-def _entries(src: SourceFile, probs: Problems) -> list[tuple[str, int | None, dict[str, Any]]]:
-    """(JSON path or line label, line, object) for every test in the file."""
-    if src.text.lstrip().startswith("["):
-        data = load_json(src)
+def _scan_array(shown: str, text: str, start: int) -> tuple[list[Any], int]:
+    """The objects of a JSON array that has log lines between its elements, and how many.
+
+    ``--progress`` writes ``llama-bench: benchmark 2/4: starting`` (and warmup / run
+    lines) to stderr between the tests it prints; captured together, they sit between
+    the array's elements. Each element is decoded where it starts; text between
+    elements that is not a comma or the closing bracket is a log line, skipped to its
+    end. A broken element is still an error, with its line.
+    """
+    decoder = json.JSONDecoder()
+    objs: list[Any] = []
+    skipped = 0
+    i, n = text.index("[", start) + 1, len(text)
+    while True:
+        while i < n and text[i] in " \t\r\n,":
+            i += 1
+        if i >= n:
+            line = text.count("\n", 0, len(text.rstrip())) + 1
+            raise fail(shown, "invalid JSON: the array has no closing ']' (the file looks truncated)", line)
+        if text[i] == "]":
+            return objs, skipped
+        if text[i] in "{[":
+            try:
+                obj, i = decoder.raw_decode(text, i)
+            except json.JSONDecodeError as exc:
+                raise json_error(shown, text, exc) from None
+            objs.append(obj)
+            continue
+        end = text.find("\n", i)
+        i = n if end < 0 else end + 1
+        skipped += 1
+
+
+def _entries(src: SourceFile, probs: Problems) -> tuple[list[tuple[str, int | None, dict[str, Any]]], int]:
+    """(JSON path or line label, line, object) for every test in the file, and the log lines skipped.
+
+    ggml's backend set-up (``ggml_cuda_init: found 1 CUDA devices:``, ``load_backend:
+    loaded CUDA backend from ...``) and ``--progress`` print to stderr; captured with
+    stdout (``2>&1``, ``| tee``) they land before and between the JSON. Those lines are
+    skipped and counted, never parsed; a line that starts like JSON and does not parse
+    is still an error, with its line number.
+    """
+    lines = src.text.split("\n")
+    first = next((i for i, line in enumerate(lines) if line.strip().startswith(("[", "{"))), None)
+    if first is None:
+        raise fail(src.shown, f"no llama-bench tests in the file: none of its {len(lines)} lines is JSON", 1)
+    offset = sum(len(line) + 1 for line in lines[:first])
+    skipped = sum(1 for line in lines[:first] if line.strip())
+    body = src.text[offset:]
+    if body.lstrip().startswith("["):
+        try:
+            data = json.loads(body)
+        except json.JSONDecodeError:
+            data, between = _scan_array(src.shown, src.text, offset)
+            skipped += between
+        except RecursionError:
+            raise too_deep(src.shown, body, first) from None
+        if not isinstance(data, list):
+            raise fail(src.shown, "expected llama-bench -o json (an array)", first + 1)
         out = []
         for i, obj in enumerate(data):
             if not isinstance(obj, dict):
                 probs.add(f"$[{i}]: expected an object, got {type(obj).__name__}")
                 continue
             out.append((path_of("$", i), None, obj))
-        return out
-    if src.text.lstrip().splitlines()[0].strip() == "{":
-        raise fail(src.shown, "expected llama-bench -o json (an array) or -o jsonl (one object per line)", 1)
-    return [("", line, obj) for line, obj in iter_jsonl(src, probs)]
+        return out, skipped
+    if body.lstrip().splitlines()[0].strip() == "{":
+        raise fail(src.shown, "expected llama-bench -o json (an array) or -o jsonl (one object per line)", first + 1)
+    # JSONL: every record is one line, so a line that does not start with "{" is a log line.
+    for i, line in enumerate(lines):
+        if line.strip() and not line.lstrip().startswith("{") and i >= first:
+            lines[i] = ""
+            skipped += 1
+    for i in range(first):
+        lines[i] = ""
+    cleaned = SourceFile(path=src.path, shown=src.shown, data=src.data, sha256=src.sha256, text="\n".join(lines))
+    return [("", line, obj) for line, obj in iter_jsonl(cleaned, probs)], skipped
 
 
 def _hardware(obj: dict[str, Any]) -> str | None:
@@ -91,8 +157,13 @@ def _hardware(obj: dict[str, Any]) -> str | None:
 
 def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
     probs = Problems(src.shown)
-    entries = _entries(src, probs)
+    entries, skipped = _entries(src, probs)
     ex = Extracted()
+    if skipped:
+        ex.notes.append(
+            f"{skipped} log line(s) in the file (backend set-up messages captured with the output) "
+            "were skipped: they are not results"
+        )
     for i, (where, line, obj) in enumerate(entries):
         model = need(probs, obj, "model_filename", where, "string", line)
         n_prompt = need(probs, obj, "n_prompt", where, "int", line)

@@ -25,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from generator.errors import InputError
 from generator.ingest.common import (
     Extracted,
     ParseContext,
@@ -44,6 +45,7 @@ from generator.ingest.common import (
     opt,
     parse_datetime,
     path_of,
+    read_source,
     truncate,
 )
 
@@ -189,9 +191,9 @@ def _sibling_model(src: SourceFile, date_text: str) -> str | None:
     if not sibling.is_file():
         return None
     try:
-        data = json.loads(sibling.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+        data = json.loads(read_source(sibling, src.limits).text)
+    except (InputError, ValueError, RecursionError):
+        return None  # the model name is then asked for with --model
     return model_name(data) if isinstance(data, dict) else None
 
 

@@ -2,7 +2,11 @@
 --save-result``) -> ``perf.jsonl``.
 
 One result file is one load level of one model: a JSON object (a JSON array of
-such objects is read too). It maps to one :class:`PerfRecord`:
+such objects is read too). ``--append-result`` appends each new result to the same
+file as one more line (``json.dump`` after a newline, so no trailing newline and no
+enclosing array): each line is then its own run point with its own date, kept in
+``extra`` with its line number, and the run's date is the earliest. Each result
+maps to one :class:`PerfRecord`:
 
 - ``model_id`` is the model; ``max_concurrency`` the concurrency; a finite
   ``request_rate`` the request rate (``"inf"`` means no rate limit);
@@ -15,7 +19,9 @@ such objects is read too). It maps to one :class:`PerfRecord`:
   ``tpot_ms`` / ``itl_ms`` / ``e2el_ms`` by statistic (these are vLLM's own
   definitions, which the run format follows).
 
-Token totals, goodput and other scalars are kept in ``extra``. The per-request
+Token totals, goodput and other scalars are kept in ``extra`` under the keys vLLM
+wrote, quirks included: ``request_goodput:`` (with its colon, as vLLM writes it),
+``--metadata KEY=VALUE`` pairs as top-level strings, ``label``, ``endpoint_type``. The per-request
 arrays written with ``--save-detailed`` (``ttfts``, ``itls``, ``generated_texts``,
 ``errors`` ...) are not mapped: they carry no scores, and pages never hold raw
 per-request rows. Required: ``model_id``, ``completed``, ``duration``.
@@ -23,6 +29,7 @@ per-request rows. Required: ``model_id``, ``completed``, ``duration``.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from typing import Any
@@ -34,11 +41,13 @@ from generator.ingest.common import (
     Row,
     SourceFile,
     fail,
-    load_json,
+    iter_jsonl,
+    json_error,
     need,
     number_or_none,
     opt,
     path_of,
+    too_deep,
 )
 
 STAT_KEY = re.compile(r"^(?P<stat>mean|median|std|p\d+(?:\.\d+)?)_(?P<metric>ttft|tpot|itl|e2el)_ms$")
@@ -68,18 +77,18 @@ def _date(value: Any) -> datetime | None:
         return None
 
 
-def _record(probs: Problems, obj: dict[str, Any], where: str, index: int) -> Row | None:
-    model = need(probs, obj, "model_id", where, "string")
-    completed = need(probs, obj, "completed", where, "int")
-    duration = need(probs, obj, "duration", where, "number")
-    failed = opt(probs, obj, "failed", where, "int")
-    concurrency = opt(probs, obj, "max_concurrency", where, "int")
+def _record(probs: Problems, obj: dict[str, Any], where: str, index: int, line: int | None = None) -> Row | None:
+    model = need(probs, obj, "model_id", where, "string", line)
+    completed = need(probs, obj, "completed", where, "int", line)
+    duration = need(probs, obj, "duration", where, "number", line)
+    failed = opt(probs, obj, "failed", where, "int", line)
+    concurrency = opt(probs, obj, "max_concurrency", where, "int", line)
     for key in ("request_throughput", "output_throughput"):
-        opt(probs, obj, key, where, "number")
+        opt(probs, obj, key, where, "number", line)
     rate_raw = obj.get("request_rate")
     rate = number_or_none(rate_raw)
     if rate_raw is not None and rate is None and str(rate_raw).lower() not in ("inf", "infinity"):
-        probs.add(f"{path_of(where, 'request_rate')}: expected a number or 'inf', got {rate_raw!r}")
+        probs.add(f"{path_of(where, 'request_rate')}: expected a number or 'inf', got {rate_raw!r}", line)
     if model is None or completed is None or duration is None:
         return None
     stats: dict[str, dict[str, float]] = {"ttft": {}, "tpot": {}, "itl": {}, "e2el": {}}
@@ -100,10 +109,15 @@ def _record(probs: Problems, obj: dict[str, Any], where: str, index: int) -> Row
             extra[key] = obj[key]
     if rate_raw is not None and rate is None:
         extra["request_rate"] = str(rate_raw)
+    if line is not None:  # an appended file: each line keeps its own date and line number
+        extra["source_line"] = line
+        if obj.get("date") is not None:
+            extra["date"] = obj["date"]
     return Row(
         model,
         {
-            "key": f"{index}|{strategy}|rate={rate_raw}|concurrency={concurrency}",
+            "key": (f"line{line}" if line is not None else f"{index}")
+            + f"|{strategy}|rate={rate_raw}|concurrency={concurrency}",
             "strategy": strategy,
             "concurrency": concurrency,
             "request_rate": rate,
@@ -116,33 +130,61 @@ def _record(probs: Problems, obj: dict[str, Any], where: str, index: int) -> Row
             "tpot_ms": stats["tpot"],
             "itl_ms": stats["itl"],
             "e2el_ms": stats["e2el"],
+            # vLLM writes the key with a colon ("request_goodput:"); kept as given in extra too.
+            "request_goodput": number_or_none(obj.get("request_goodput:", obj.get("request_goodput"))),
             "extra": extra,
         },
     )
 
 
+def _load(src: SourceFile) -> tuple[Any, bool]:
+    """(the parsed value, False), or (None, True) for ``--append-result`` output: one result
+    object per line, so the whole is not one JSON value ("Extra data" after the first)."""
+    try:
+        return json.loads(src.text), False
+    except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data" and src.text.lstrip().startswith("{"):
+            return None, True
+        raise json_error(src.shown, src.text, exc) from None
+    except RecursionError:
+        raise too_deep(src.shown, src.text) from None
+
+
 def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
-    data = load_json(src)
     probs = Problems(src.shown)
-    objs = data if isinstance(data, list) else [data]
     ex = Extracted()
+    # (JSON path for problems, line, object): a file, an array of results, or appended lines.
+    items: list[tuple[str, int | None, Any]]
+    data, appended = _load(src)
+    if appended:
+        items = [("$", n, obj) for n, obj in iter_jsonl(src, probs)]
+        ex.notes.append(
+            f"vLLM --append-result file: {len(items)} results, one per line; each line is its own "
+            "run point (its own date, load and settings), the key of each record names its line"
+        )
+    else:
+        objs = data if isinstance(data, list) else [data]
+        items = [(path_of("$", i) if isinstance(data, list) else "$", None, obj) for i, obj in enumerate(objs)]
     detailed: set[str] = set()
-    for i, obj in enumerate(objs):
-        where = path_of("$", i) if isinstance(data, list) else "$"
+    dates: list[datetime] = []
+    for i, (where, line, obj) in enumerate(items):
         if not isinstance(obj, dict):
-            probs.add(f"{where}: expected an object (a vLLM --save-result file), got {type(obj).__name__}")
+            probs.add(f"{where}: expected an object (a vLLM --save-result file), got {type(obj).__name__}", line)
             continue
-        row = _record(probs, obj, where, i)
+        row = _record(probs, obj, where, i, line)
         if row is None:
             continue
         ex.perf.append(row)
         detailed.update(k for k in DETAILED if k in obj)
-        ex.date = ex.date or _date(obj.get("date"))
+        when = _date(obj.get("date"))
+        if when is not None:
+            dates.append(when)
         if not ex.environment and isinstance(obj.get("backend"), str):
             ex.environment = {"benchmark_backend": obj["backend"]}
     probs.raise_if_any()
-    if not objs:
+    if not items:
         raise fail(src.shown, "$: no benchmark results in the file", 1)
+    ex.date = min(dates) if dates else None
     if detailed:
         ex.unmapped.append(
             f"per-request arrays ({', '.join(sorted(detailed))}): no scores, and pages never carry raw rows"

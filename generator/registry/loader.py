@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import InputError, Problem
+from generator.inputguard import read_input_limits, tree_problems
 from generator.registry.schema import (
     SLUG_RE,
+    FileLimits,
     HardwareFile,
     ModelEntry,
     ModelsFile,
@@ -114,7 +116,9 @@ class _Locator:
         return Problem(display_path(doc.path), doc.line(loc), message)
 
 
-def _load_suites(tasks_dir: Path, problems: list[Problem], loc: _Locator) -> dict[str, Suite]:
+def _load_suites(
+    tasks_dir: Path, problems: list[Problem], loc: _Locator, limits: FileLimits
+) -> dict[str, Suite]:
     suites: dict[str, Suite] = {}
     if not tasks_dir.is_dir():
         problems.append(Problem(display_path(tasks_dir), None, "task folder is missing"))
@@ -135,7 +139,7 @@ def _load_suites(tasks_dir: Path, problems: list[Problem], loc: _Locator) -> dic
                 hint = " (use the .yaml extension)" if path.suffix == ".yml" else ""
                 problems.append(Problem(display_path(path), None, f"not a task file{hint}"))
                 continue
-            doc = read_doc(path, problems)
+            doc = read_doc(path, problems, limits)
             if doc is None:
                 continue
             if path.name == SUITE_META:
@@ -170,6 +174,11 @@ def load_registry(root: Path | str = "registry") -> Registry:
     problems: list[Problem] = []
     if not root.is_dir():
         raise InputError([Problem(display_path(root), None, "registry folder not found")])
+    # Untrusted input first: no link is followed and no file is read past policy.yaml's limits.
+    unsafe = tree_problems(root)
+    if unsafe:
+        raise InputError(unsafe)
+    limits = read_input_limits(root).registry
     loc = _Locator()
     parsed: dict[str, Any] = {}
     for name, model in REGISTRY_FILES.items():
@@ -177,12 +186,12 @@ def load_registry(root: Path | str = "registry") -> Registry:
         if not path.is_file():
             problems.append(Problem(display_path(path), None, "required registry file is missing"))
             continue
-        doc = read_doc(path, problems)
+        doc = read_doc(path, problems, limits)
         if doc is None:
             continue
         loc.add(name, doc)
         parsed[name] = validate_doc(model, doc, problems)
-    suites = _load_suites(root / "tasks", problems, loc)
+    suites = _load_suites(root / "tasks", problems, loc, limits)
     if any(v is None for v in parsed.values()) or len(parsed) < len(REGISTRY_FILES):
         # Cross-references need every file; report what we have.
         raise InputError(problems)

@@ -394,8 +394,43 @@ class ReviewPolicy(Strict):
     )
 
 
+class FileLimits(Strict):
+    """How much of one untrusted file is read before it is refused (no field has a default:
+    the numbers live in policy.yaml ``input_limits``, never here)."""
+
+    max_file_bytes: Annotated[int, Field(gt=0)] = Field(
+        description="Larger files are refused after reading this many bytes plus one, never in full."
+    )
+    max_line_chars: Annotated[int, Field(gt=0)] = Field(
+        description="A line longer than this is refused with its line number."
+    )
+    max_alias_nodes: Annotated[int, Field(ge=0)] = Field(
+        description="YAML only: the nodes that aliases (*name) may add when expanded, all of them "
+        "together; a 'billion laughs' file is refused before it is built."
+    )
+
+
+class ForeignLimits(FileLimits):
+    """Limits for other tools' result files (``opsbench ingest``)."""
+
+    max_archive_members: Annotated[int, Field(gt=0)] = Field(
+        description="Archives (inspect's .eval zip): the most members read; an archive's members "
+        "together may not unpack to more than max_file_bytes."
+    )
+
+
+class InputLimits(Strict):
+    """``policy.yaml`` ``input_limits``: read first, before any other file, because it says how
+    much of every other file may be read. It must be the first block of policy.yaml (after
+    ``schema_version``) so that it can be found without reading the rest of that file."""
+
+    registry: FileLimits = Field(description="Task files and the other files under registry/.")
+    foreign: ForeignLimits = Field(description="Files from other tools given to `opsbench ingest`.")
+
+
 class PolicyFile(Strict):
     schema_version: Literal[1] = 1
+    input_limits: InputLimits
     scoring: ScoringPolicy
     promotion: PromotionPolicy
     decisions: DecisionPolicy

@@ -19,6 +19,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from generator.errors import Problem
+from generator.registry.schema import FileLimits
 
 
 def display_path(path: Path) -> str:
@@ -29,16 +30,37 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def read_yaml(path: Path, problems: list[Problem]) -> Any | None:
-    """Parse one YAML file; on failure append a located problem and return None."""
+def read_text_checked(
+    path: Path, problems: list[Problem], limits: FileLimits | None = None, scope: str = "registry"
+) -> str | None:
+    """A YAML file's text, or None after a located problem.
+
+    With ``limits`` (every file someone else wrote), the size, line, UTF-8 and alias
+    limits of ``policy.yaml`` apply before anything is parsed
+    (:mod:`generator.inputguard`); without, the file is only decoded (files this tool
+    wrote itself).
+    """
+    from generator.inputguard import Refused, decode_utf8, read_text
+
     shown = display_path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        problems.append(Problem(shown, None, "file is not UTF-8 text"))
-        return None
+        if limits is not None:
+            return read_text(path, shown, limits, scope, yaml=True)
+        return decode_utf8(path.read_bytes(), shown)
+    except Refused as exc:
+        problems.append(exc.problem)
     except OSError as exc:
         problems.append(Problem(shown, None, f"cannot read file: {exc.strerror}"))
+    return None
+
+
+def read_yaml(
+    path: Path, problems: list[Problem], limits: FileLimits | None = None, scope: str = "registry"
+) -> Any | None:
+    """Parse one YAML file; on failure append a located problem and return None."""
+    shown = display_path(path)
+    text = read_text_checked(path, problems, limits, scope)
+    if text is None:
         return None
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
@@ -232,33 +254,40 @@ class Doc:
     path: Path
     data: Any
     _tree: Any = None
+    limits: FileLimits | None = None
 
     @property
     def tree(self) -> Any:
         if self._tree is None:
-            self._tree = read_yaml(self.path, []) or {}
+            self._tree = read_yaml(self.path, [], self.limits) or {}
         return self._tree
 
     def line(self, loc: Iterable[Any]) -> int | None:
         return line_of(self.tree, loc)
 
 
-def read_doc(path: Path, problems: list[Problem]) -> Doc | None:
-    """Parse one YAML file fast (see above); None, with a located problem, if it is not valid."""
+def read_doc(path: Path, problems: list[Problem], limits: FileLimits | None = None) -> Doc | None:
+    """Parse one YAML file fast (see above); None, with a located problem, if it is not valid.
+
+    ``limits`` (policy.yaml ``input_limits.registry``) are checked first, on the text,
+    so an over-limit file is never handed to either parser.
+    """
     global _LOADER
     import yaml
 
     if _LOADER is None:
         _LOADER = _fast_loader()
+    text = read_text_checked(path, problems, limits)
+    if text is None:
+        return None
     try:
-        text = path.read_text(encoding="utf-8")
         data = yaml.load(text, Loader=_LOADER)  # a SafeLoader subclass: builds plain data only
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, _NeedsRuamel):
+    except (yaml.YAMLError, _NeedsRuamel, RecursionError):
         data = None
     if isinstance(data, dict) and data:
-        return Doc(path, data)
-    tree = read_yaml(path, problems)  # the exact error, or ruamel's reading of a rarer file
-    return None if tree is None else Doc(path, to_plain(tree), tree)
+        return Doc(path, data, limits=limits)
+    tree = read_yaml(path, problems, limits)  # the exact error, or ruamel's reading of a rarer file
+    return None if tree is None else Doc(path, to_plain(tree), tree, limits)
 
 
 def validate_doc(model: type[BaseModel], doc: Doc, problems: list[Problem]) -> BaseModel | None:
