@@ -10,9 +10,9 @@ import pandas as pd
 
 from generator.aggregates import PERF_COLUMNS, SUMMARY_COLUMNS
 from generator.analysis.capacity import CapacityRow, capacity_matrix, seed_capacity_checks
-from generator.analysis.cost import CostReport, cost_report, fx_rate
-from generator.analysis.decisions import Decision, decide
-from generator.analysis.leaderboard import cost_column, evidence_cells, leaderboard, with_cost_per_task
+from generator.analysis.cost import CostReport, cost_report
+from generator.analysis.decisions import Decision
+from generator.analysis.leaderboard import cost_column, evidence_cells, leaderboard, priced_rows
 from generator.analysis.promotion import PromotionOutcome, promotion_outcomes
 from generator.analysis.roi import RoiResult, roi_report
 from generator.analysis.seedcheck import SeedCheck
@@ -35,6 +35,8 @@ class SiteData:
     cost: CostReport
     summaries: pd.DataFrame
     perf: pd.DataFrame
+    routing: dict[str, Any] = field(default_factory=dict)  # workload -> routing.WorkloadRouting
+    routing_claims: list[Any] = field(default_factory=list)  # rails.RoutingClaimResult
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     def once(self, key: Any, compute: Callable[[], T]) -> T:
@@ -84,37 +86,19 @@ def gather(
     perf: pd.DataFrame | None = None,
 ) -> SiteData:
     pricing = reg.pricing
-    prices = {
-        m.id: (m.price_input_per_mtok or 0.0, m.price_output_per_mtok or 0.0, fx_rate(pricing, m.currency))
-        for m in reg.models_file.models
-        if m.cost_tier == "paid"
-    }
     machines = {m.id: m for m in reg.hardware.machines}
-    run_energy = {
-        m.run_id: (machines[m.settings.machine].power_w, pricing.electricity_price_per_kwh)
-        for m in manifests
-        if m.settings.machine in machines
-    }
-    if not df.empty:
-        df = with_cost_per_task(df, prices, run_energy)
+    df = priced_rows(reg, df, manifests)
     rel_tol = reg.policy.claims.rel_tolerance
     roi = {r.workload_id: r for r in roi_report(reg.workloads_file.workloads, rel_tol=rel_tol)}
     excerpt = reg.policy.scoring.output_excerpt_chars
     stats = reg.policy.statistics
     q = evidence_cells(df)
-    decisions = {
-        w.id: decide(
-            df,
-            w,
-            reg.policy.decisions,
-            w.candidates,
-            stats,
-            excerpt,
-            roi[w.id].net_per_month if w.id in roi else None,
-            q=q,
-        )
-        for w in reg.workloads_file.workloads
-    }
+    from generator.analysis.routing import routing_report
+
+    roi_net = {w: r.net_per_month for w, r in roi.items()}
+    routing, routing_claims = routing_report(reg, df, q, roi_net)
+    # The finding of every workload is made on its after-rails figures (routing.py).
+    decisions = {w: r.decisions for w, r in routing.items()}
     promotions = promotion_outcomes(q, reg.roles_file.roles, reg.models, reg.policy.promotion, stats)
     capacity = capacity_matrix(reg.hardware.machines, reg.models_file.models, reg.hardware.capacity)
     checks = seed_capacity_checks(
@@ -135,4 +119,6 @@ def gather(
         perf if perf is not None else pd.DataFrame(columns=PERF_COLUMNS),
     )
     data._cache[("quality",)] = q
+    data.routing = routing
+    data.routing_claims = routing_claims
     return data
