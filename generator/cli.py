@@ -144,7 +144,8 @@ def tasks_new(registry_dir: Path, suite: str, case: str, role: str, workload: st
     "--escalate",
     "escalate_role",
     default=None,
-    help="Run ROLE's escalation chain live: its cases go to the first rung, and on to the next only when a trigger fires.",
+    help="Run ROLE's escalation chain live: its cases go to the first rung, and on to the next "
+    "only when a trigger fires.",
 )
 @click.option(
     "--out",
@@ -197,7 +198,10 @@ def run(
             path = resume_run(reg, resume_id, out_dir, progress=progress)
         elif escalate_role:
             if models or sweep or concurrency != 1 or judges is not None:
-                raise click.UsageError("--escalate takes its models and judges from the chain; drop --models/--sweep/--concurrency/--judges")
+                raise click.UsageError(
+                    "--escalate takes its models and judges from the chain; "
+                    "drop --models/--sweep/--concurrency/--judges"
+                )
             from generator.execute.escalation import start_chain_run
 
             path = start_chain_run(

@@ -21,7 +21,9 @@ pytestmark = pytest.mark.model
 CASES = ["routine-address-update-only", "esc-regulator-doi-complaint"]
 
 
-def test_live_chain_records_which_rung_answered(registry_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_live_chain_records_which_rung_answered(
+    registry_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HOSTED_MOCK_KEY", "mock-key")
     with FaultServer() as server:
         replace(

@@ -33,7 +33,11 @@ WATCH = ["watch-inconsistent-loss-dates", "watch-repeat-calls-supervisor-callbac
 ROUTINE = ["routine-address-update-only", "routine-windshield-paid-nobody-hurt"]
 EXPECTED = {**dict.fromkeys(ESC, "escalate"), **dict.fromkeys(WATCH, "watch"), **dict.fromkeys(ROUTINE, "routine")}
 # Inputs longer than 50 words (the first stratum edge in policy.yaml routing.length_strata_words).
-LONG = {"esc-payment-dispute-depreciation", "esc-threat-buried-in-address-change", "watch-repeat-calls-supervisor-callback"}
+LONG = {
+    "esc-payment-dispute-depreciation",
+    "esc-threat-buried-in-address-change",
+    "watch-repeat-calls-supervisor-callback",
+}
 
 
 def label(value: str) -> str:
@@ -77,12 +81,16 @@ def test_bad_rules_and_chains_are_file_line_errors_and_nothing_is_written(regist
         "      - id: local-flags-review\n",
     )
     roles = registry_copy / "roles.yaml"
-    replace(roles, "rungs: [qwen3.6-27b, gpt-oss-120b, claude-sonnet]", "rungs: [qwen3.6-27b, gpt-oss-120b, qwen3.6-27b]")
+    replace(
+        roles, "rungs: [qwen3.6-27b, gpt-oss-120b, claude-sonnet]", "rungs: [qwen3.6-27b, gpt-oss-120b, qwen3.6-27b]"
+    )
     replace(roles, "rungs: [granite3.3-8b, llama3.1-8b, claude-sonnet]", "rungs: [granite3.3-8b, llama3.1-8b]")
     probs = problems_of(registry_copy)
     w = "registry/workloads.yaml"
     r = "registry/roles.yaml"
-    assert f"{w}:{line_of(wl, 'no-such-check')}: unknown check 'no-such-check': no case of workload " in "\n".join(probs)
+    assert f"{w}:{line_of(wl, 'no-such-check')}: unknown check 'no-such-check': no case of workload " in "\n".join(
+        probs
+    )
     assert (
         f"{w}:{line_of(wl, '- label-2')}: check 'label-2' compares with the expected answer (label), which live "
         "traffic does not have: a rule cannot route on it"
@@ -96,7 +104,10 @@ def test_bad_rules_and_chains_are_file_line_errors_and_nothing_is_written(regist
     assert f"{r}:{loop}: the chain visits 'qwen3.6-27b' twice (a loop)" in probs
     assert f"{r}:{loop}: the chain ends in local model 'qwen3.6-27b': its last rung must be a hosted baseline" in probs
     local_end = line_of(roles, "rungs: [granite3.3-8b, llama3.1-8b]")
-    assert f"{r}:{local_end}: the chain ends in local model 'llama3.1-8b': its last rung must be a hosted baseline" in probs
+    assert (
+        f"{r}:{local_end}: the chain ends in local model 'llama3.1-8b': its last rung must be a hosted baseline"
+        in probs
+    )
 
     out = Path("routing.yaml")
     result = CliRunner().invoke(
@@ -111,7 +122,8 @@ def test_bad_rules_and_chains_are_file_line_errors_and_nothing_is_written(regist
 def test_long_regex_is_refused_with_its_line(registry_copy: Path) -> None:
     wl = registry_copy / "workloads.yaml"
     pattern = "a" * 301
-    replace(wl, "      - id: local-flags-review\n", f"      - id: long-re\n        when: {{input_regex: '{pattern}'}}\n        action: human_review\n      - id: local-flags-review\n")
+    rule = f"      - id: long-re\n        when: {{input_regex: '{pattern}'}}\n        action: human_review\n"
+    replace(wl, "      - id: local-flags-review\n", rule + "      - id: local-flags-review\n")
     probs = problems_of(registry_copy)
     assert (
         f"registry/workloads.yaml:{line_of(wl, pattern)}: regex of 301 characters is longer than policy "
@@ -126,9 +138,7 @@ def test_a_pathological_regex_is_bounded_in_time_and_fails_closed() -> None:
     base = reg.workloads["escalation-classification"].model_dump()
     base["rules"] = [{"id": "nasty", "when": {"input_regex": "(x+x+)+y"}, "action": "human_review"}]
     workload = Workload.model_validate(base)
-    case = TaskCase.model_validate(
-        {**reg.suites["claims_ops"].cases[0].model_dump(by_alias=True), "input": "x" * 5000}
-    )
+    case = TaskCase.model_validate({**reg.suites["claims_ops"].cases[0].model_dump(by_alias=True), "input": "x" * 5000})
     policy = reg.policy.routing.model_copy(update={"regex_timeout_s": 0.05})
     (rule,) = compile_rules(workload)
     got = match_input(rule, case, None, None, policy)
@@ -178,14 +188,26 @@ def test_keyword_rule_and_label_rule_give_the_after_rails_figures(registry_copy:
         "  rails llama3.1-8b: local 50%, human review 50%; acceptance of what stays local 40% on 5 cases; "
         "escalate recall 0% -> 100% [57%, 100%]"
     ) in result.output
-    assert "seed says 'A conservative local pre-filter that safely routes 55 percent to the routine queue'; cases give 20%" in result.output
+    assert (
+        "seed says 'A conservative local pre-filter that safely routes 55 percent to the routine queue'; cases give 20%"
+        in result.output
+    )
     assert "volume-safe-to-move-local: seed says" in result.output
     assert "not derivable (not derivable: the registry states no monthly volume for handoff-drafting)" in result.output
     payload = json.loads(
         CliRunner()
         .invoke(
             cli,
-            ["decide", "--registry", str(registry_copy), "--runs", str(runs), "--workload", "escalation-classification", "--json"],
+            [
+                "decide",
+                "--registry",
+                str(registry_copy),
+                "--runs",
+                str(runs),
+                "--workload",
+                "escalation-classification",
+                "--json",
+            ],
             catch_exceptions=False,
         )
         .output
@@ -200,7 +222,8 @@ def test_measured_length_limit_is_cited_by_a_rule(registry_copy: Path, tmp_path:
     replace(
         wl,
         "      - id: keyword-risk\n",
-        "      - id: long-note\n        when: {input_words_above: measured}\n        action: hosted\n      - id: keyword-risk\n",
+        "      - id: long-note\n        when: {input_words_above: measured}\n        action: hosted\n"
+        "      - id: keyword-risk\n",
     )
     reg = load_registry(registry_copy)
     runs = tmp_path / "runs"
@@ -272,14 +295,22 @@ def test_chain_outcome_is_hand_worked_from_runs_of_each_rung(tmp_path: Path) -> 
 # --- LiteLLM ----------------------------------------------------------------------------------
 
 
-def test_export_routing_loads_in_litellm_router(registry_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_export_routing_loads_in_litellm_router(
+    registry_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # its bundled price map, no network
     monkeypatch.setenv("ANTHROPIC_API_KEY", "test-not-a-key")
     monkeypatch.setenv("GEMINI_API_KEY", "test-not-a-key")
     litellm = pytest.importorskip("litellm")
     reg = load_registry(registry_copy)
     runs = tmp_path / "runs"
-    write_run(reg, runs, "20260101-000000-claims_ops-dddddd", "claims_ops", {("qwen3.6-27b", c): label(v) for c, v in EXPECTED.items()})
+    write_run(
+        reg,
+        runs,
+        "20260101-000000-claims_ops-dddddd",
+        "claims_ops",
+        {("qwen3.6-27b", c): label(v) for c, v in EXPECTED.items()},
+    )
     out = tmp_path / "litellm.yaml"
     result = CliRunner().invoke(
         cli,
@@ -313,3 +344,26 @@ def test_export_routing_loads_in_litellm_router(registry_copy: Path, tmp_path: P
     # The key was read from the environment by LiteLLM itself.
     deployment = next(d for d in router.model_list if d["model_name"] == "claude-sonnet")
     assert deployment["litellm_params"]["api_key"] == os.environ["ANTHROPIC_API_KEY"]
+
+
+def test_workload_page_shows_rails_chain_and_escapes_rule_text(site_inputs: dict[str, Path], tmp_path: Path) -> None:
+    from tests.test_site import build
+
+    wl = site_inputs["registry"] / "workloads.yaml"
+    replace(wl, "input_keywords: [attorney,", "input_keywords: ['<script>window.__pwned=5</script>', attorney,")
+    reg = load_registry(site_inputs["registry"])
+    outputs = {("llama3.1-8b", c): label("routine") for c in EXPECTED}
+    outputs |= {("qwen3.6-27b", c): label(v) for c, v in EXPECTED.items()}
+    write_run(reg, site_inputs["runs"], "20260101-000000-claims_ops-eeeeee", "claims_ops", outputs)
+    out = tmp_path / "site"
+    code, output = build(site_inputs, out)
+    assert code == 0, output
+    page = (out / "workloads" / "escalation-classification.html").read_text()
+    assert "Before and after the rails" in page and "Guard rules (as data)" in page
+    assert "Escalation chain" in page and "Input length" in page and "Seed routing figures" in page
+    assert "<script>window.__pwned" not in page
+    assert "&lt;script&gt;window.__pwned=5&lt;/script&gt;" in page
+    data = json.loads((out / "data" / "workloads" / "escalation-classification--rails.json").read_text())
+    llama = next(row for row in data if row["Model"] == "llama3.1-8b")
+    assert llama["Finding before"] == "reject" and llama["Local"] == "50%" and llama["Human review"] == "50%"
+    assert llama["escalate recall before → after"] == "0% → 100% [57%, 100%] n=5"

@@ -114,7 +114,7 @@ def _rung_cells(df: pd.DataFrame, model_id: str, on: EscalationTriggers | None, 
         {
             "model_id": rows["model_id"],
             "case_id": rows["case_id"],
-            "concurrency": rows["concurrency"] if "concurrency" in rows else pd.NA,
+            "concurrency": rows.get("concurrency", pd.NA),
             "fired": fired,
             "ok_answer": ~fired & accepted,
             "hit_answer": (~fired & hit) if label else pd.Series(np.nan, index=rows.index),

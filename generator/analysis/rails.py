@@ -68,9 +68,7 @@ def compile_rules(workload: Workload) -> list[CompiledRule]:
     for rule in workload.rules:
         kws = rule.when.input_keywords
         kw = (
-            re.compile(r"(?<!\w)(?:" + "|".join(re.escape(k) for k in kws) + r")(?!\w)", re.IGNORECASE)
-            if kws
-            else None
+            re.compile(r"(?<!\w)(?:" + "|".join(re.escape(k) for k in kws) + r")(?!\w)", re.IGNORECASE) if kws else None
         )
         pat = regex.compile(rule.when.input_regex, regex.IGNORECASE) if rule.when.input_regex else None
         out.append(CompiledRule(rule, kw, pat))
@@ -132,7 +130,9 @@ def match_output(rule: CompiledRule, rows: pd.DataFrame) -> pd.Series:
     if cond.check_failed:
         wanted = set(cond.check_failed)
         failed = rows["failed_checks"].fillna("").astype(str) if "failed_checks" in rows else pd.Series("", rows.index)
-        mask &= ok & failed.map(lambda s: any(line.split(":", 1)[-1] in wanted for line in s.split("\n") if line))
+        mask &= ok & failed.map(
+            lambda s: any(line.split(":", 1)[-1] in wanted for line in s.split("\n") if line)
+        ).astype(bool)
     if cond.judge_below is not None:
         judge = pd.to_numeric(rows["judge_mean"], errors="coerce") if "judge_mean" in rows else np.nan
         mask &= pd.Series(judge, index=rows.index).lt(cond.judge_below).fillna(False).astype(bool)
@@ -403,7 +403,9 @@ def _claim(
     if c.figure == "volume_share_local":
         no_volume = [w for w in c.workloads if workloads[w].roi is None]
         if no_volume:
-            return result(None, None, "not derivable: the registry states no monthly volume for " + ", ".join(no_volume))
+            return result(
+                None, None, "not derivable: the registry states no monthly volume for " + ", ".join(no_volume)
+            )
         missing = [w for w in c.workloads if not rails.get(w)]
         if missing:
             return result(None, None, "not derivable: no rails figures (no rules or no runs) for " + ", ".join(missing))

@@ -76,7 +76,5 @@ def routing_report(
 ) -> tuple[dict[str, WorkloadRouting], list[RoutingClaimResult]]:
     """Every workload's routing evidence, and the seed routing figures computed from it."""
     out = {w.id: workload_routing(reg, df, q, w, roi.get(w.id)) for w in reg.workloads_file.workloads}
-    claims = routing_claims(
-        reg.workloads_file.routing_claims, {w: r.rails for w, r in out.items()}, reg.workloads
-    )
+    claims = routing_claims(reg.workloads_file.routing_claims, {w: r.rails for w, r in out.items()}, reg.workloads)
     return out, claims

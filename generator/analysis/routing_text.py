@@ -125,7 +125,10 @@ def decide_payload(
                     "local_acceptance": f.local_acceptance,
                     "local_acceptance_ci": f.local_acceptance_ci,
                     "local_cases": f.local_cases,
-                    "recall": {k: dict(zip(["before", "after", "after_ci", "cases"], v, strict=True)) for k, v in f.recall.items()},
+                    "recall": {
+                        k: dict(zip(["before", "after", "after_ci", "cases"], v, strict=True))
+                        for k, v in f.recall.items()
+                    },
                     "unmeasured_away": f.unmeasured_away,
                     "regex_timeouts": f.regex_timeouts,
                     "thresholds": f.thresholds,

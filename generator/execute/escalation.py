@@ -33,9 +33,12 @@ def live_triggers(rec: ResultRecord, on: EscalationTriggers, acceptable_score: f
     """The triggers that fire on one finished result."""
     fired = []
     failed = rec.status == "failed"
-    if on.check_failed and not failed:
-        if any(not c.passed and c.kind not in REFERENCE_CHECKS for c in rec.score.checks):
-            fired.append("check_failed")
+    if (
+        on.check_failed
+        and not failed
+        and any(not c.passed and c.kind not in REFERENCE_CHECKS for c in rec.score.checks)
+    ):
+        fired.append("check_failed")
     if on.timeout and failed and rec.failure_kind == "timeout":
         fired.append("timeout")
     if on.hard_failure and failed:
@@ -126,7 +129,10 @@ def start_chain_run(
         suite_hash=registry.suite_hashes[suite],
         environment=inventory(out_dir),
         cli_args=cli_args,
-        notes=[f"escalation chain of role {role_id}: {' -> '.join(chain.rungs)}; later rungs run only what earlier ones passed on"],
+        notes=[
+            f"escalation chain of role {role_id}: {' -> '.join(chain.rungs)}; "
+            "later rungs run only what earlier ones passed on"
+        ],
     )
     folder.write_manifest(manifest)
     if on_created is not None:
@@ -145,7 +151,9 @@ def resume_chain_run(
     s = manifest.settings
     role = registry.roles.get(s.escalate or "")
     if role is None or role.escalation is None or list(role.escalation.rungs) != s.models:
-        raise RunError(f"the escalation chain of role {s.escalate!r} changed since run {manifest.run_id}; start a new run")
+        raise RunError(
+            f"the escalation chain of role {s.escalate!r} changed since run {manifest.run_id}; start a new run"
+        )
     by_id = {c.id: c for c in registry.suites[s.suite].cases}
     missing = [c for c in manifest.case_ids if c not in by_id]
     if missing:

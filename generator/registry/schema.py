@@ -8,6 +8,7 @@ ignored. Each top-level file carries ``schema_version`` so the format can evolve
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Annotated, Any, Literal
 
@@ -194,7 +195,9 @@ class EscalationTriggers(Strict):
         if not (self.check_failed or self.timeout or self.hard_failure) and (
             self.judge_below is None and self.verifier_reject is None
         ):
-            raise ValueError("name at least one trigger (check_failed, timeout, hard_failure, judge_below, verifier_reject)")
+            raise ValueError(
+                "name at least one trigger (check_failed, timeout, hard_failure, judge_below, verifier_reject)"
+            )
         return self
 
     def names(self) -> list[str]:
@@ -434,7 +437,7 @@ class RoutingPolicy(Strict):
     @field_validator("length_strata_words", "length_strata_tokens")
     @classmethod
     def _increasing(cls, value: list[int]) -> list[int]:
-        if any(b <= a for a, b in zip(value, value[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(value)):
             raise ValueError("strata edges must be strictly increasing")
         return value
 

@@ -90,7 +90,6 @@ def gather(
     df = priced_rows(reg, df, manifests)
     rel_tol = reg.policy.claims.rel_tolerance
     roi = {r.workload_id: r for r in roi_report(reg.workloads_file.workloads, rel_tol=rel_tol)}
-    excerpt = reg.policy.scoring.output_excerpt_chars
     stats = reg.policy.statistics
     q = evidence_cells(df)
     from generator.analysis.routing import routing_report

@@ -102,7 +102,9 @@ def rails_section(plan: SitePlan, page: str, w: Workload, r: WorkloadRouting) ->
     notes = []
     for m, f in r.rails.items():
         if f.unmeasured_away:
-            notes.append(f"{m}: {f.unmeasured_away} case(s) routed away had no measured answer there (counted as misses)")
+            notes.append(
+                f"{m}: {f.unmeasured_away} case(s) routed away had no measured answer there (counted as misses)"
+            )
         if f.regex_timeouts:
             notes.append(f"{m}: {f.regex_timeouts} regex search(es) hit the time bound (counted as matching)")
         if f.unknown_inputs:
@@ -149,7 +151,11 @@ def chain_section(plan: SitePlan, page: str, r: WorkloadRouting) -> list[str]:
         "",
     ]
     for c in r.chains:
-        out += [f"**{esc_md(c.role)}**: {' → '.join(esc_md(x) for x in c.rungs)}; triggers: {esc_md(', '.join(c.triggers))}.", ""]
+        out += [
+            f"**{esc_md(c.role)}**: {' → '.join(esc_md(x) for x in c.rungs)}; "
+            f"triggers: {esc_md(', '.join(c.triggers))}.",
+            "",
+        ]
         cost = "unknown (a rung's cost is not known)" if c.cost_per_task is None else f"{c.cost_per_task:.5f}"
         lat = "—" if c.added_latency_s is None else f"{c.added_latency_s:.2f} s"
         rows = [
@@ -175,8 +181,7 @@ def claims_section(plan: SitePlan, page: str, w: Workload, claims: list) -> list
     if not mine:
         return []
     rows = [
-        [c.claim, c.source, _pct(c.computed) + _ci(c.interval) if c.derivable else "not derivable", c.why]
-        for c in mine
+        [c.claim, c.source, _pct(c.computed) + _ci(c.interval) if c.derivable else "not derivable", c.why] for c in mine
     ]
     return [
         "## Seed routing figures",
@@ -184,4 +189,3 @@ def claims_section(plan: SitePlan, page: str, w: Workload, claims: list) -> list
         plan.table(page, "seed-routing", ["Seed says", "Source", "Cases give", "How"], rows, sortable=False),
         "",
     ]
-
