@@ -337,7 +337,7 @@ def test_export_routing_loads_in_litellm_router(
     assert by_name["llama3.1-8b"] == {"model": "ollama_chat/llama3.1:8b", "api_base": "http://127.0.0.1:11434"}
 
     router = litellm.Router(model_list=cfg["model_list"], **cfg["router_settings"])
-    assert sorted(router.get_model_names()) == sorted(names)
+    assert sorted(d["model_name"] for d in router.model_list) == sorted(names)
     assert {"qwen3.6-27b": ["gpt-oss-120b", "claude-sonnet"]} in router.fallbacks
     assert {"gpt-oss-120b": ["gemini-3-pro"]} in router.fallbacks
     assert router.model_group_alias["escalation-classification"] == "claude-sonnet"
