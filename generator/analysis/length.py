@@ -158,7 +158,8 @@ def length_evidence(
     if first_miss is None:
         basis = f"every measured stratum meets its gates; inputs above {longest:,} {unit} are untested"
     else:
-        basis = f"the stratum above {first_miss:,} {unit} misses a gate"
+        stratum = next(x for x in strata if x.low == first_miss)
+        basis = f"the stratum {stratum.label} {unit} misses a gate"
     return LengthEvidence(
         model_id,
         unit,

@@ -279,6 +279,8 @@ def after_rails(
                 vals, missing = _recall_after(r, gate.label or "", workload, chain_role, df, wq, model_id)
                 unmeasured += missing
                 values[i] = vals
+                if vals.empty:
+                    continue  # the model was measured on no case of this class
                 before_rows = wq[(wq["model_id"] == model_id) & wq["expected_label"].astype(object).eq(gate.label)]
                 before = before_rows["label_hit"].dropna()
                 ci = st.wilson(float(vals.sum()), len(vals)) if len(vals) else None
