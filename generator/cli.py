@@ -142,6 +142,13 @@ def tasks_new(registry_dir: Path, suite: str, case: str, role: str, workload: st
 @click.option("--judges", default=None, help="Comma-separated judge model ids (default: policy.yaml judge.judges).")
 @click.option("--resume", "resume_id", default=None, help="Finish an interrupted run by id.")
 @click.option(
+    "--escalate",
+    "escalate_role",
+    default=None,
+    help="Run ROLE's escalation chain live: its cases go to the first rung, and on to the next "
+    "only when a trigger fires.",
+)
+@click.option(
     "--out",
     "out_dir",
     type=click.Path(path_type=Path, file_okay=False),
@@ -162,17 +169,21 @@ def run(
     machine: str | None,
     judges: str | None,
     resume_id: str | None,
+    escalate_role: str | None,
     out_dir: Path,
 ) -> None:
     """Run a task suite against models; write runs/<run-id>/manifest.json and results.jsonl.
 
     Each finished request is appended and fsynced at once, so an interrupted run
-    loses nothing that finished: finish it with --resume RUN_ID.
+    loses nothing that finished: finish it with --resume RUN_ID. With --escalate
+    ROLE the models are the role's chain (roles.yaml escalation) and each result
+    records which rung it came from and whether it answered.
 
     Example:
 
         opsbench run --suite smoke
         opsbench run --suite claims_ops --models llama3.1-8b,qwen3.6-27b --repeats 3 --sweep 1,3,5
+        opsbench run --suite claims_ops --escalate classify
     """
     from generator.execute.progress import make_progress
     from generator.execute.runner import resume_run, start_run
@@ -186,6 +197,27 @@ def run(
     try:
         if resume_id:
             path = resume_run(reg, resume_id, out_dir, progress=progress)
+        elif escalate_role:
+            if models or sweep or concurrency != 1 or judges is not None:
+                raise click.UsageError(
+                    "--escalate takes its models and judges from the chain; "
+                    "drop --models/--sweep/--concurrency/--judges"
+                )
+            from generator.execute.escalation import start_chain_run
+
+            path = start_chain_run(
+                reg,
+                suite or "",
+                escalate_role,
+                repeats,
+                out_dir,
+                cli_args=invocation_args(click.get_current_context()),
+                max_tokens=max_tokens,
+                machine=machine,
+                case_ids=list(case_ids) or None,
+                progress=progress,
+                on_created=created.append,
+            )
         else:
             levels = [int(x) for x in sweep.split(",")] if sweep else [concurrency]
             ids = [m.strip() for m in models.split(",") if m.strip()] if models else None
@@ -392,54 +424,65 @@ def promote(registry_dir: Path, runs_dir: Path, role_ids: tuple[str, ...], apply
 def decide(registry_dir: Path, runs_dir: Path, workload_ids: tuple[str, ...], json_: bool) -> None:
     """Keep / fix / defer / reject and a route for every workload × candidate, with the evidence.
 
+    Findings are made on the after-rails figures where the workload has guard rules
+    (workloads.yaml `rules`); the finding before the rails is shown beside it, with
+    the routed shares, input-length limits, escalation chains and seed routing figures.
+
     Example:
 
         opsbench decide --workload escalation-classification
     """
+    from generator.analysis.routing_text import decide_payload, decide_text
+    from generator.analysis.routing_text import routing_for_cli as routing_for
 
-    from generator.analysis.leaderboard import evidence_cells
-    from generator.loaders import load_results
-    from generator.registry.loader import load_registry
-
-    reg = load_registry(registry_dir)
+    reg, routing, claims = routing_for(registry_dir, runs_dir)
     unknown = set(workload_ids) - set(reg.workloads)
     if unknown:
         raise click.UsageError(f"unknown workload(s): {', '.join(sorted(unknown))}")
-    df, manifests = load_results(runs_dir)
-    from generator.analysis.roi import economics
-
-    q = evidence_cells(df)
-    # Measured economics: a candidate's net (machine cost included) enters its own decision.
-    econ = economics(reg, df, manifests, q)
-    out = []
-    for w in reg.workloads_file.workloads:
-        if workload_ids and w.id not in workload_ids:
-            continue
-        for d in econ[w.id].decisions:
-            out.append((w, d))
+    chosen = [w for w in reg.workloads_file.workloads if not workload_ids or w.id in workload_ids]
     if json_:
-        payload = []
-        for w, d in out:
-            item = json_safe(d)
-            for g, r in zip(item["gates"], d.gates, strict=True):
-                g["passed"], g["label"], g["rule"] = r.passed, r.label, r.rule
-            item["guard_rules"] = w.guard_rules
-            payload.append(item)
-        click.echo(json.dumps(payload, indent=2))
+        click.echo(json.dumps(decide_payload(chosen, routing, claims), indent=2))
         return
-    rows = [
-        {
-            "workload": w.id,
-            "model": d.model_id,
-            "cases": d.cases,
-            "finding": d.finding if d.finding != "no-runs" else "no runs yet",
-            "route": d.route,
-            "fragility": d.fragility_text if d.finding != "no-runs" else "",
-            "why": d.reason,
-        }
-        for w, d in out
-    ]
-    click.echo(_table(rows, ["workload", "model", "cases", "finding", "route", "fragility", "why"]))
+    click.echo(decide_text(chosen, routing, claims, _table))
+
+
+@cli.command("export-routing")
+@registry_option
+@runs_option
+@click.option("--format", "format_", type=click.Choice(["litellm"]), default="litellm", show_default=True)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("litellm_config.yaml"),
+    show_default=True,
+    help="File the router configuration is written to (replaced atomically).",
+)
+@handles_errors
+def export_routing(registry_dir: Path, runs_dir: Path, format_: str, out_path: Path) -> None:
+    """Write the decisions and escalation chains as a gateway routing configuration.
+
+    LiteLLM: a model list with each registry model's endpoint (keys only as
+    os.environ/NAME), fallbacks from the roles' escalation chains, one alias per
+    workload pointing at the model its finding routes to, and a header naming the
+    runs and the policy it was derived from.
+
+    Example:
+
+        opsbench export-routing --format litellm --out litellm_config.yaml
+        litellm --config litellm_config.yaml
+    """
+    from generator.analysis.routing_text import load_routing
+    from generator.export.litellm import litellm_config, write_config
+
+    reg, routing, _, manifests = load_routing(registry_dir, runs_dir)
+    cfg = litellm_config(reg, routing, manifests)
+    write_config(out_path, cfg)
+    settings = cfg.config["router_settings"]
+    click.echo(
+        f"wrote {out_path}: {len(cfg.config['model_list'])} models, {len(settings['fallbacks'])} fallbacks, "
+        f"{len(settings['model_group_alias'])} workload aliases"
+    )
 
 
 @cli.command()

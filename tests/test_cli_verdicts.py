@@ -177,16 +177,21 @@ def test_decide_json_thin_evidence_and_recall(runs: Path, registry_copy: Path) -
         labels=("escalate", labels),
         prefix="note",
     )
-    out = json.loads(invoke("decide", "--registry", str(registry_copy), "--runs", str(runs), "--json"))
-    by = {(d["workload"], d["model_id"]): d for d in out}
+    out = verdicts("decide", registry_copy, runs)
+    by = {(d["workload"], d["model_id"]): d for d in out["decisions"]}
     thin = by[("handoff-drafting", "qwen3.6-27b")]
     assert thin["finding"] == "insufficient-evidence" and thin["route"] == "hosted"
     acc = next(g for g in thin["gates"] if g["gate"]["metric"] == "acceptance_rate")
     assert acc["state"] == "insufficient" and acc["n"] == 3 and acc["cases_to_settle"] > 0
     esc = by[("escalation-classification", "qwen3.6-27b")]
-    recall = next(g for g in esc["gates"] if g["gate"]["metric"] == "class_recall")
-    assert recall["value"] == pytest.approx(9 / 20) and recall["n"] == 20 and recall["state"] == "fail"
-    assert esc["finding"] == "reject"
+    # On the raw answers the ten timeouts are misses: recall 9/20, a definite fail.
+    assert esc["finding_before_rails"] == "reject"
+    recall = esc["rails"]["recall"]["escalate"]
+    assert recall["before"] == pytest.approx(9 / 20) and recall["cases"] == 20
+    # After the shipped rails (a failed request goes to human review, and so does any local
+    # watch/escalate label) every escalation is caught; the finding says it is after the rails.
+    assert recall["after"] == pytest.approx(1.0)
+    assert esc["reason"].startswith("after rails (")
     assert by[("handoff-drafting", "smollm2-135m")]["finding"] == "no-runs"
 
 

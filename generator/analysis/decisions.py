@@ -84,6 +84,17 @@ class GateResult:
 
 
 @dataclass
+class AfterRails:
+    """A candidate's evidence after the workload's guard rules (``generator/analysis/rails.py``):
+    the per-case values each rate gate reads instead of the raw ones, and the requests that
+    ran locally (latency gates read those)."""
+
+    values: dict[int, pd.Series]  # gate index -> per-case values after the rails
+    latency_rows: pd.DataFrame  # the model's requests the input rules left on the local route
+    rules: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Decision:
     workload: str
     model_id: str
@@ -95,6 +106,7 @@ class Decision:
     reason: str = ""
     fragility: int | None = None
     fragility_text: str = ""
+    basis: str = "before rails"  # or "after rails (rule ids)": which figures the finding is made on
 
 
 # The columns the gates read (see decide).
@@ -241,18 +253,22 @@ def gate_results(
     model_id: str,
     workload: Workload,
     stats: StatisticsPolicy,
+    after: AfterRails | None = None,
 ) -> tuple[list[GateResult], dict[int, Callable[[np.ndarray], str]], dict[int, np.ndarray]]:
     """Every gate of ``workload`` for one model, and (for rate gates) how its state follows from
-    the per-case values, so the decision's fragility can be searched."""
+    the per-case values, so the decision's fragility can be searched. With ``after``, rate gates
+    read the after-rails values and latency gates the requests that stayed local."""
     results: list[GateResult] = []
     state_fns: dict[int, Callable[[np.ndarray], str]] = {}
     values: dict[int, np.ndarray] = {}
     mdf = df[df["model_id"] == model_id] if len(df) else df
+    if after is not None:
+        mdf = after.latency_rows
     for i, gate in enumerate(workload.gates):
         if gate.relative_to:
             results.append(_relative_gate(q, model_id, workload.baseline, gate, stats))
         elif gate.metric in RATE_COLUMNS:
-            vals = _rate_values(q, model_id, gate)
+            vals = after.values[i] if after is not None and i in after.values else _rate_values(q, model_id, gate)
             results.append(_rate_gate(vals, gate))
             if len(vals):
                 state_fns[i] = lambda v, g=gate: st.proportion_gate(float(v.sum()), len(v), g.op, g.value)
@@ -329,6 +345,7 @@ def decide(
     excerpt_chars: int,
     roi_net_per_month: float | Mapping[str, float | None] | None = None,
     q: pd.DataFrame | None = None,
+    after_rails: dict[str, AfterRails] | None = None,
 ) -> list[Decision]:
     """One decision per candidate model (and any other model measured on the workload).
 
@@ -336,6 +353,8 @@ def decide(
     passes the ones it computed once). ``roi_net_per_month`` (from the ROI analysis) turns a
     would-be keep into a defer when localizing the workload does not pay; a mapping gives each
     model its own (:func:`generator.analysis.roi.economics`: measured, None where not computed).
+    ``after_rails`` (model → its figures after the guard rules, ``rails.after_rails``): the
+    decision is made on those, and its reason says so.
     """
     if not df.empty:
         df = df.reset_index(drop=True)
@@ -355,10 +374,15 @@ def decide(
         if model_id == baseline and model_id not in model_ids:
             continue  # the baseline is what candidates are measured against, not a candidate
         cases = int((q["model_id"] == model_id).sum())
-        results, state_fns, values = gate_results(q, wdf, model_id, workload, stats)
+        after = (after_rails or {}).get(model_id)
+        results, state_fns, values = gate_results(q, wdf, model_id, workload, stats, after)
         states = [r.state for r in results]
         net = roi_net_per_month.get(model_id) if isinstance(roi_net_per_month, Mapping) else roi_net_per_month
         finding, reason = _finding(states, results, policy, cases, net)
+        basis = "before rails"
+        if after is not None:
+            basis = f"after rails ({', '.join(after.rules)})"
+            reason = f"{basis}: {reason}"
         frag = _decision_fragility(states, results, state_fns, values, policy, cases, net, finding)
         mdf = wdf[wdf["model_id"] == model_id]
         out.append(
@@ -373,6 +397,7 @@ def decide(
                 reason,
                 frag.flips,
                 frag.text,
+                basis,
             )
         )
     return out

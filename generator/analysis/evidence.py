@@ -221,6 +221,30 @@ def quality_cells(c: pd.DataFrame, by: Sequence[str] = (), level: int | None = N
     return c[keep].reset_index(drop=True)
 
 
+def flag_cells(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """Per (model, case) at the quality level: the mean over the cell's requests of each of
+    ``columns`` (booleans as 0/1, numbers as they are; NaN values left out of the mean), and
+    ``n``, the requests in the cell. Runs pool as repeats, as in :func:`cells`.
+
+    For per-request facts the fixed sums above do not hold (a guard rule's route, an
+    escalation trigger, a cost): the same cell, the same lowest-level reading, one rule.
+    """
+    cols = list(columns)
+    if df.empty:
+        return pd.DataFrame(columns=[*CELL_KEYS, "n", *cols])
+    work = pd.DataFrame({"model_id": df["model_id"].astype(object), "case_id": df["case_id"].astype(object)})
+    work[LEVEL] = level_of(df)
+    for col in cols:
+        vals = df[col]
+        work[col] = vals.astype(float) if vals.dtype == bool else pd.to_numeric(vals, errors="coerce")
+    g = work.groupby(CELL_KEYS, sort=True, dropna=False, observed=True)
+    out = g[cols].mean()
+    out.insert(0, "n", g.size())
+    out = out.reset_index()
+    out[LEVEL] = out[LEVEL].astype("Int64")
+    return quality_cells(out)
+
+
 def degradation(c: pd.DataFrame) -> pd.DataFrame:
     """Per model × level: acceptance and hard failures on the cases measured at that level,
     beside the same cases' quality reading (so a drop under load is read on shared cases)."""

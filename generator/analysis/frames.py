@@ -55,6 +55,7 @@ COLUMNS = [
     "failure_summary",
     "output",
     "judge_mean",
+    "failed_checks",
 ]
 
 # An output longer than this is cut in the frame (one more than a page excerpt is enough to
@@ -76,6 +77,7 @@ _STRINGS = [
     "failure_kind",
     "started_at",
     "output",
+    "failed_checks",
 ]
 
 # The fields of ResultRecord (generator/execute/records.py) the frame reads; the rest of a
@@ -83,7 +85,7 @@ _STRINGS = [
 RESULT_FIELDS = pa.schema(
     [
         ("key", pa.string()),
-        *[(name, pa.string()) for name in _STRINGS if name != "output"],
+        *[(name, pa.string()) for name in _STRINGS if name not in ("output", "failed_checks")],
         ("repeat", pa.int64()),
         ("concurrency", pa.int64()),
         ("cold_start", pa.bool_()),
@@ -142,6 +144,15 @@ def failure_summary(row: dict[str, Any]) -> str:
     return "; ".join(failed)
 
 
+def failed_checks(row: dict[str, Any]) -> str:
+    """The checks an answered request failed, one ``kind:id`` a line (guard rules and escalation
+    triggers read it); empty for a hard failure, whose checks were never run."""
+    if row.get("status") == "failed":
+        return ""
+    checks = (row.get("score") or {}).get("checks") or []
+    return "\n".join(f"{c.get('kind')}:{c.get('id')}" for c in checks if not c.get("passed"))
+
+
 def _flatten(row: dict[str, Any], origin: str) -> dict[str, Any]:
     """One row, the slow reference way (and the fallback for rows Arrow cannot type)."""
     score = row.get("score") or {}
@@ -188,6 +199,7 @@ def _flatten(row: dict[str, Any], origin: str) -> dict[str, Any]:
         "failure_summary": failure_summary(row),
         "output": row.get("output"),
         "judge_mean": (row.get("judge") or {}).get("mean"),
+        "failed_checks": failed_checks(row),
     }
 
 
@@ -237,6 +249,12 @@ def flat_batch(batch: pa.RecordBatch, origin: str, output_chars: int | None = OU
     joined = pc.binary_join(pa.ListArray.from_arrays(offsets, pieces), "; ")
     hard_text = pc.binary_join_element_wise(pa.scalar("hard failure: "), pc.fill_null(col("failure_kind"), "None"), "")
     summary = pc.if_else(hard_arr, hard_text, joined)
+    # failed_checks: "kind:id" of the failed checks, one a line; empty for a hard failure.
+    tags = pc.binary_join_element_wise(
+        pc.fill_null(kind, "None"), pc.fill_null(pc.struct_field(checks, "id"), "None"), ":"
+    ).filter(failed_arr)
+    failed_tags = pc.binary_join(pa.ListArray.from_arrays(offsets, tags), "\n")
+    failed_tags = pc.if_else(hard_arr, pa.scalar(""), failed_tags)
 
     output = col("output")
     if output_chars is not None:
@@ -276,6 +294,7 @@ def flat_batch(batch: pa.RecordBatch, origin: str, output_chars: int | None = OU
         "failure_summary": summary,
         "output": output,
         "judge_mean": pc.struct_field(col("judge"), "mean"),
+        "failed_checks": failed_tags,
         "key": col("key"),
     }
     return pa.RecordBatch.from_arrays(

@@ -10,6 +10,8 @@ they had done the same work.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -182,6 +184,28 @@ def with_cost_per_task(
         cost[m] = watts * out.loc[m, "e2e_s"] / 3600 / 1000 * kwh_price
     out["cost_per_task"] = cost
     return out
+
+
+def priced_rows(reg: Any, df: pd.DataFrame, manifests: list[Any]) -> pd.DataFrame:
+    """``with_cost_per_task`` with the registry's prices and each run's named machine: the one
+    place the site, ``opsbench decide`` and the escalation chains get a request's cost from."""
+    from generator.analysis.cost import fx_rate
+
+    if df.empty:
+        return df
+    pricing = reg.pricing
+    prices = {
+        m.id: (m.price_input_per_mtok or 0.0, m.price_output_per_mtok or 0.0, fx_rate(pricing, m.currency))
+        for m in reg.models_file.models
+        if m.cost_tier == "paid"
+    }
+    machines = {m.id: m for m in reg.hardware.machines}
+    run_energy = {
+        m.run_id: (machines[m.settings.machine].power_w, pricing.electricity_price_per_kwh)
+        for m in manifests
+        if m.settings.machine in machines
+    }
+    return with_cost_per_task(df, prices, run_energy)
 
 
 def cost_column(board: pd.DataFrame, df: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:

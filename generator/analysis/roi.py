@@ -527,6 +527,7 @@ def economics(
     q: Any,
     *,
     local_shares: dict[tuple[str, str], LocalShare] | None = None,
+    after_rails: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, WorkloadEconomics]:
     """Decisions for every workload, with each candidate's measured ROI and its net joined to
     the decision (``decide``'s economic gate reads the upper end of the net's range, so a
@@ -548,7 +549,10 @@ def economics(
                 if r is not None:
                     rois[mid] = r
         nets = {m: (r.net_if_passing.high if r.net_if_passing else None) for m, r in rois.items()}
-        decisions = decide(df, w, reg.policy.decisions, w.candidates, stats, excerpt, nets or None, q=q)
+        rails = (after_rails or {}).get(w.id) or None
+        decisions = decide(
+            df, w, reg.policy.decisions, w.candidates, stats, excerpt, nets or None, q=q, after_rails=rails
+        )
         for d in decisions:
             if d.model_id in rois:
                 rois[d.model_id].passes_gates = bool(d.gates) and all(g.state == "pass" for g in d.gates)

@@ -83,6 +83,17 @@ class Attempt(Record):
     wait_s: float | None = Field(default=None, description="Backoff slept before the next try.")
 
 
+class EscalationStep(Record):
+    """Where a result stands in a live escalation chain (``opsbench run --escalate ROLE``)."""
+
+    role: str
+    rung: int = Field(description="1-based position of this model in the role's chain.")
+    fired: list[str] = Field(
+        default_factory=list, description="The triggers that fired on this answer (it went to the next rung)."
+    )
+    answered: bool = Field(description="True when this rung's answer is the chain's answer for the item.")
+
+
 class ResultRecord(Record):
     schema_version: int = RESULT_SCHEMA_VERSION
     run_id: str
@@ -115,6 +126,7 @@ class ResultRecord(Record):
     judge: dict[str, Any] | None = Field(
         default=None, description="Judge scores (0..scale_max), their mean and spread, human_review flag."
     )
+    escalation: EscalationStep | None = Field(default=None, description="Live escalation runs only.")
 
     @staticmethod
     def make_key(model_id: str, case_id: str, repeat: int, concurrency: int) -> str:
@@ -237,6 +249,9 @@ class RunSettings(Record):
     max_retries: int
     machine: str | None = None
     judges: list[str] = Field(default_factory=list)
+    escalate: str | None = Field(
+        default=None, description="Role whose escalation chain this run followed live (models = its rungs)."
+    )
 
 
 class Manifest(Record):

@@ -120,6 +120,8 @@ class Runner:
         self._stop = threading.Event()
         self._rng = random.Random(manifest.settings.seed)
         self.judges: dict[str, Provider] = {}
+        # Called on every finished result before it is written (live escalation marks the rung).
+        self.annotate: Callable[[WorkItem, ResultRecord], ResultRecord] | None = None
 
     def _prompt(self, item: WorkItem) -> Prompt:
         s = self.manifest.settings
@@ -190,7 +192,7 @@ class Runner:
                 self.manifest.settings.seed,
                 self.manifest.settings.request_timeout_s,
             )
-        return ResultRecord(
+        rec = ResultRecord(
             run_id=self.manifest.run_id,
             key=item.key,
             model_id=item.model_id,
@@ -215,6 +217,7 @@ class Runner:
             score=score,
             judge=verdict,
         )
+        return self.annotate(item, rec) if self.annotate is not None else rec
 
     def run(self, items: list[WorkItem], done_keys: set[str]) -> Progress:
         todo = [it for it in items if it.key not in done_keys]
@@ -366,6 +369,10 @@ def resume_run(
     manifest = folder.read_manifest()
     if manifest.origin != "executed":
         raise RunError(f"run {run_id} was ingested, not executed; nothing to resume")
+    if manifest.settings.escalate:
+        from generator.execute.escalation import resume_chain_run
+
+        return resume_chain_run(registry, folder, manifest, progress, providers)
     s = manifest.settings
     if s.suite not in registry.suites:
         raise RunError(f"suite {s.suite!r} of run {run_id} is no longer in the registry")

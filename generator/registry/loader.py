@@ -469,6 +469,9 @@ def cross_check(reg: Registry, loc: _Locator) -> list[Problem]:
     for i, r in enumerate(roles):
         if r.id not in used_roles:
             out.append(loc.problem("roles.yaml", ["roles", i, "id"], f"role {r.id!r} has no cases"))
+    from generator.registry.routing_checks import check_routing
+
+    out.extend(check_routing(reg, loc))
     return out
 
 

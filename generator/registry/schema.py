@@ -8,6 +8,7 @@ ignored. Each top-level file carries ``schema_version`` so the format can evolve
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Annotated, Any, Literal
 
@@ -193,6 +194,52 @@ class ModelsFile(Strict):
     )
 
 
+# --------------------------------------------------------------------------- escalation
+
+
+class EscalationTriggers(Strict):
+    """When a rung passes a case on to the next rung. Any trigger that fires escalates."""
+
+    check_failed: bool = Field(default=False, description="The rung's answer failed a deterministic check.")
+    timeout: bool = Field(default=False, description="The rung timed out.")
+    hard_failure: bool = Field(default=False, description="Any hard failure (timeout, connection, overflow...).")
+    judge_below: NonNegative | None = Field(
+        default=None, description="The judges' mean score (0..policy judge.scale_max) is below this."
+    )
+    verifier_reject: Slug | None = Field(
+        default=None,
+        description="A verifier model (e.g. the review role's incumbent) scores the answer below "
+        "policy review.judge_acceptable_score. Evaluated live (`opsbench run --escalate`), where the "
+        "verifier runs as the run's judge.",
+    )
+
+    @model_validator(mode="after")
+    def _some(self) -> EscalationTriggers:
+        if not (self.check_failed or self.timeout or self.hard_failure) and (
+            self.judge_below is None and self.verifier_reject is None
+        ):
+            raise ValueError(
+                "name at least one trigger (check_failed, timeout, hard_failure, judge_below, verifier_reject)"
+            )
+        return self
+
+    def names(self) -> list[str]:
+        out = [k for k in ("check_failed", "timeout", "hard_failure") if getattr(self, k)]
+        if self.judge_below is not None:
+            out.append(f"judge_below {self.judge_below:g}")
+        if self.verifier_reject is not None:
+            out.append(f"verifier_reject {self.verifier_reject}")
+        return out
+
+
+class EscalationChain(Strict):
+    """Rungs of registry models tried in order, ending in a hosted baseline (seed page
+    "Local Model Benchmarks": local incumbent, bigger local, hosted)."""
+
+    rungs: list[Slug] = Field(min_length=2, description="Model ids, first tried first; the last is hosted.")
+    on: EscalationTriggers = Field(description="What sends a case from one rung to the next.")
+
+
 # --------------------------------------------------------------------------- roles
 
 
@@ -203,6 +250,7 @@ class Role(Strict):
     description: str
     incumbent: Slug
     challengers: list[Slug] = Field(default_factory=list)
+    escalation: EscalationChain | None = None
 
     _slug = field_validator("id")(_check_slug)
 
@@ -428,6 +476,37 @@ class InputLimits(Strict):
     foreign: ForeignLimits = Field(description="Files from other tools given to `opsbench ingest`.")
 
 
+class RoutingPolicy(Strict):
+    """Guard rules and input-length evidence (``opsbench decide``, workload pages). Every number is
+    stated in policy.yaml: no field has a default."""
+
+    length_strata_words: list[Annotated[int, Field(gt=0)]] = Field(
+        min_length=1,
+        description="Upper edges of the input-length strata in words (the seeds state lengths in words); "
+        "a last open stratum holds everything longer.",
+    )
+    length_strata_tokens: list[Annotated[int, Field(gt=0)]] = Field(
+        min_length=1, description="The same in prompt tokens, as each model's tokenizer counted them."
+    )
+    regex_max_chars: Annotated[int, Field(gt=0, le=10_000)] = Field(
+        description="Longest regex a guard rule may state."
+    )
+    regex_timeout_s: Annotated[float, Field(gt=0, le=10)] = Field(
+        description="Time one regex search over one input may take; past it the rule counts as matching "
+        "(fail closed: the input leaves the local route) and the page says so."
+    )
+    input_max_chars: Annotated[int, Field(gt=0)] = Field(
+        description="Input characters a rule's regex and keywords are matched against (the start of the input)."
+    )
+
+    @field_validator("length_strata_words", "length_strata_tokens")
+    @classmethod
+    def _increasing(cls, value: list[int]) -> list[int]:
+        if any(b <= a for a, b in itertools.pairwise(value)):
+            raise ValueError("strata edges must be strictly increasing")
+        return value
+
+
 class PolicyFile(Strict):
     schema_version: Literal[1] = 1
     input_limits: InputLimits
@@ -440,6 +519,7 @@ class PolicyFile(Strict):
     statistics: StatisticsPolicy = Field(default_factory=StatisticsPolicy)
     claims: ClaimCheckPolicy = Field(default_factory=ClaimCheckPolicy)
     review: ReviewPolicy
+    routing: RoutingPolicy
 
 
 # --------------------------------------------------------------------------- hardware
@@ -797,6 +877,109 @@ class RubricDimension(Strict):
         return self
 
 
+RuleAction = Literal["local", "hosted", "human_review", "escalate"]
+
+
+class RuleCondition(Strict):
+    """What a guard rule matches. Every condition given must hold (and); a rule with only input
+    conditions is decided before the model runs, one with output conditions on each answer."""
+
+    input_keywords: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, description="Any of these words or phrases in the input (case-insensitive, whole words)."
+    )
+    input_regex: str | None = Field(
+        default=None, description="A regex searched in the input (case-insensitive), with a time bound."
+    )
+    input_words_above: Annotated[int, Field(ge=0)] | Literal["measured"] | None = Field(
+        default=None,
+        description="More words than this in the input; `measured`: the candidate's own measured length "
+        "limit (input-length evidence), instead of a typed number.",
+    )
+    input_tokens_above: Annotated[int, Field(ge=0)] | Literal["measured"] | None = Field(
+        default=None, description="The same in prompt tokens."
+    )
+    output_label_in: list[str] = Field(default_factory=list, description="The local answer's label is one of these.")
+    check_failed: list[str] = Field(
+        default_factory=list, description="Any of these named checks (check ids of the workload's cases) failed."
+    )
+    judge_below: NonNegative | None = Field(default=None, description="The judges' mean score is below this.")
+    hard_failure: bool = Field(default=False, description="The local request failed hard (fallback route).")
+
+    @field_validator("input_regex")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        import regex
+
+        try:
+            regex.compile(value, regex.IGNORECASE)
+        except regex.error as exc:
+            raise ValueError(f"input_regex does not compile: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> RuleCondition:
+        if not self.input_conditions() and not self.output_conditions():
+            raise ValueError("a rule needs at least one condition")
+        return self
+
+    def input_conditions(self) -> list[str]:
+        keys = ("input_keywords", "input_regex", "input_words_above", "input_tokens_above")
+        return [k for k in keys if getattr(self, k) not in (None, [])]
+
+    def output_conditions(self) -> list[str]:
+        keys = ("output_label_in", "check_failed", "judge_below")
+        return [k for k in keys if getattr(self, k) not in (None, [])] + (["hard_failure"] if self.hard_failure else [])
+
+
+class GuardRule(Strict):
+    """A deterministic safety rail (seed: "if keyword_risk: human_review; elif local_label in
+    [watch, escalate]: human_review; else: routine_queue"). Rules are tried in order; the first
+    that matches decides the route; none matching leaves the item local."""
+
+    id: Slug
+    when: RuleCondition
+    action: RuleAction
+    model: Slug | None = Field(
+        default=None, description="hosted: the model that takes the item (default: the workload's baseline)."
+    )
+    note: str | None = None
+
+    _slug = field_validator("id")(_check_slug)
+
+    @model_validator(mode="after")
+    def _model_for_hosted(self) -> GuardRule:
+        if self.model is not None and self.action != "hosted":
+            raise ValueError("model applies to action: hosted only")
+        return self
+
+
+RoutingFigure = Literal["class_recall_after_rails", "local_share_after_rails", "volume_share_local"]
+
+
+class RoutingClaim(Strict):
+    """A routing figure a seed document states, to be computed from the cases (or said not derivable)."""
+
+    id: Slug
+    figure: RoutingFigure
+    claim: str = Field(description="The words of the seed, with its number.")
+    source: str
+    workloads: list[Slug] = Field(min_length=1)
+    model: Slug | None = Field(default=None, description="The candidate the seed's figure is about.")
+    label: str | None = Field(default=None, description="class_recall_after_rails: the class.")
+
+    _slug = field_validator("id")(_check_slug)
+
+    @model_validator(mode="after")
+    def _shape(self) -> RoutingClaim:
+        if self.figure == "class_recall_after_rails" and not self.label:
+            raise ValueError("class_recall_after_rails needs label")
+        if self.figure != "volume_share_local" and len(self.workloads) != 1:
+            raise ValueError(f"{self.figure} is about one workload")
+        return self
+
+
 class Workload(Strict):
     id: Slug
     title: str
@@ -806,7 +989,12 @@ class Workload(Strict):
     candidates: list[Slug] = Field(default_factory=list)
     baseline: Slug | None = None
     gates: list[Gate]
-    guard_rules: list[str] = Field(default_factory=list)
+    guard_rules: list[str] = Field(
+        default_factory=list, description="Rules in words that no data can check (process, prompt wording)."
+    )
+    rules: list[GuardRule] = Field(
+        default_factory=list, description="Guard rules as data: applied to every case and answer (rails)."
+    )
     route_if_kept: Literal["local", "hybrid"] = "local"
     roi: RoiInputs | None = None
     review_rubric: list[RubricDimension] = Field(
@@ -829,6 +1017,9 @@ class Workload(Strict):
 class WorkloadsFile(Strict):
     schema_version: Literal[1] = 1
     workloads: list[Workload]
+    routing_claims: list[RoutingClaim] = Field(
+        default_factory=list, description="Seed routing figures, computed from the cases or flagged."
+    )
 
 
 # --------------------------------------------------------------------------- task cases

@@ -11,13 +11,14 @@ import pandas as pd
 from generator.aggregates import PERF_COLUMNS, SUMMARY_COLUMNS
 from generator.analysis.calibration import Calibration, calibrate_from
 from generator.analysis.capacity import CapacityRow, capacity_matrix, seed_capacity_checks
-from generator.analysis.cost import CostReport, cost_report, fx_rate
+from generator.analysis.cost import CostReport, cost_report
 from generator.analysis.decisions import Decision
-from generator.analysis.leaderboard import cost_column, evidence_cells, leaderboard, with_cost_per_task
+from generator.analysis.leaderboard import cost_column, evidence_cells, leaderboard, priced_rows
 from generator.analysis.promotion import PromotionOutcome, promotion_outcomes
 from generator.analysis.review import ReviewReport
-from generator.analysis.roi import RoiResult, WorkloadEconomics, economics, roi_report
+from generator.analysis.roi import RoiResult, WorkloadEconomics, roi_report
 from generator.analysis.seedcheck import SeedCheck
+from generator.analysis.verdicts import assemble
 from generator.execute.records import Manifest, PerfRecord
 from generator.registry.loader import Registry
 
@@ -40,6 +41,8 @@ class SiteData:
     review: ReviewReport | None = None
     economics: dict[str, WorkloadEconomics] = field(default_factory=dict)
     calibration: Calibration | None = None
+    routing: dict[str, Any] = field(default_factory=dict)  # workload -> routing.WorkloadRouting
+    routing_claims: list[Any] = field(default_factory=list)  # rails.RoutingClaimResult
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     def once(self, key: Any, compute: Callable[[], T]) -> T:
@@ -91,26 +94,16 @@ def gather(
     perf_records: dict[str, list[PerfRecord]] | None = None,
 ) -> SiteData:
     pricing = reg.pricing
-    prices = {
-        m.id: (m.price_input_per_mtok or 0.0, m.price_output_per_mtok or 0.0, fx_rate(pricing, m.currency))
-        for m in reg.models_file.models
-        if m.cost_tier == "paid"
-    }
     machines = {m.id: m for m in reg.hardware.machines}
-    run_energy = {
-        m.run_id: (machines[m.settings.machine].power_w, pricing.electricity_price_per_kwh)
-        for m in manifests
-        if m.settings.machine in machines
-    }
-    if not df.empty:
-        df = with_cost_per_task(df, prices, run_energy)
+    df = priced_rows(reg, df, manifests)
     rel_tol = reg.policy.claims.rel_tolerance
     roi = {r.workload_id: r for r in roi_report(reg.workloads_file.workloads, rel_tol=rel_tol)}
     stats = reg.policy.statistics
     q = evidence_cells(df)
-    # Decisions and measured economics together: a candidate's net enters its own decision.
-    econ = economics(reg, df, manifests, q)
-    decisions = {wid: e.decisions for wid, e in econ.items()}
+    # Rails, then economics on the after-rails share, then decisions (analysis.verdicts).
+    verdicts = assemble(reg, df, manifests, q)
+    econ, routing, routing_claims = verdicts.economics, verdicts.routing, verdicts.claims
+    decisions = verdicts.decisions
     promotions = promotion_outcomes(q, reg.roles_file.roles, reg.models, reg.policy.promotion, stats)
     calibration = calibrate_from(df, manifests, perf_records or {}, reg.hardware, reg.models)
     capacity = capacity_matrix(
@@ -137,4 +130,6 @@ def gather(
         calibration,
     )
     data._cache[("quality",)] = q
+    data.routing = routing
+    data.routing_claims = routing_claims
     return data

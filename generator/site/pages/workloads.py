@@ -9,6 +9,7 @@ from generator.registry.schema import Gate, Workload
 from generator.site.html import Cell, esc, esc_md, fmt_num, pre
 from generator.site.pages.common import finding_cell, fmt_secs, model_link
 from generator.site.pages.context import SiteData
+from generator.site.pages.routing_blocks import chain_section, claims_section, length_section, rails_section
 from generator.site.plan import SitePlan
 
 
@@ -149,7 +150,7 @@ def _runbook(data: SiteData, w: Workload) -> list[str]:
         "(`opsbench run`, then `opsbench decide`) before routing it back.",
         "",
     ]
-    if w.guard_rules:
+    if w.guard_rules or w.rules:
         out += ["**Guard rules stay on** whatever the finding: see above.", ""]
     return out
 
@@ -220,7 +221,13 @@ def workload_page(data: SiteData, plan: SitePlan, w: Workload) -> str:
         plan.table(page, "gates", ["Gate", "Kind", "Threshold", *[d.model_id for d in measured]], grows),
         "",
     ]
-    if w.guard_rules:
+    routing = data.routing.get(w.id)
+    if routing is not None:
+        out += rails_section(plan, page, w, routing)
+        out += length_section(plan, page, routing)
+        out += chain_section(plan, page, routing)
+        out += claims_section(plan, page, w, data.routing_claims)
+    elif w.guard_rules:
         out += ["## Guard rules", ""] + [f"- {esc_md(rule)}" for rule in w.guard_rules] + [""]
     out += ["## Representative failures", ""]
     excerpt = reg.policy.scoring.output_excerpt_chars

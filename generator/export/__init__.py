@@ -1,0 +1,1 @@
+"""Routing configurations for gateways, written from the decisions and escalation chains."""
