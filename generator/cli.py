@@ -141,6 +141,13 @@ def tasks_new(registry_dir: Path, suite: str, case: str, role: str, workload: st
 @click.option("--judges", default=None, help="Comma-separated judge model ids (default: policy.yaml judge.judges).")
 @click.option("--resume", "resume_id", default=None, help="Finish an interrupted run by id.")
 @click.option(
+    "--redact-outputs/--keep-outputs",
+    "redact_outputs",
+    default=None,
+    help="Keep a sha256 of each output and its check outcomes, not its text "
+    "(default: policy.yaml privacy.redact_outputs).",
+)
+@click.option(
     "--out",
     "out_dir",
     type=click.Path(path_type=Path, file_okay=False),
@@ -161,6 +168,7 @@ def run(
     machine: str | None,
     judges: str | None,
     resume_id: str | None,
+    redact_outputs: bool | None,
     out_dir: Path,
 ) -> None:
     """Run a task suite against models; write runs/<run-id>/manifest.json and results.jsonl.
@@ -172,6 +180,7 @@ def run(
 
         opsbench run --suite smoke
         opsbench run --suite claims_ops --models llama3.1-8b,qwen3.6-27b --repeats 3 --sweep 1,3,5
+        opsbench run --suite smoke --redact-outputs
     """
     from generator.execute.progress import make_progress
     from generator.execute.runner import resume_run, start_run
@@ -202,6 +211,7 @@ def run(
                 progress=progress,
                 on_created=created.append,
                 judges=[j.strip() for j in judges.split(",") if j.strip()] if judges is not None else None,
+                redact_outputs=redact_outputs,
             )
     except KeyboardInterrupt:
         progress.close()
@@ -415,11 +425,25 @@ def decide(registry_dir: Path, runs_dir: Path, workload_ids: tuple[str, ...], js
     excerpt = reg.policy.scoring.output_excerpt_chars
     stats = reg.policy.statistics
     q = evidence_cells(df)
+    from generator.privacy import localities
+
+    postures = localities(reg.models, reg.policy.privacy)
     out = []
     for w in reg.workloads_file.workloads:
         if workload_ids and w.id not in workload_ids:
             continue
-        for d in decide_all(df, w, reg.policy.decisions, w.candidates, stats, excerpt, roi.get(w.id), q=q):
+        for d in decide_all(
+            df,
+            w,
+            reg.policy.decisions,
+            w.candidates,
+            stats,
+            excerpt,
+            roi.get(w.id),
+            q=q,
+            privacy=reg.policy.privacy,
+            postures=postures,
+        ):
             out.append((w, d))
     if json_:
         payload = []
@@ -593,6 +617,11 @@ from generator.ingest.command import ingest  # noqa: E402
 from generator.review.command import review  # noqa: E402
 
 for _command in (capacity, cost, roi, ingest, review):
+    cli.add_command(_command)
+
+from generator.contrib.command import check_run_cmd, ci  # noqa: E402
+
+for _command in (check_run_cmd, ci):
     cli.add_command(_command)
 
 

@@ -17,6 +17,7 @@ from generator.analysis.promotion import PromotionOutcome, promotion_outcomes
 from generator.analysis.roi import RoiResult, roi_report
 from generator.analysis.seedcheck import SeedCheck
 from generator.execute.records import Manifest
+from generator.privacy import localities
 from generator.registry.loader import Registry
 
 T = TypeVar("T")
@@ -102,6 +103,7 @@ def gather(
     excerpt = reg.policy.scoring.output_excerpt_chars
     stats = reg.policy.statistics
     q = evidence_cells(df)
+    postures = localities(reg.models, reg.policy.privacy)
     decisions = {
         w.id: decide(
             df,
@@ -112,6 +114,8 @@ def gather(
             excerpt,
             roi[w.id].net_per_month if w.id in roi else None,
             q=q,
+            privacy=reg.policy.privacy,
+            postures=postures,
         )
         for w in reg.workloads_file.workloads
     }

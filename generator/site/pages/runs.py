@@ -7,6 +7,7 @@ import pandas as pd
 from generator.analysis.decisions import GATE_COLUMNS, decide
 from generator.analysis.evidence import LEVEL, base_cells, cell_latency, cells, level_of
 from generator.execute.records import Manifest
+from generator.privacy import localities
 from generator.site.html import Cell, esc, esc_md, fmt_num
 from generator.site.pages.context import SiteData
 from generator.site.plan import SitePlan, rel
@@ -247,7 +248,9 @@ def run_report(data: SiteData, m: Manifest) -> str:
         if not rdf["workload"].eq(w.id).any():
             continue
         roi = data.roi[w.id].net_per_month if w.id in data.roi else None
-        for d in decide(rdf, w, reg.policy.decisions, [], reg.policy.statistics, 0, roi):
+        postures = data.once("postures", lambda: localities(reg.models, reg.policy.privacy))
+        pol = reg.policy
+        for d in decide(rdf, w, pol.decisions, [], pol.statistics, 0, roi, privacy=pol.privacy, postures=postures):
             lines.append(
                 f"- **{esc_md(w.title)}**, {esc_md(d.model_id)}: {d.finding}, route {d.route}. {esc_md(d.reason)}"
             )
