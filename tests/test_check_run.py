@@ -142,13 +142,9 @@ def test_registry_key_variables_are_refused(
     code, out = check(registry_copy, str(submission))
     assert code == 2
     got = out.splitlines()
-    assert (
-        f"{submission}/results.jsonl:2: holds the value of $ANTHROPIC_API_KEY: remove it and rotate the key" in got
-    )
+    assert f"{submission}/results.jsonl:2: holds the value of $ANTHROPIC_API_KEY: remove it and rotate the key" in got
     line = next(
-        i
-        for i, x in enumerate((submission / "manifest.json").read_text().splitlines(), 1)
-        if "GEMINI_API_KEY=" in x
+        i for i, x in enumerate((submission / "manifest.json").read_text().splitlines(), 1) if "GEMINI_API_KEY=" in x
     )
     assert (
         f"{submission}/manifest.json:{line}: looks like a secret (api_key_env assignment): "
@@ -166,10 +162,10 @@ def test_decode_speed_above_the_bandwidth_ceiling_is_refused_with_the_arithmetic
     write_lines(submission, rows)
     code, out = check(registry_copy, str(submission))
     assert code == 2
-    # gemma3-270m: 0.268B × 7.55 bits ÷ 8 = 0.2530 GB per token; bench-2core reads 36 GB/s: 142.3 tok/s.
+    # gemma3-270m: 0.268B × 7.55 bits ÷ 8 = 0.2529 GB per token; bench-2core reads 36 GB/s: 142.3 tok/s.
     assert (
         f"{submission}/results.jsonl:1: gemma3-270m: median warm decode 500.0 tok/s at 1 in flight is above "
-        "bench-2core's bandwidth ceiling of 142.3 tok/s (36 GB/s ÷ (0.268B active × 7.55 bits ÷ 8 = 0.2530 GB "
+        "bench-2core's bandwidth ceiling of 142.3 tok/s (36 GB/s ÷ (0.268B active × 7.55 bits ÷ 8 = 0.2529 GB "
         "per token)): it was not measured on that machine, or hardware.yaml understates it"
     ) in out.splitlines()
 
@@ -211,9 +207,7 @@ def test_schema_version_machine_and_models_are_checked(submission: Path, registr
     machine_line = next(i for i, x in enumerate(text, 1) if '"machine"' in x)
     got = out.splitlines()
     assert f"{submission}/manifest.json:{version_line}: schema_version 2: this tool reads version 1" in got
-    assert (
-        f"{submission}/manifest.json:{machine_line}: unknown machine 'my-laptop': add it to hardware.yaml" in got
-    )
+    assert f"{submission}/manifest.json:{machine_line}: unknown machine 'my-laptop': add it to hardware.yaml" in got
 
 
 def test_bad_lines_and_foreign_files(submission: Path, registry_copy: Path) -> None:
@@ -240,8 +234,9 @@ def test_policy_that_requires_redaction_refuses_output_text(submission: Path, re
     policy.write_text(policy.read_text().replace("redact_outputs: false", "redact_outputs: true"))
     code, out = check(registry_copy, str(submission))
     assert code == 2
+    line = next(i for i, x in enumerate((submission / "manifest.json").read_text().splitlines(), 1) if '"privacy"' in x)
     assert (
-        f"{submission}/manifest.json: policy.yaml privacy.redact_outputs is true: submit runs made with "
+        f"{submission}/manifest.json:{line}: policy.yaml privacy.redact_outputs is true: submit runs made with "
         "--redact-outputs" in out.splitlines()
     )
 
