@@ -70,7 +70,8 @@ def test_nothing_changed(repo: Path) -> None:
 
 
 def test_pr_refuses_a_bad_run_folder_and_writes_the_summary(repo: Path) -> None:
-    _bad_run(repo)
+    run = _bad_run(repo)
+    line = next(i for i, x in enumerate((run / "manifest.json").read_text().splitlines(), 1) if '"machine"' in x)
     summary = repo / "summary.md"
     summary.write_text("earlier step\n")
     result = CliRunner().invoke(
@@ -78,7 +79,7 @@ def test_pr_refuses_a_bad_run_folder_and_writes_the_summary(repo: Path) -> None:
     )
     assert result.exit_code == 2
     problem = (
-        "runs/20260101-000000-smoke-abc123/manifest.json: names no machine profile: "
+        f"runs/20260101-000000-smoke-abc123/manifest.json:{line}: names no machine profile: "
         "run with --machine ID (add the machine to hardware.yaml)"
     )
     assert problem in result.output.splitlines()

@@ -162,3 +162,26 @@ def test_privacy_findings_naming_an_unknown_workload_are_refused(registry_copy: 
     assert result.exit_code == 2
     line = next(i for i, x in enumerate(text.splitlines(), 1) if "no-such-workload" in x)
     assert f"policy.yaml:{line}: unknown workload 'no-such-workload'" in result.output
+
+
+def test_pages_show_reference_speed_privacy_and_staleness(site_inputs: dict[str, Path], tmp_path: Path) -> None:
+    from tests.test_site import build
+
+    reg = load_registry(site_inputs["registry"])
+    smoke = [c.id for c in reg.suites["smoke"].cases]
+    for run_id in ("20260102-000000-smoke-aaaaaa", "20260103-000000-smoke-bbbbbb"):
+        outputs = {("gemma3-270m", c): "x" for c in smoke}
+        write_run(reg, site_inputs["runs"], run_id, "smoke", outputs, machine="bench-2core")
+    code, output = build(site_inputs, tmp_path / "site")
+    assert code == 0, output
+    hw = (tmp_path / "site" / "hardware.html").read_text()
+    assert "Reference work, by machine" in hw
+    # Two runs × 5 warm requests at 20 tok/s and 1 s: n = 10 bounds the median on both sides.
+    assert "20.0 [20.0, 20.0]" in hw and "1.00 [1.00, 1.00]" in hw
+    assert "Runs by machine" in hw
+    run_page = (tmp_path / "site" / "runs" / "20260102-000000-smoke-aaaaaa.html").read_text()
+    assert "This run predates privacy records" in run_page
+    assert "<strong>stale</strong>" in run_page
+    wl = (tmp_path / "site" / "workloads" / "escalation-classification.html").read_text()
+    assert "sent sensitive text outside" in wl  # seed 000's finding
+    assert "private_endpoint" in wl and "in-process, loopback or private network" in wl

@@ -51,9 +51,14 @@ def measured_rows(data: SiteData) -> pd.DataFrame:
 
 
 def _interval(est: float, low: float, high: float, digits: int) -> str:
+    """A median and its interval; a side too few requests cannot bound reads as ∞."""
+
+    def num(v: float) -> str:
+        return ("−∞" if v < 0 else "∞") if v in (float("inf"), float("-inf")) else fmt_num(v, digits)
+
     if est != est:
         return "—"
-    return f"{fmt_num(est, digits)} [{fmt_num(low, digits)}, {fmt_num(high, digits)}]"
+    return f"{num(est)} [{num(low)}, {num(high)}]"
 
 
 def _reference_block(data: SiteData, plan: SitePlan) -> list[str]:
