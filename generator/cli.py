@@ -149,6 +149,13 @@ def tasks_new(registry_dir: Path, suite: str, case: str, role: str, workload: st
     "only when a trigger fires.",
 )
 @click.option(
+    "--redact-outputs/--keep-outputs",
+    "redact_outputs",
+    default=None,
+    help="Keep a sha256 of each output and its check outcomes, not its text "
+    "(default: policy.yaml privacy.redact_outputs).",
+)
+@click.option(
     "--out",
     "out_dir",
     type=click.Path(path_type=Path, file_okay=False),
@@ -170,6 +177,7 @@ def run(
     judges: str | None,
     resume_id: str | None,
     escalate_role: str | None,
+    redact_outputs: bool | None,
     out_dir: Path,
 ) -> None:
     """Run a task suite against models; write runs/<run-id>/manifest.json and results.jsonl.
@@ -184,6 +192,7 @@ def run(
         opsbench run --suite smoke
         opsbench run --suite claims_ops --models llama3.1-8b,qwen3.6-27b --repeats 3 --sweep 1,3,5
         opsbench run --suite claims_ops --escalate classify
+        opsbench run --suite smoke --redact-outputs
     """
     from generator.execute.progress import make_progress
     from generator.execute.runner import resume_run, start_run
@@ -198,6 +207,8 @@ def run(
         if resume_id:
             path = resume_run(reg, resume_id, out_dir, progress=progress)
         elif escalate_role:
+            if redact_outputs:
+                raise click.UsageError("--redact-outputs is not available with --escalate yet")
             if models or sweep or concurrency != 1 or judges is not None:
                 raise click.UsageError(
                     "--escalate takes its models and judges from the chain; "
@@ -235,6 +246,7 @@ def run(
                 progress=progress,
                 on_created=created.append,
                 judges=[j.strip() for j in judges.split(",") if j.strip()] if judges is not None else None,
+                redact_outputs=redact_outputs,
             )
     except KeyboardInterrupt:
         progress.close()
@@ -627,6 +639,11 @@ from generator.ingest.command import ingest  # noqa: E402
 from generator.review.command import review  # noqa: E402
 
 for _command in (capacity, cost, roi, ingest, review):
+    cli.add_command(_command)
+
+from generator.contrib.command import check_run_cmd, ci  # noqa: E402
+
+for _command in (check_run_cmd, ci):
     cli.add_command(_command)
 
 

@@ -25,7 +25,8 @@ import pandas as pd
 from generator.analysis import stats as st
 from generator.analysis.compare import Fragility, outcome_fragility, paired
 from generator.analysis.evidence import base_cells, case_means, cells, latency_samples, quality_cells
-from generator.registry.schema import DecisionPolicy, Gate, StatisticsPolicy, Workload
+from generator.execute.records import EndpointPrivacy
+from generator.registry.schema import DecisionPolicy, Gate, PrivacyPolicy, StatisticsPolicy, Workload
 
 # Rate metrics: the quality-cell column each reads, and whether higher is better.
 RATE_COLUMNS: dict[str, tuple[str, bool]] = {
@@ -247,6 +248,30 @@ def _relative_gate(
     )
 
 
+def workload_gates(workload: Workload, privacy: PrivacyPolicy | None) -> list[Gate]:
+    """The gates a workload is judged on: its own, plus the private-endpoint gate that policy
+    ``privacy`` adds when its kept route promises the text stays private. Pages list these."""
+    from generator.privacy import private_endpoint_gate
+
+    extra = private_endpoint_gate(workload, privacy) if privacy is not None else None
+    return [*workload.gates, extra] if extra is not None else list(workload.gates)
+
+
+def _private_endpoint_gate(gate: Gate, posture: EndpointPrivacy | None) -> GateResult:
+    if posture is None:
+        return GateResult(gate, None, 0, None, method="not a registry model: its endpoint is unknown")
+    from generator.privacy import PRIVATE_LOCALITIES
+
+    ok = posture.locality in PRIVATE_LOCALITIES
+    return GateResult(
+        gate,
+        1.0 if ok else 0.0,
+        1,
+        "pass" if ok else "fail",
+        method=f"endpoint address: {posture.reason} ({posture.locality})",
+    )
+
+
 def gate_results(
     q: pd.DataFrame,
     df: pd.DataFrame,
@@ -254,18 +279,24 @@ def gate_results(
     workload: Workload,
     stats: StatisticsPolicy,
     after: AfterRails | None = None,
+    gates: list[Gate] | None = None,
+    postures: dict[str, EndpointPrivacy] | None = None,
 ) -> tuple[list[GateResult], dict[int, Callable[[np.ndarray], str]], dict[int, np.ndarray]]:
-    """Every gate of ``workload`` for one model, and (for rate gates) how its state follows from
-    the per-case values, so the decision's fragility can be searched. With ``after``, rate gates
-    read the after-rails values and latency gates the requests that stayed local."""
+    """Every gate of ``workload`` (or ``gates``, see ``workload_gates``) for one model, and (for
+    rate gates) how its state follows from the per-case values, so the decision's fragility can
+    be searched. With ``after``, rate gates read the after-rails values and latency gates the
+    requests that stayed local. ``postures``: each model's endpoint locality, for
+    private_endpoint gates."""
     results: list[GateResult] = []
     state_fns: dict[int, Callable[[np.ndarray], str]] = {}
     values: dict[int, np.ndarray] = {}
     mdf = df[df["model_id"] == model_id] if len(df) else df
     if after is not None:
         mdf = after.latency_rows
-    for i, gate in enumerate(workload.gates):
-        if gate.relative_to:
+    for i, gate in enumerate(workload.gates if gates is None else gates):
+        if gate.metric == "private_endpoint":
+            results.append(_private_endpoint_gate(gate, (postures or {}).get(model_id)))
+        elif gate.relative_to:
             results.append(_relative_gate(q, model_id, workload.baseline, gate, stats))
         elif gate.metric in RATE_COLUMNS:
             vals = after.values[i] if after is not None and i in after.values else _rate_values(q, model_id, gate)
@@ -346,6 +377,8 @@ def decide(
     roi_net_per_month: float | Mapping[str, float | None] | None = None,
     q: pd.DataFrame | None = None,
     after_rails: dict[str, AfterRails] | None = None,
+    privacy: PrivacyPolicy | None = None,
+    postures: dict[str, EndpointPrivacy] | None = None,
 ) -> list[Decision]:
     """One decision per candidate model (and any other model measured on the workload).
 
@@ -354,8 +387,10 @@ def decide(
     would-be keep into a defer when localizing the workload does not pay; a mapping gives each
     model its own (:func:`generator.analysis.roi.economics`: measured, None where not computed).
     ``after_rails`` (model → its figures after the guard rules, ``rails.after_rails``): the
-    decision is made on those, and its reason says so.
+    decision is made on those, and its reason says so. ``privacy`` and ``postures``
+    (``generator.privacy.localities``) add the private-endpoint gate.
     """
+    gates = workload_gates(workload, privacy)
     if not df.empty:
         df = df.reset_index(drop=True)
         wdf = df.loc[df["workload"] == workload.id, [c for c in GATE_COLUMNS if c in df.columns]]
@@ -375,7 +410,7 @@ def decide(
             continue  # the baseline is what candidates are measured against, not a candidate
         cases = int((q["model_id"] == model_id).sum())
         after = (after_rails or {}).get(model_id)
-        results, state_fns, values = gate_results(q, wdf, model_id, workload, stats, after)
+        results, state_fns, values = gate_results(q, wdf, model_id, workload, stats, after, gates, postures)
         states = [r.state for r in results]
         net = roi_net_per_month.get(model_id) if isinstance(roi_net_per_month, Mapping) else roi_net_per_month
         finding, reason = _finding(states, results, policy, cases, net)

@@ -533,7 +533,9 @@ def economics(
     the decision (``decide``'s economic gate reads the upper end of the net's range, so a
     defer says the return is negative even at the acceptance interval's top)."""
     from generator.analysis.decisions import decide
+    from generator.privacy import localities
 
+    postures = localities(reg.models, reg.policy.privacy)
     excerpt = reg.policy.scoring.output_excerpt_chars
     stats = reg.policy.statistics
     out: dict[str, WorkloadEconomics] = {}
@@ -551,7 +553,17 @@ def economics(
         nets = {m: (r.net_if_passing.high if r.net_if_passing else None) for m, r in rois.items()}
         rails = (after_rails or {}).get(w.id) or None
         decisions = decide(
-            df, w, reg.policy.decisions, w.candidates, stats, excerpt, nets or None, q=q, after_rails=rails
+            df,
+            w,
+            reg.policy.decisions,
+            w.candidates,
+            stats,
+            excerpt,
+            nets or None,
+            q=q,
+            after_rails=rails,
+            privacy=reg.policy.privacy,
+            postures=postures,
         )
         for d in decisions:
             if d.model_id in rois:

@@ -16,6 +16,7 @@ from generator.analysis.chains import ChainOutcome, chain_outcome
 from generator.analysis.decisions import Decision, decide
 from generator.analysis.length import LengthEvidence, workload_length_evidence
 from generator.analysis.rails import RailsFigures, RoutingClaimResult, after_rails, routing_claims
+from generator.privacy import localities
 from generator.registry.loader import Registry
 from generator.registry.schema import Workload
 
@@ -51,9 +52,10 @@ def workload_routing(
     rails = after_rails(df, workload, reg.roles, cases, models, pol.routing, q, lengths)
     excerpt = pol.scoring.output_excerpt_chars
     args = (df, workload, pol.decisions, workload.candidates, pol.statistics, excerpt, roi_net_per_month)
-    before = decide(*args, q=q)
+    privacy = {"privacy": pol.privacy, "postures": localities(reg.models, pol.privacy)}
+    before = decide(*args, q=q, **privacy)
     after = (
-        decide(*args, q=q, after_rails={m: f.after for m, f in rails.items() if f.after is not None})
+        decide(*args, q=q, after_rails={m: f.after for m, f in rails.items() if f.after is not None}, **privacy)
         if rails
         else before
     )

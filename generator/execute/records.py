@@ -122,6 +122,10 @@ class ResultRecord(Record):
         default=None, description="Untrusted model text, truncated to the policy limit."
     )
     output_truncated: bool = False
+    output_sha256: str | None = Field(
+        default=None,
+        description="sha256 of the whole output text, kept instead of the text when the run redacts outputs.",
+    )
     score: CaseScore
     judge: dict[str, Any] | None = Field(
         default=None, description="Judge scores (0..scale_max), their mean and spread, human_review flag."
@@ -254,6 +258,34 @@ class RunSettings(Record):
     )
 
 
+Locality = Literal["in-process", "loopback", "private", "internet"]
+
+
+class EndpointPrivacy(Record):
+    """Where one model's prompts and outputs went, read from its endpoint's address."""
+
+    model_id: str
+    provider: str
+    endpoint: str | None = Field(default=None, description="None: in-process, no endpoint.")
+    locality: Locality
+    reason: str = Field(description="Why the address reads so (e.g. '10.0.0.5 is a private address').")
+    logs_prompts: bool | None = Field(
+        default=None, description="Known to keep prompt text (policy privacy.prompt_logging); None: cannot tell."
+    )
+    logging_note: str = ""
+
+
+class PrivacyRecord(Record):
+    """A run's privacy posture: where the text went and what this tool stored."""
+
+    endpoints: list[EndpointPrivacy]
+    outputs: Literal["text", "sha256"] = Field(
+        description="text: each output's text (truncated to scoring.max_output_chars) is in results.jsonl; "
+        "sha256: only its hash and check outcomes."
+    )
+    stored: list[str] = Field(description="What this tool wrote about each request, in words.")
+
+
 class Manifest(Record):
     schema_version: int = MANIFEST_SCHEMA_VERSION
     run_id: str
@@ -272,6 +304,9 @@ class Manifest(Record):
     cli_args: list[str]
     source: dict[str, Any] | None = Field(default=None, description="Ingested runs: where from.")
     notes: list[str] = Field(default_factory=list)
+    privacy: PrivacyRecord | None = Field(
+        default=None, description="Where prompts and outputs went; None in runs made before it was recorded."
+    )
 
 
 # --- human review (written by ``opsbench review add``; see generator/review) ---

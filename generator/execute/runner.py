@@ -26,6 +26,7 @@ from generator.execute.records import (
     RunSettings,
 )
 from generator.execute.runstore import RunFolder, iso, new_run_id, utcnow
+from generator.privacy import REDACTED_DETAIL, endpoint_privacy, output_sha256, privacy_record
 from generator.registry.loader import Registry
 from generator.registry.schema import ExecutionPolicy, ModelEntry, TaskCase
 
@@ -122,6 +123,7 @@ class Runner:
         self.judges: dict[str, Provider] = {}
         # Called on every finished result before it is written (live escalation marks the rung).
         self.annotate: Callable[[WorkItem, ResultRecord], ResultRecord] | None = None
+        self.redact = manifest.privacy is not None and manifest.privacy.outputs == "sha256"
 
     def _prompt(self, item: WorkItem) -> Prompt:
         s = self.manifest.settings
@@ -178,6 +180,12 @@ class Runner:
             echo_min_chars=self.policy.scoring.prompt_echo_min_chars,
             evidence_min_chars=self.policy.scoring.evidence_min_chars,
         )
+        sha = None
+        if self.redact:
+            # The outcome of every check stays; its detail can quote the output, so it goes too.
+            sha = output_sha256(gen.text) if gen.text else None
+            text, truncated = None, False
+            score.checks = [c.model_copy(update={"detail": REDACTED_DETAIL}) for c in score.checks]
         verdict = None
         if self.judges and not hard:
             from generator.execute.judge import judge_output
@@ -214,6 +222,7 @@ class Runner:
             server_timings=gen.server_timings,
             output=text,
             output_truncated=truncated,
+            output_sha256=sha,
             score=score,
             judge=verdict,
         )
@@ -287,8 +296,13 @@ def start_run(
     providers: dict[str, Provider] | None = None,
     on_created: Callable[[str], None] | None = None,
     judges: list[str] | None = None,
+    redact_outputs: bool | None = None,
 ) -> Path:
-    """Plan and execute a new run; return its folder. ``on_created`` gets the run id at once."""
+    """Plan and execute a new run; return its folder. ``on_created`` gets the run id at once.
+
+    ``redact_outputs`` (default: policy ``privacy.redact_outputs``) keeps a sha256 of each output
+    and its check outcomes instead of its text; the manifest's ``privacy`` says which applies.
+    """
     if suite not in registry.suites:
         raise RunError(f"unknown suite {suite!r}; known: {', '.join(sorted(registry.suites))}")
     models = registry.models
@@ -349,6 +363,13 @@ def start_run(
         suite_hash=registry.suite_hashes[suite],
         environment=inventory(out_dir),
         cli_args=cli_args,
+        privacy=privacy_record(
+            [models[m] for m in ids],
+            registry.policy.privacy,
+            registry.policy.privacy.redact_outputs if redact_outputs is None else redact_outputs,
+            registry.policy.scoring.max_output_chars,
+            judged=bool(judge_ids),
+        ),
     )
     folder.write_manifest(manifest)
     if on_created is not None:
@@ -413,6 +434,13 @@ def _execute(
             provs[mid].load()
             described[mid] = provs[mid].describe()
         manifest.models = [described[m] for m in manifest.settings.models]
+        if manifest.privacy is not None:
+            # The posture of the endpoints the run really reached (a server may report its own).
+            manifest.privacy.endpoints = [
+                endpoint_privacy(models[m.id], registry.policy.privacy, m.endpoint)
+                for m in manifest.models
+                if m.id in models
+            ]
         folder.write_manifest(manifest)
         runner.run(items, done)
     except KeyboardInterrupt:

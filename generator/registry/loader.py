@@ -472,6 +472,44 @@ def cross_check(reg: Registry, loc: _Locator) -> list[Problem]:
     from generator.registry.routing_checks import check_routing
 
     out.extend(check_routing(reg, loc))
+    out.extend(_check_reference_and_privacy(reg, loc, workload_ids))
+    return out
+
+
+def _check_reference_and_privacy(reg: Registry, loc: _Locator, workload_ids: set[str]) -> list[Problem]:
+    """hardware.yaml ``reference`` (known suite, known local models within their tier) and
+    policy.yaml ``privacy.findings`` (known workloads)."""
+    out: list[Problem] = []
+    ref = reg.hardware.reference
+    if ref is not None:
+        if ref.suite not in reg.suites:
+            out.append(loc.problem("hardware.yaml", ["reference", "suite"], f"unknown suite {ref.suite!r}"))
+        for i, tier in enumerate(ref.tiers):
+            for j, mid in enumerate(tier.models):
+                where = ["reference", "tiers", i, "models", j]
+                model = reg.models.get(mid)
+                if model is None:
+                    out.append(loc.problem("hardware.yaml", where, f"unknown model {mid!r}"))
+                elif model.provider == "hosted":
+                    out.append(loc.problem("hardware.yaml", where, f"{mid!r} is hosted: it measures no machine"))
+                elif tier.max_params_b is not None and (model.params_total_b or 0) > tier.max_params_b:
+                    out.append(
+                        loc.problem(
+                            "hardware.yaml",
+                            where,
+                            f"{mid!r} has {model.params_total_b:g}B parameters, above tier {tier.id!r}'s "
+                            f"{tier.max_params_b:g}B",
+                        )
+                    )
+        for key, idx in _dupes(ref.tiers).items():
+            for i in idx[1:]:
+                out.append(loc.problem("hardware.yaml", ["reference", "tiers", i, "id"], f"duplicate tier {key!r}"))
+    for i, finding in enumerate(reg.policy.privacy.findings):
+        for j, w in enumerate(finding.workloads):
+            if w not in workload_ids:
+                out.append(
+                    loc.problem("policy.yaml", ["privacy", "findings", i, "workloads", j], f"unknown workload {w!r}")
+                )
     return out
 
 

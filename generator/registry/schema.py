@@ -507,6 +507,80 @@ class RoutingPolicy(Strict):
         return value
 
 
+class RuntimeLogging(Strict):
+    """What a runtime kind is known to do with the prompts it receives."""
+
+    logs_prompts: bool | None = Field(
+        description="true: it keeps prompt text (in logs or by the provider); false: not by default; "
+        "null: depends on how the server was started, so the run cannot tell."
+    )
+    note: str = Field(min_length=1, description="What is known, and which setting changes it.")
+
+
+class PrivacyFinding(Strict):
+    """A privacy finding quoted from a source document; shown on each workload page it names."""
+
+    id: Slug
+    finding: str = Field(min_length=1, description="The finding, as the source states it.")
+    workloads: list[Slug] = Field(default_factory=list, description="Workloads it concerns; empty: every one.")
+
+    _slug = field_validator("id")(_check_slug)
+
+
+class PrivacyPolicy(Strict):
+    """Where prompts and outputs may go (``generator/privacy.py``). No field has a default: a
+    registry without them says so rather than borrowing ours."""
+
+    private_routes: list[Literal["local", "hybrid"]] = Field(
+        description="Routes that promise the text stays on this machine or its network: a candidate of a "
+        "workload kept on one of them must have an in-process, loopback or private-network endpoint."
+    )
+    gate_kind: Literal["quality", "operational", "safety"] = Field(
+        description="Kind of that endpoint gate; failing it leads to decisions.gate_kinds[kind].finding_on_fail."
+    )
+    private_name_suffixes: list[str] = Field(
+        description="Host-name endings that name a private network (mDNS .local, RFC 8375 .home.arpa)."
+    )
+    redact_outputs: bool = Field(
+        description="Default of `opsbench run`: keep each output's sha256 and its check outcomes, not its "
+        "text. `opsbench check-run` refuses a submitted run with output text when true."
+    )
+    prompt_logging: dict[ProviderKind, RuntimeLogging] = Field(
+        description="Per provider kind: whether the runtime is known to log prompts."
+    )
+    findings_source: str = Field(description="Where the findings are quoted from.")
+    findings: list[PrivacyFinding] = Field(default_factory=list)
+
+
+class SecretPattern(Strict):
+    id: Slug
+    pattern: str = Field(description="A regex a known API-key format matches.")
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"regex does not compile: {exc}") from None
+        return value
+
+
+class SubmissionPolicy(Strict):
+    """What `opsbench check-run` accepts from a contributed run folder. No defaults, as above."""
+
+    max_file_bytes: Annotated[int, Field(gt=0)] = Field(description="Largest file a run folder may hold.")
+    allowed_files: list[str] = Field(min_length=1, description="The only file names a run folder may hold.")
+    ceiling_margin: Annotated[float, Field(ge=1)] = Field(
+        description="A model's median warm decode speed above ceiling × this is refused (1: the ceiling itself)."
+    )
+    secret_patterns: list[SecretPattern] = Field(description="Known key formats, never allowed in a run folder.")
+    min_secret_chars: Annotated[int, Field(ge=4)] = Field(
+        description="A set environment variable named by api_key_env is searched for only when at least this "
+        "long (a short value would match by chance)."
+    )
+
+
 class PolicyFile(Strict):
     schema_version: Literal[1] = 1
     input_limits: InputLimits
@@ -520,6 +594,8 @@ class PolicyFile(Strict):
     claims: ClaimCheckPolicy = Field(default_factory=ClaimCheckPolicy)
     review: ReviewPolicy
     routing: RoutingPolicy
+    privacy: PrivacyPolicy
+    submissions: SubmissionPolicy
 
 
 # --------------------------------------------------------------------------- hardware
@@ -654,6 +730,23 @@ class HardwareClaims(Strict):
     electricity_saving: list[ElectricitySavingClaim] = Field(default_factory=list)
 
 
+class ReferenceTier(Strict):
+    """Models that stand for one size tier, so machines are compared on the same work."""
+
+    id: Slug
+    max_params_b: Positive | None = Field(default=None, description="Upper end of the tier (None: no limit).")
+    models: list[Slug] = Field(min_length=1)
+
+    _slug = field_validator("id")(_check_slug)
+
+
+class ReferenceWork(Strict):
+    """The hardware-normalised comparison: every machine runs the reference suite on its tier's models."""
+
+    suite: Slug
+    tiers: list[ReferenceTier] = Field(min_length=1)
+
+
 class HardwareFile(Strict):
     schema_version: Literal[1] = 1
     capacity: CapacityDefaults
@@ -664,6 +757,7 @@ class HardwareFile(Strict):
         "never guessed, so an ingested measurement joins the calibration only through this table.",
     )
     seed_claims: HardwareClaims | None = None
+    reference: ReferenceWork | None = None
 
 
 # --------------------------------------------------------------------------- pricing
@@ -770,6 +864,7 @@ class Gate(Strict):
         "json_valid_rate",
         "class_recall",
         "review_pain",
+        "private_endpoint",
     ]
     op: Literal[">=", "<="]
     value: float = 0.0
@@ -803,6 +898,8 @@ class Gate(Strict):
                 raise ValueError("a relative gate is a non-inferiority test: op must be '>='")
         elif self.margin is not None:
             raise ValueError("margin applies to relative gates only (relative_to: baseline)")
+        if self.metric == "private_endpoint" and (self.op != ">=" or self.value != 1):
+            raise ValueError("a private_endpoint gate reads 1 for a private endpoint: write op '>=' and value 1")
         if self.concurrency is not None and self.metric not in ("p95_latency_s", "p50_latency_s"):
             raise ValueError("concurrency applies to p95_latency_s and p50_latency_s gates only")
         return self

@@ -7,7 +7,7 @@ import pandas as pd
 from generator.analysis.capacity import efficiency
 from generator.analysis.levels import at_lowest_level
 from generator.site.charts import measured_vs_ceiling
-from generator.site.html import esc, fmt_num
+from generator.site.html import esc, esc_md, fmt_num
 from generator.site.pages.common import ingested_perf
 from generator.site.pages.context import SiteData
 from generator.site.plan import SitePlan
@@ -48,6 +48,99 @@ def measured_rows(data: SiteData) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=cols)
+
+
+def _interval(est: float, low: float, high: float, digits: int) -> str:
+    """A median and its interval; a side too few requests cannot bound reads as ∞."""
+
+    def num(v: float) -> str:
+        return ("−∞" if v < 0 else "∞") if v in (float("inf"), float("-inf")) else fmt_num(v, digits)
+
+    if est != est:
+        return "—"
+    return f"{num(est)} [{num(low)}, {num(high)}]"
+
+
+def _reference_block(data: SiteData, plan: SitePlan) -> list[str]:
+    """Measured speed per machine on the reference work, and the submissions per machine."""
+    from generator.analysis.reference import reference_speeds, submissions_by_machine
+
+    ref = data.reg.hardware.reference
+    out: list[str] = []
+    if ref is not None:
+        tiers = "; ".join(
+            f"{esc_md(t.id)} ({'≤ ' + format(t.max_params_b, 'g') + 'B' if t.max_params_b else 'any size'}): "
+            + ", ".join(esc_md(m) for m in t.models)
+            for t in ref.tiers
+        )
+        out += [
+            "## Reference work, by machine",
+            "",
+            f"Every machine runs suite <code>{esc(ref.suite)}</code> on the reference models of the tiers it "
+            f"can hold ({tiers}; `registry/hardware.yaml` `reference`), so machines are compared on the same "
+            "work: `opsbench run --suite " + esc_md(ref.suite) + " --models MODEL --machine ID`. Speed is output "
+            "tokens/s per warm request, latency the end-to-end seconds, both medians over the warm requests at "
+            "the lowest load level (a timeout counts as slower than any answer) with a distribution-free 95 % "
+            "interval.",
+            "",
+        ]
+        speeds = reference_speeds(data.reg, data.df, data.manifests)
+        if speeds.empty:
+            out += ["No run of the reference suite names its machine yet.", ""]
+        else:
+            rows = [
+                [
+                    r.tier,
+                    r.model_id,
+                    r.machine_id,
+                    r.runs,
+                    r.cases,
+                    r.requests,
+                    "—" if r.level is None or r.level != r.level else r.level,
+                    _interval(r.tps_p50, r.tps_low, r.tps_high, 1),
+                    _interval(r.latency_p50_s, r.latency_low_s, r.latency_high_s, 2),
+                    fmt_num(r.ceiling_tps, 1) if r.ceiling_tps == r.ceiling_tps else "—",
+                ]
+                for r in speeds.itertuples()
+            ]
+            out += [
+                plan.table(
+                    PAGE,
+                    "reference",
+                    [
+                        "Tier",
+                        "Model",
+                        "Machine",
+                        "Runs",
+                        "Cases",
+                        "Requests",
+                        "In flight",
+                        "tok/s median [95 % CI]",
+                        "Latency s median [95 % CI]",
+                        "Ceiling tok/s",
+                    ],
+                    rows,
+                ),
+                "",
+            ]
+    subs = submissions_by_machine(data.reg, data.manifests)
+    if not subs.empty:
+        out += [
+            "## Runs by machine",
+            "",
+            "Every executed run, by the machine profile it names (`opsbench check-run` refuses a contributed "
+            "run that names none, or whose decode speed is above that machine's bandwidth ceiling). A stale run "
+            "was made with other registry or task files than this site's.",
+            "",
+            plan.table(
+                PAGE,
+                "submissions",
+                ["Machine", "Runs", "Suites", "Models", "Latest (UTC)", "Stale"],
+                [[r.machine_id, r.runs, r.suites, r.models, r.latest, r.stale] for r in subs.itertuples()],
+            ),
+            "",
+        ]
+    return out
 
 
 def hardware_page(data: SiteData, plan: SitePlan) -> str:
@@ -213,6 +306,7 @@ def hardware_page(data: SiteData, plan: SitePlan) -> str:
                 "",
             ]
     out += _calibration_section(data, plan)
+    out += _reference_block(data, plan)
     out += ingested_perf(data, plan, PAGE)
     if data.capacity_checks:
         out += [

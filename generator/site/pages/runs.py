@@ -7,6 +7,7 @@ import pandas as pd
 from generator.analysis.decisions import GATE_COLUMNS, decide
 from generator.analysis.evidence import LEVEL, base_cells, cell_latency, cells, level_of
 from generator.execute.records import Manifest
+from generator.privacy import localities
 from generator.site.html import Cell, esc, esc_md, fmt_num
 from generator.site.pages.context import SiteData
 from generator.site.plan import SitePlan, rel
@@ -30,10 +31,13 @@ def runs_index(data: SiteData, plan: SitePlan) -> str:
                 m.settings.suite,
                 ", ".join(m.settings.models),
                 m.status,
+                (m.privacy.outputs if m.privacy else "text (not recorded)") if m.origin == "executed" else "—",
             ]
         )
     out += [
-        plan.table(page, "runs", ["Run", "Origin", "Created (UTC)", "Suite", "Models", "Status"], rows),
+        plan.table(
+            page, "runs", ["Run", "Origin", "Created (UTC)", "Suite", "Models", "Status", "Outputs stored"], rows
+        ),
         "",
     ]
     return "\n".join(out)
@@ -65,6 +69,65 @@ def _settings_rows(m: Manifest) -> list[list[object]]:
         rows += [[f"source {k}", v if not isinstance(v, list | dict) else str(v)] for k, v in sorted(m.source.items())]
     rows += [["note", n] for n in m.notes]
     return rows
+
+
+def stale_reasons(data: SiteData, m: Manifest) -> list[str]:
+    """Why a run was made at other registry or suite files than this site's (empty: the same)."""
+    reg = data.reg
+    if m.origin != "executed":
+        return []
+    out = []
+    if m.registry_hash != reg.content_hash:
+        out.append("registry files differ from this site's")
+    if m.settings.suite not in reg.suite_hashes:
+        out.append(f"suite {m.settings.suite} is no longer in the registry")
+    elif m.suite_hash != reg.suite_hashes[m.settings.suite]:
+        out.append(f"suite {m.settings.suite}'s task files differ from this site's")
+    return out
+
+
+def _privacy_rows(data: SiteData, plan: SitePlan, page: str, m: Manifest) -> list[str]:
+    """Where this run's prompts and outputs went and what it stored (``opsbench run`` records it)."""
+    out = ["## Privacy and provenance", ""]
+    stale = stale_reasons(data, m)
+    out += [
+        f"Registry at this site's commit: **{'stale' if stale else 'same files'}**"
+        + (f" ({esc_md('; '.join(stale))})" if stale else "")
+        + ".",
+        "",
+    ]
+    pv = m.privacy
+    if pv is None:
+        stored = "output text" if m.origin == "executed" else "what the ingested file held"
+        out += [
+            f"This run predates privacy records: its endpoints' locality was not recorded; it stores {stored}.",
+            "",
+        ]
+        return out
+    out += [
+        "**Outputs stored:** "
+        + ("a sha256 of each output, not its text (redacted)" if pv.outputs == "sha256" else "the output text")
+        + ". This tool wrote: "
+        + esc_md("; ".join(pv.stored))
+        + ".",
+        "",
+    ]
+    logs = {True: "yes", False: "no", None: "cannot tell"}
+    rows = [
+        [e.model_id, e.endpoint or "in-process", e.locality, e.reason, logs[e.logs_prompts], e.logging_note]
+        for e in pv.endpoints
+    ]
+    out += [
+        plan.table(
+            page,
+            "privacy",
+            ["Model", "Endpoint", "Locality", "Why", "Logs prompts", "What is known"],
+            rows,
+            sortable=False,
+        ),
+        "",
+    ]
+    return out
 
 
 def _env_rows(m: Manifest) -> list[list[object]]:
@@ -120,6 +183,7 @@ def run_page(data: SiteData, plan: SitePlan, m: Manifest) -> str:
         plan.table(page, "settings", ["Setting", "Value"], _settings_rows(m), sortable=False),
         "",
     ]
+    out += _privacy_rows(data, plan, page, m)
     out += [
         "## Environment",
         "",
@@ -254,7 +318,9 @@ def run_report(data: SiteData, m: Manifest) -> str:
         if not rdf["workload"].eq(w.id).any():
             continue
         roi = data.roi[w.id].net_per_month if w.id in data.roi else None
-        for d in decide(rdf, w, reg.policy.decisions, [], reg.policy.statistics, 0, roi):
+        postures = data.once("postures", lambda: localities(reg.models, reg.policy.privacy))
+        pol = reg.policy
+        for d in decide(rdf, w, pol.decisions, [], pol.statistics, 0, roi, privacy=pol.privacy, postures=postures):
             flip = f" What would flip it: {esc_md(d.fragility_text)}." if d.fragility is not None else ""
             lines.append(
                 f"- **{esc_md(w.title)}**, {esc_md(d.model_id)} ({d.cases} cases): {d.finding}, route {d.route}. "

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from generator.analysis.decisions import workload_gates
 from generator.analysis.roi import RoiResult, WorkloadEconomics
+from generator.privacy import PRIVATE_LOCALITIES, endpoint_privacy
 from generator.registry.schema import Gate, Workload
 from generator.site.html import Cell, esc, esc_md, fmt_num, pre
 from generator.site.pages.common import finding_cell, fmt_secs, model_link
@@ -116,6 +118,64 @@ def _roi_block(plan: SitePlan, page: str, r: RoiResult, econ: WorkloadEconomics 
     return out
 
 
+def _logs(value: bool | None) -> str:
+    return {True: "yes", False: "no"}.get(value, "cannot tell")  # type: ignore[arg-type]
+
+
+def _privacy_block(data: SiteData, plan: SitePlan, page: str, w: Workload) -> list[str]:
+    """Where this workload's text goes on each route, and the source deliverable's privacy findings."""
+    reg = data.reg
+    pol = reg.policy.privacy
+    private = w.route_if_kept in pol.private_routes
+    out = [
+        "## Privacy",
+        "",
+        f"Kept, this workload routes **{esc_md(w.route_if_kept)}**"
+        + (
+            ": its text must stay on this machine or its network, so each candidate's endpoint must be "
+            "in-process, loopback or private (the <code>private_endpoint</code> gate above)."
+            if private
+            else "."
+        )
+        + " Locality is read from each endpoint's address in `registry/models.yaml`; what a runtime logs "
+        "is `registry/policy.yaml` `privacy.prompt_logging`.",
+        "",
+    ]
+    rows = []
+    models = reg.models
+    ids = [*w.candidates, *([w.baseline] if w.baseline else [])]
+    for mid in dict.fromkeys(ids):
+        if mid not in models:
+            continue
+        e = endpoint_privacy(models[mid], pol)
+        role = "baseline" if mid == w.baseline else "candidate"
+        if not private or role == "baseline":
+            verdict = "—"
+        else:
+            verdict = "ok" if e.locality in PRIVATE_LOCALITIES else "FAILS the private route"
+        where = e.endpoint or "in-process"
+        rows.append([mid, role, where, e.locality, e.reason, _logs(e.logs_prompts), e.logging_note, verdict])
+    out += [
+        plan.table(
+            page,
+            "privacy",
+            ["Model", "Role", "Endpoint", "Locality", "Why", "Logs prompts", "What is known", "Private route"],
+            rows,
+        ),
+        "",
+    ]
+    findings = [f for f in pol.findings if not f.workloads or w.id in f.workloads]
+    if findings:
+        out += [f"What the source deliverable found ({esc_md(pol.findings_source)}):", ""]
+        out += [f"- {esc_md(f.finding)}" for f in findings] + [""]
+    out += [
+        "Each run page says what that run stored: output text, or only a sha256 of each output "
+        "(`opsbench run --redact-outputs`).",
+        "",
+    ]
+    return out
+
+
 def _runbook(data: SiteData, w: Workload) -> list[str]:
     pol = data.reg.policy
     ops = [g for g in w.gates if g.kind == "operational"]
@@ -193,8 +253,10 @@ def workload_page(data: SiteData, plan: SitePlan, w: Workload) -> str:
     ]
     measured = [d for d in decisions if d.finding != "no-runs"]
     grows = []
-    for i, gate in enumerate(w.gates):
+    for i, gate in enumerate(workload_gates(w, reg.policy.privacy)):
         threshold = f"≥ baseline − {gate.margin:.0%}" if gate.relative_to else f"{gate.op} {gate.value:g}"
+        if gate.metric == "private_endpoint":
+            threshold = "in-process, loopback or private network"
         cells: list[Any] = [_gate_name(gate), gate.kind, threshold]
         for d in measured:
             g = d.gates[i]
@@ -207,6 +269,15 @@ def workload_page(data: SiteData, plan: SitePlan, w: Workload) -> str:
             where = f" at {at} in flight" if at is not None else ""
             ci = f"[{fmt_secs(g.ci_low, 3)}, {fmt_secs(g.ci_high, 3)}]" if g.ci_low is not None else ""
             frag = f"; {g.fragility_text}" if g.fragility is not None else ""
+            if gate.metric == "private_endpoint":
+                cells.append(
+                    Cell(
+                        f'<span class="opsbench-{"pass" if g.state == "pass" else "fail"}">{mark}</span> '
+                        f'<span class="opsbench-ci">{esc(g.method)}</span>',
+                        plain=f"{mark} {g.method}",
+                    )
+                )
+                continue
             cells.append(
                 Cell(
                     f'{esc(fmt_secs(g.value, 3))} <span class="opsbench-ci">{esc(ci)} n={g.n}{esc(where)}</span> '
@@ -229,6 +300,7 @@ def workload_page(data: SiteData, plan: SitePlan, w: Workload) -> str:
         out += claims_section(plan, page, w, data.routing_claims)
     elif w.guard_rules:
         out += ["## Guard rules", ""] + [f"- {esc_md(rule)}" for rule in w.guard_rules] + [""]
+    out += _privacy_block(data, plan, page, w)
     out += ["## Representative failures", ""]
     excerpt = reg.policy.scoring.output_excerpt_chars
     shown = 0
