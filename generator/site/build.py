@@ -21,6 +21,7 @@ from generator.aggregates import load_aggregates
 from generator.errors import OpsBenchError
 from generator.execute.runstore import atomic_write_text
 from generator.loaders import load_results
+from generator.mine.store import load_mining_runs
 from generator.registry.loader import load_registry
 from generator.site.pages import build_plan, reports
 
@@ -85,7 +86,7 @@ def build_site(
     # Pages show at most an excerpt of each output: keep no more (plus one character, to show the cut).
     df, manifests = load_results(runs_dir, output_chars=reg.policy.scoring.output_excerpt_chars + 1)
     summaries, perf = load_aggregates(runs_dir, manifests)
-    plan, data = build_plan(reg, df, manifests, summaries, perf)
+    plan, data = build_plan(reg, df, manifests, summaries, perf, load_mining_runs(runs_dir))
     if not config_file.is_file():
         raise BuildError(f"{config_file} not found")
     if not site_src.is_dir():
