@@ -18,7 +18,7 @@ from click.testing import CliRunner, Result
 
 from generator.cli import cli
 from generator.execute.runstore import list_mining_folders, list_run_folders
-from generator.mine.classify import UNCLASSIFIED, Label, Rules, parse_answer
+from generator.mine.classify import UNCLASSIFIED, Label, Rules, answer_line, parse_answer, request_messages
 from generator.mine.history import read_history
 from generator.mine.mix import audit_agreement, prompt_mix
 from generator.mine.store import load_mining_runs
@@ -98,6 +98,12 @@ def test_rules_run_first_and_parse_answer() -> None:
     assert parse_answer("coding moderate local-large", pol) == ("coding", "moderate", "local-large")
     assert parse_answer("I think: Local-Small. debugging", pol) == ("debugging", None, "local-small")
     assert parse_answer("no idea", pol) == (None, None, None)
+    # A base model that echoes its instructions (which list every label) is not read as answering.
+    req = request_messages("Fix the flaky test", pol)
+    echo = req[0]["content"] + "\n" + req[1]["content"] + "coding\nFix the flaky test"
+    assert answer_line(echo, req) == "coding"
+    assert parse_answer(answer_line(echo, req), pol) == ("coding", None, None)
+    assert answer_line(req[0]["content"], req) == ""
 
 
 def _labels(tiers: list[str], category: str = "coding") -> list[Label]:

@@ -20,7 +20,7 @@ def _q(rows: dict[str, list[float]]) -> pd.DataFrame:
     out = []
     for model, values in rows.items():
         for i, v in enumerate(values):
-            out.append({"model_id": model, "case_id": f"c{i:02d}", "accepted": float(v), "n": 1})
+            out.append({"model_id": model, "case_id": f"c{i:02d}", "accepted": float(v), "pain": 3.0 * (1 - v), "n": 1})
     return pd.DataFrame(out)
 
 
@@ -63,17 +63,20 @@ def _models(reg) -> dict[str, ModelEntry]:
 
 def test_gap_and_upper_bound_by_hand() -> None:
     reg = load_registry(REPO / "registry")
-    # 12 shared cases: Q8 passes all, Q4 fails 6 of them (b = 6 discordant, c = 0):
-    # exact McNemar p = 2 · ½⁶ = 0.03125 < 0.05; gap Q8 − Q4 = +6/12.
-    q = _q({"llama3.1-8b": [1] * 6 + [0] * 6, "llama3.1-8b-q8": [1] * 12, "llama3.3-70b-cloud": [1] * 12})
+    # 16 shared cases: Q8 passes all, Q4 fails 8 of them (b = 8 discordant, c = 0): exact McNemar
+    # p = 2 · ½⁸ = 0.0078125; review pain (3 per failed case) the same by the exact sign-flip test.
+    # Holm over the two metrics: 2 × 0.0078125 = 0.015625 < 0.05. Gap Q8 − Q4 = +8/16.
+    q = _q({"llama3.1-8b": [1] * 8 + [0] * 8, "llama3.1-8b-q8": [1] * 16, "llama3.3-70b-cloud": [1] * 16})
     rep = proxy_report(q, _models(reg), reg.policy.statistics)
     pair = next(p for p in rep.pairs if p.proxy == "llama3.1-8b-q8")
-    assert pair.comparison.n == 12 and pair.comparison.diff == pytest.approx(0.5)
-    assert pair.comparison.p_value == pytest.approx(0.03125)
+    assert pair.comparison.n == 16 and pair.comparison.diff == pytest.approx(0.5)
+    assert pair.comparison.p_value == pytest.approx(0.0078125)
+    assert pair.pain.diff == pytest.approx(-1.5) and pair.pain.p_value == pytest.approx(0.0078125)
+    assert pair.p_adjusted == {"acceptance": pytest.approx(0.015625), "review pain": pytest.approx(0.015625)}
     assert pair.significant and pair.verdict == "significant gap"
     (bound,) = rep.upper_bounds
     assert (bound.hosted, bound.local, bound.family) == ("llama3.3-70b-cloud", "llama3.3-70b", "meta-llama")
-    assert bound.because == "llama3.1-8b-q8 vs llama3.1-8b: +50.0% (p = 0.0312)"
+    assert bound.because == "llama3.1-8b-q8 vs llama3.1-8b: acceptance +50.0%, review pain -1.50 (Holm p = 0.0156)"
 
 
 def test_no_gap_no_upper_bound() -> None:
@@ -102,5 +105,8 @@ def test_real_null_check_embedded_vs_server() -> None:
     c = pair["comparison"]
     assert c["n"] == 24  # smoke (6) + claims_ops (18): the suites both ran
     assert c["ci_low"] <= 0 <= c["ci_high"]
+    # Both fail every case on acceptance, so review pain carries the null check: within noise too.
+    pain = pair["pain"]
+    assert pain["n"] == 24 and pain["ci_low"] <= 0 <= pain["ci_high"]
     assert pair["significant"] is False
     assert [s["model"] for s in out["seed_claims"]] == ["Qwen3-14B", "GLM-4.7-Flash"]

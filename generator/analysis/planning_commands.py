@@ -186,8 +186,11 @@ def proxy(registry_dir: Path, runs_dir: Path, json_: bool) -> None:
                 "shared cases": c.n,
                 "reference acc.": "—" if c.mean_a is None else f"{c.mean_a:.1%}",
                 "proxy acc.": "—" if c.mean_b is None else f"{c.mean_b:.1%}",
-                "gap [95% CI]": "—" if c.diff is None else f"{c.diff:+.1%} [{c.ci_low:+.1%}, {c.ci_high:+.1%}]",
-                "p": "—" if c.p_value is None else f"{c.p_value:.3g}",
+                "acc. gap [95% CI]": "—" if c.diff is None else f"{c.diff:+.1%} [{c.ci_low:+.1%}, {c.ci_high:+.1%}]",
+                "pain gap [95% CI]": "—"
+                if p.pain.diff is None
+                else f"{p.pain.diff:+.2f} [{p.pain.ci_low:+.2f}, {p.pain.ci_high:+.2f}]",
+                "Holm p (acc., pain)": ", ".join("—" if x is None else f"{x:.3g}" for x in p.p_adjusted.values()),
                 "verdict": p.verdict,
             }
         )

@@ -4,9 +4,13 @@ The registry says which entries share weights (``same_weights_as`` on a model en
 its ``quantization`` and ``host``). Each such pair is compared on the cases both ran, with
 the evidence core's paired test (``generator.analysis.compare.paired``: per-case means,
 exact McNemar with one request per cell, a sign-flip test otherwise, a paired bootstrap
-interval over cases). The gap is the proxy entry's acceptance minus its reference's.
+interval over cases). The gap is the proxy entry's value minus its reference's, on two
+metrics: acceptance (a pass/fail outcome that a weak model can fail on every case, which
+makes a null check on it uninformative) and review pain (the severity-weighted failed
+checks, which still moves when both fail). The two p-values are Holm-adjusted.
 
-A pair whose gap is significant (two-sided, policy ``statistics.alpha``) is evidence that
+A pair whose gap is significant on either metric (two-sided, policy ``statistics.alpha``,
+after Holm) is evidence that
 host or quantization moves quality in that family. Wherever that happens, a score that was
 measured only on a hosted (full-precision cloud) entry is shown as an **upper bound** for its
 local same-weights entry, never as that entry's score.
@@ -20,7 +24,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from generator.analysis.compare import Paired, paired
+from generator.analysis.compare import Paired, holm_adjust, paired
 from generator.analysis.evidence import binary_cells, case_means
 from generator.registry.schema import ModelEntry, ProxyClaim, StatisticsPolicy
 
@@ -32,7 +36,9 @@ class ProxyPair:
     family: str
     reference_setup: str  # quantization @ host
     proxy_setup: str
-    comparison: Paired  # proxy against reference: diff = proxy − reference
+    comparison: Paired  # acceptance, proxy against reference: diff = proxy − reference
+    pain: Paired  # review pain (lower is better), the same way round
+    p_adjusted: dict[str, float | None]  # Holm across the two metrics
     significant: bool | None  # None: no shared case
     verdict: str
 
@@ -83,19 +89,19 @@ def proxy_report(
     """Every same-weights pair compared on shared cases, and the upper bounds that follow."""
     pairs: list[ProxyPair] = []
     for ref, prox in proxy_pairs(models):
-        cmp = paired(
-            case_means(q, ref.id),
-            case_means(q, prox.id),
-            policy,
-            binary=binary_cells(q, [ref.id, prox.id]),
-            names=(ref.id, prox.id),
-        )
+        names = (ref.id, prox.id)
+        binary = binary_cells(q, list(names))
+        cmp = paired(case_means(q, ref.id), case_means(q, prox.id), policy, binary=binary, names=names)
+        pain = paired(case_means(q, ref.id, "pain"), case_means(q, prox.id, "pain"), policy, False, names=names)
+        adjusted = dict(zip(("acceptance", "review pain"), holm_adjust([cmp.p_value, pain.p_value]), strict=True))
         if cmp.n == 0:
             significant, verdict = None, "no shared cases"
         else:
-            significant = cmp.p_value is not None and cmp.p_value < policy.alpha
+            significant = any(p is not None and p < policy.alpha for p in adjusted.values())
             verdict = "significant gap" if significant else "no gap beyond noise"
-        pairs.append(ProxyPair(ref.id, prox.id, prox.family, setup(ref), setup(prox), cmp, significant, verdict))
+        pairs.append(
+            ProxyPair(ref.id, prox.id, prox.family, setup(ref), setup(prox), cmp, pain, adjusted, significant, verdict)
+        )
     gap_families = {p.family: p for p in pairs if p.significant}
     bounds: list[UpperBound] = []
     for ref, prox in proxy_pairs(models):
@@ -109,7 +115,12 @@ def proxy_report(
                         hosted.id,
                         local.id,
                         hosted.family,
-                        f"{p.proxy} vs {p.reference}: {p.comparison.diff:+.1%} (p = {p.comparison.p_value:.3g})",
+                        f"{p.proxy} vs {p.reference}: acceptance {p.comparison.diff:+.1%}, review pain "
+                        f"{p.pain.diff:+.2f} (Holm p = {_min_p(p):.3g})",
                     )
                 )
     return ProxyReport(policy.alpha, pairs, bounds, list(seed_claims or []), seed_source)
+
+
+def _min_p(p: ProxyPair) -> float:
+    return min(x for x in p.p_adjusted.values() if x is not None)

@@ -66,6 +66,29 @@ def request_messages(text: str, policy: MiningPolicy) -> list[dict[str, str]]:
     ]
 
 
+def answer_line(answer: str, request: Sequence[dict[str, str]]) -> str:
+    """The first line of the answer that is not a copy of the request.
+
+    A base model often echoes its instructions (which list every label) before, or instead
+    of, answering; reading labels out of that echo would invent a classification. Lines of
+    the request are cut off the front of each answer line, and the first remainder is the
+    answer."""
+    lines = {ln.strip() for m in request for ln in m["content"].splitlines() if ln.strip()}
+    ordered = sorted(lines, key=len, reverse=True)
+    for raw in answer.splitlines():
+        line = raw.strip()
+        cut = True
+        while cut and line:
+            cut = False
+            for rl in ordered:
+                if line.startswith(rl):
+                    line, cut = line[len(rl) :].strip(), True
+                    break
+        if line:
+            return line
+    return ""
+
+
 def parse_answer(answer: str, policy: MiningPolicy) -> tuple[str | None, str | None, str | None]:
     """The first category, complexity and tier word in the answer (None where there is none)."""
     words = _WORD.findall(answer.lower())
@@ -91,9 +114,10 @@ class ModelClassifier:
     def __call__(self, text: str) -> Label:
         from generator.execute.providers.base import Prompt
 
+        messages = request_messages(text, self.policy)
         gen = self.provider.generate(
             Prompt(
-                messages=request_messages(text, self.policy),
+                messages=messages,
                 max_tokens=self.policy.classifier_max_tokens,
                 temperature=self.execution.temperature,
                 seed=self.execution.seed,
@@ -102,7 +126,7 @@ class ModelClassifier:
         )
         if gen.failed:
             return Label(UNCLASSIFIED, UNCLASSIFIED, UNCLASSIFIED, f"failed:{self.model.id}")
-        category, complexity, tier = parse_answer(gen.text, self.policy)
+        category, complexity, tier = parse_answer(answer_line(gen.text, messages), self.policy)
         if tier is None:
             return Label(UNCLASSIFIED, UNCLASSIFIED, UNCLASSIFIED, f"unparsed:{self.model.id}")
         return Label(category or UNCLASSIFIED, complexity or UNCLASSIFIED, tier, f"model:{self.model.id}")

@@ -25,8 +25,10 @@ def proxy_page(reg: Registry, plan: SitePlan, report: ProxyReport) -> str:
         "two agree. Registry entries that share weights say so (`same_weights_as`, with each entry's "
         "quantization and host); each such pair is compared on the cases both ran, with the same paired test "
         "as every other comparison here (per-case means, exact McNemar with one request per case, a sign-flip "
-        "permutation test otherwise) and a paired bootstrap interval for the gap (proxy − reference, in "
-        f"acceptance points). A gap is significant at two-sided alpha {report.alpha:g}. Wherever a family shows "
+        "permutation test otherwise) and a paired bootstrap interval for the gap (proxy − reference), on "
+        "acceptance and on review pain (severity-weighted failed checks: it still moves when both entries "
+        "fail every case, where acceptance says nothing). The two p-values are Holm-adjusted; a gap is "
+        f"significant at two-sided alpha {report.alpha:g}. Wherever a family shows "
         "a significant gap, a score measured only on a hosted (full-precision cloud) entry is shown as an "
         "**upper bound** for its local same-weights entry.",
         "",
@@ -49,7 +51,8 @@ def proxy_page(reg: Registry, plan: SitePlan, report: ProxyReport) -> str:
                     "—"
                     if c.diff is None
                     else f"{_pct(c.diff, True)} [{_pct(c.ci_low, True)}, {_pct(c.ci_high, True)}]",
-                    "—" if c.p_value is None else f"{c.p_value:.3g}",
+                    "—" if p.pain.diff is None else f"{p.pain.diff:+.2f} [{p.pain.ci_low:+.2f}, {p.pain.ci_high:+.2f}]",
+                    ", ".join("—" if x is None else f"{x:.3g}" for x in p.p_adjusted.values()),
                     c.method,
                     "—" if c.mde is None else _pct(c.mde),
                     p.verdict,
@@ -67,8 +70,9 @@ def proxy_page(reg: Registry, plan: SitePlan, report: ProxyReport) -> str:
                     "Shared cases",
                     "Reference acceptance",
                     "Proxy acceptance",
-                    "Gap [95 % CI]",
-                    "p",
+                    "Acceptance gap [95 % CI]",
+                    "Review-pain gap [95 % CI]",
+                    "Holm p (acceptance, pain)",
                     "Test",
                     "Detectable gap (MDE)",
                     "Verdict",
