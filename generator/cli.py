@@ -635,10 +635,12 @@ def build(
 
 # --- commands defined in their own modules ---
 from generator.analysis.commands import capacity, cost, roi  # noqa: E402
+from generator.analysis.planning_commands import plan, proxy  # noqa: E402
 from generator.ingest.command import ingest  # noqa: E402
+from generator.mine.command import mine  # noqa: E402
 from generator.review.command import review  # noqa: E402
 
-for _command in (capacity, cost, roi, ingest, review):
+for _command in (capacity, cost, roi, ingest, review, mine, plan, proxy):
     cli.add_command(_command)
 
 from generator.contrib.command import check_run_cmd, ci  # noqa: E402

@@ -215,9 +215,28 @@ def _folders(runs_dir: Path) -> list[Path]:
     return sorted(p for p in runs_dir.iterdir() if p.is_dir() and (p / "manifest.json").is_file())
 
 
+# Origins of folders that hold no results of requests (prompt mining writes aggregates only).
+MINING_ORIGIN = "prompt-mining"
+
+
+def folder_origin(path: Path) -> str | None:
+    """The ``origin`` a folder's manifest states (None when it cannot be read)."""
+    try:
+        data = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data.get("origin") if isinstance(data, dict) else None
+
+
 def list_run_folders(runs_dir: Path) -> list[Path]:
-    """Folders of runs of requests (executed or ingested); human-review folders are left out."""
-    return [p for p in _folders(runs_dir) if not is_review_folder(p)]
+    """Folders of runs of requests (executed or ingested); human-review and prompt-mining
+    folders are left out."""
+    return [p for p in _folders(runs_dir) if not is_review_folder(p) and folder_origin(p) != MINING_ORIGIN]
+
+
+def list_mining_folders(runs_dir: Path) -> list[Path]:
+    """Folders written by ``opsbench mine``, oldest id first."""
+    return [p for p in _folders(runs_dir) if folder_origin(p) == MINING_ORIGIN]
 
 
 def list_review_folders(runs_dir: Path) -> list[Path]:

@@ -241,6 +241,19 @@ def cross_check(reg: Registry, loc: _Locator) -> list[Problem]:
                 )
             )
 
+    for i, m in enumerate(models):
+        if m.same_weights_as is not None and m.same_weights_as not in model_ids:
+            out.append(
+                loc.problem(
+                    "models.yaml", ["models", i, "same_weights_as"], f"unknown model {m.same_weights_as!r}"
+                )
+            )
+    mining = reg.policy.mining
+    if mining is not None and mining.classifier is not None and mining.classifier not in model_ids:
+        out.append(
+            loc.problem("policy.yaml", ["mining", "classifier"], f"unknown model {mining.classifier!r}")
+        )
+
     roles = reg.roles_file.roles
     role_ids = {r.id for r in roles}
     for key, idx in _dupes(roles).items():

@@ -121,6 +121,16 @@ class ModelEntry(Strict):
     architecture: Literal["dense", "moe", "hybrid"] = "dense"
     notes: str | None = None
     source: str | None = Field(default=None, description="Where the public facts come from.")
+    host: str | None = Field(
+        default=None,
+        description="Where the weights run as measured (e.g. 'embedded llama.cpp', 'llama_cpp.server', "
+        "'OpenRouter, provider precision'): with quantization, what tells two same-weights entries apart.",
+    )
+    same_weights_as: Slug | None = Field(
+        default=None,
+        description="Another entry with the same trained weights under another host or quantization: "
+        "the pair the proxy-validity analysis compares on shared cases.",
+    )
 
     _slug = field_validator("id", "family")(_check_slug)
 
@@ -178,6 +188,8 @@ class ModelEntry(Strict):
             raise ValueError("api: completions needs turn_template (how to join the messages)")
         if self.provider == "hosted" and not self.api_key_env:
             raise ValueError("a hosted model needs api_key_env (the variable's name)")
+        if self.same_weights_as == self.id:
+            raise ValueError("same_weights_as names the entry itself")
         return self
 
     @property
@@ -185,9 +197,23 @@ class ModelEntry(Strict):
         return self.served_name or self.id
 
 
+class ProxyClaim(Strict):
+    """A source's quoted cloud-versus-local score of one model (quoted beside our pairs, never evidence)."""
+
+    model: str
+    cloud_score: float
+    local_score: float
+    scale_max: Positive
+    claim: str
+
+
 class ModelsFile(Strict):
     schema_version: Literal[1] = 1
     models: list[ModelEntry]
+    seed_proxy_claims: list[ProxyClaim] = Field(
+        default_factory=list, description="Cloud-vs-local scores a source states (proxy-validity page)."
+    )
+    seed_proxy_source: str | None = None
     aliases: dict[str, Slug] = Field(
         default_factory=dict,
         description="Explicit names from other harnesses → registry ids; never guessed.",
@@ -566,6 +592,94 @@ class SecretPattern(Strict):
         return value
 
 
+class MiningRule(Strict):
+    """A deterministic rule of ``opsbench mine``: a prompt matching ``pattern`` gets this
+    category, complexity and tier without asking the classifier model (rules run first, in order)."""
+
+    id: Slug
+    pattern: str = Field(description="Python regex, searched case-insensitively in the prompt text.")
+    category: Slug
+    complexity: Slug
+    tier: Slug
+    note: str | None = None
+
+    _slug = field_validator("id")(_check_slug)
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"pattern does not compile: {exc}") from None
+        return value
+
+
+class MixClaim(Strict):
+    """A share of prompts a source states, set beside the same share of a mined history."""
+
+    kind: Literal["at-most-tier", "category", "tier-in-category"]
+    tier: Slug | None = Field(default=None, description="at-most-tier, tier-in-category: the tier.")
+    category: Slug | None = Field(default=None, description="category, tier-in-category: the category.")
+    claimed_share: Fraction
+    claim: str
+
+    @model_validator(mode="after")
+    def _fields(self) -> MixClaim:
+        need = {"at-most-tier": ("tier",), "category": ("category",), "tier-in-category": ("tier", "category")}
+        missing = [k for k in need[self.kind] if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"a {self.kind} claim needs {', '.join(missing)}")
+        return self
+
+
+class MiningPolicy(Strict):
+    """Prompt-history mining (``opsbench mine``): the tier ladder, the labels, the rules and the
+    audit sample. No field has a default: a registry without them says so."""
+
+    tiers: list[Slug] = Field(min_length=2, description="Minimum model tiers, smallest first.")
+    local_tiers: list[Slug] = Field(
+        min_length=1, description="The tiers that run on local models: a prompt at one of these is offloadable."
+    )
+    categories: list[Slug] = Field(min_length=1)
+    complexities: list[Slug] = Field(min_length=1)
+    rules: list[MiningRule] = Field(default_factory=list)
+    classifier: Slug | None = Field(
+        description="Registry model that classifies what no rule matched; null: the embedded default. "
+        "A hosted model is used only when named here or with --classifier."
+    )
+    classifier_max_tokens: Annotated[int, Field(gt=0, le=512)]
+    max_prompt_chars: Annotated[int, Field(gt=0)] = Field(
+        description="A prompt is cut to this many characters before the classifier reads it."
+    )
+    audit_sample_size: Annotated[int, Field(ge=0)]
+    sample_seed: int
+    seed_claims: list[MixClaim] = Field(default_factory=list, description="Quoted shares (prompt-mix page).")
+    seed_source: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MiningPolicy:
+        unknown = [t for t in self.local_tiers if t not in self.tiers]
+        if unknown:
+            raise ValueError(f"local_tiers names unknown tier(s): {', '.join(unknown)}")
+        if self.local_tiers != self.tiers[: len(self.local_tiers)]:
+            raise ValueError("local_tiers must be the smallest tiers, in the order of tiers")
+        for c in self.seed_claims:
+            if c.tier is not None and c.tier not in self.tiers:
+                raise ValueError(f"seed claim {c.claim!r}: unknown tier {c.tier!r}")
+            if c.category is not None and c.category not in self.categories:
+                raise ValueError(f"seed claim {c.claim!r}: unknown category {c.category!r}")
+        for r in self.rules:
+            for value, allowed, what in (
+                (r.tier, self.tiers, "tier"),
+                (r.category, self.categories, "category"),
+                (r.complexity, self.complexities, "complexity"),
+            ):
+                if value not in allowed:
+                    raise ValueError(f"rule {r.id!r}: unknown {what} {value!r}")
+        return self
+
+
 class SubmissionPolicy(Strict):
     """What `opsbench check-run` accepts from a contributed run folder. No defaults, as above."""
 
@@ -596,6 +710,7 @@ class PolicyFile(Strict):
     routing: RoutingPolicy
     privacy: PrivacyPolicy
     submissions: SubmissionPolicy
+    mining: MiningPolicy | None = None
 
 
 # --------------------------------------------------------------------------- hardware
@@ -714,6 +829,30 @@ class BandwidthClaim(Strict):
     machine: str
     claim: str
     claimed_gbs: Positive
+class PlanModelClaim(Strict):
+    """One model of a source's deployment option, with the figures it states for it."""
+
+    model: str
+    label: str = Field(description="The part the source gives it, e.g. 'Utility - fast tasks'.")
+    claimed_gb: Positive | None = None
+    claimed_tps: Positive | None = None
+    claimed_users: Annotated[int, Field(ge=1)] | None = None
+    claim: str
+
+
+class PlanClaim(Strict):
+    """A source's deployment option: models loaded together on one machine, and its totals."""
+
+    id: Slug
+    label: str
+    machine: str
+    models: list[PlanModelClaim] = Field(min_length=1)
+    claimed_total_gb: Positive | None = None
+    claimed_free_gb: float | None = Field(default=None, description="Memory left after the OS, as stated.")
+    claim: str
+    note: str | None = None
+
+    _slug = field_validator("id")(_check_slug)
 
 
 class HardwareClaims(Strict):
@@ -728,6 +867,14 @@ class HardwareClaims(Strict):
     bandwidth: list[BandwidthClaim] = Field(default_factory=list)
     electricity: list[ElectricityClaim] = Field(default_factory=list)
     electricity_saving: list[ElectricitySavingClaim] = Field(default_factory=list)
+    plans: list[PlanClaim] = Field(default_factory=list)
+
+
+class PlanPolicy(Strict):
+    """``opsbench plan``: how many models a set may hold, and how many sets a listing shows."""
+
+    max_models: Annotated[int, Field(ge=1, le=6)]
+    max_sets_shown: Annotated[int, Field(ge=1)]
 
 
 class ReferenceTier(Strict):
@@ -758,6 +905,7 @@ class HardwareFile(Strict):
     )
     seed_claims: HardwareClaims | None = None
     reference: ReferenceWork | None = None
+    plans: PlanPolicy | None = None
 
 
 # --------------------------------------------------------------------------- pricing

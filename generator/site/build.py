@@ -22,6 +22,7 @@ from generator.analysis.review import ReviewReport, review_report
 from generator.errors import OpsBenchError
 from generator.execute.runstore import atomic_write_text
 from generator.loaders import load_results
+from generator.mine.store import load_mining_runs
 from generator.registry.loader import Registry, load_registry
 from generator.review.store import load_review_evidence, load_reviews
 from generator.site.pages import build_plan, reports
@@ -107,6 +108,7 @@ def build_site(
         perf,
         review=_review(reg, runs_dir),
         perf_records=load_perf_records(runs_dir, manifests),
+        mining=load_mining_runs(runs_dir),
     )
     if not config_file.is_file():
         raise BuildError(f"{config_file} not found")

@@ -10,14 +10,18 @@ import pandas as pd
 
 from generator.analysis.review import ReviewReport
 from generator.execute.records import Manifest
+from generator.mine.store import MiningRun
 from generator.registry.loader import Registry
 from generator.site.pages.context import SiteData, gather
 from generator.site.pages.cost import cost_page
+from generator.site.pages.deployment import deployment_page
 from generator.site.pages.hardware import hardware_page
 from generator.site.pages.home import home_page
 from generator.site.pages.leaderboards import leaderboard_page
 from generator.site.pages.methodology import methodology_page
 from generator.site.pages.models import model_page, models_index
+from generator.site.pages.promptmix import prompt_mix_page
+from generator.site.pages.proxyvalidity import proxy_page
 from generator.site.pages.roles import roles_page
 from generator.site.pages.runs import run_page, run_report, runs_index
 from generator.site.pages.workloads import workload_page
@@ -34,8 +38,12 @@ def build_plan(
     perf: pd.DataFrame | None = None,
     review: ReviewReport | None = None,
     perf_records: dict | None = None,
+    mining: list[MiningRun] | None = None,
 ) -> tuple[SitePlan, SiteData]:
     """Gather every page, chart and data file of the site (nothing written yet)."""
+    from generator.analysis.plans import measured_load_s, role_quality, site_plans
+    from generator.analysis.proxy import proxy_report
+
     data = gather(reg, df, manifests, summaries, perf, review=review, perf_records=perf_records)
     plan = SitePlan()
     plan.add("index.md", home_page(data, plan))
@@ -48,6 +56,13 @@ def build_plan(
         plan.add(f"models/{m.id}.md", model_page(data, plan, m.id))
     plan.add("hardware.md", hardware_page(data, plan))
     plan.add("cost.md", cost_page(data, plan))
+    plan.add("prompt-mix.md", prompt_mix_page(reg, plan, mining or []))
+    plans = site_plans(reg, role_quality(data.board(["role"])), measured_load_s(manifests))
+    plan.add("deployment-plans.md", deployment_page(reg, plan, plans))
+    mf = reg.models_file
+    stats = reg.policy.statistics
+    proxies = proxy_report(data.quality(), reg.models, stats, mf.seed_proxy_claims, mf.seed_proxy_source)
+    plan.add("proxy-validity.md", proxy_page(reg, plan, proxies))
     plan.add("runs/index.md", runs_index(data, plan))
     for m in manifests:
         plan.add(f"runs/{m.run_id}.md", run_page(data, plan, m))
@@ -65,6 +80,9 @@ def build_plan(
         },
         {"Hardware & capacity": "hardware.md"},
         {"Cost": "cost.md"},
+        {"Prompt mix": "prompt-mix.md"},
+        {"Deployment plans": "deployment-plans.md"},
+        {"Proxy validity": "proxy-validity.md"},
         {"Runs": ["runs/index.md", *[{m.run_id: f"runs/{m.run_id}.md"} for m in reversed(manifests)]]},
         {"Methodology": "methodology.md"},
     ]
