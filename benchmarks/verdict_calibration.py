@@ -18,6 +18,7 @@ import argparse
 import math
 import time
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -73,34 +74,51 @@ def main() -> None:
     ap.add_argument("--sims", type=int, default=400, help="simulated decisions per configuration and hypothesis")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--gain", type=float, default=0.10)
+    ap.add_argument("--low", type=float, default=0.3, help="true per-case acceptance ~ U(low, high)")
+    ap.add_argument("--high", type=float, default=0.8)
+    ap.add_argument("--configs", default="40x5,40x1,100x1,100x3", help="cases x repeats, comma-separated")
     args = ap.parse_args()
     reg = load_registry(REPO / "registry")
     # granite never ran: the family guard passes (llama + granite) and Holm has one p-value.
     role = Role(id="draft", description="calibration", incumbent="gemma4", challengers=["llama3.1-8b", "granite3.3-8b"])
     rng = np.random.default_rng(args.seed)
-    configs = [(40, 5), (40, 1), (100, 1), (100, 3)]
+    configs = [tuple(int(x) for x in c.split("x")) for c in args.configs.split(",")]
     stats = reg.policy.statistics
     print(
         f"policy: one-sided alpha/2 = {stats.alpha / 2:g}, Holm, min shared cases "
-        f"{reg.policy.promotion.min_shared_cases}; true per-case acceptance ~ U(0.3, 0.8); "
+        f"{reg.policy.promotion.min_shared_cases}; true per-case acceptance ~ U({args.low:g}, {args.high:g}); "
         f"{args.sims} decisions per row"
     )
     power = f"power (gain {args.gain:g})"
-    print(f"{'cases x repeats':>16} | {'false promotions (gain 0)':>28} | {power:>28}")
+    theory = "normal theory"
+    print(f"{'cases x repeats':>16} | {'false promotions (gain 0)':>28} | {power:>28} | {theory:>13}")
     for cases, repeats in configs:
         counts = {}
         t0 = time.perf_counter()
+        sds: list[float] = []
         for gain in (0.0, args.gain):
             promoted = 0
             for _ in range(args.sims):
-                df = simulate(rng, cases, repeats, gain, 0.3, 0.8)
+                df = simulate(rng, cases, repeats, gain, args.low, args.high)
                 o = evaluate_role(evidence_cells(df), role, reg.models, reg.policy.promotion, stats, fragility=False)[0]
                 promoted += o.verdict == "promote"
+                if gain:
+                    means = df.groupby(["model_id", "case_id"])["accepted"].mean().unstack(0)
+                    sds.append(float((means["llama3.1-8b"] - means["gemma4"]).std(ddof=1)))
             counts[gain] = promoted
+        # What an ideal paired test reaches at this n: power = Φ(gain·√n / sd − z_{1−α/2}), with sd
+        # the spread of the simulated per-case differences.
+        sd = float(np.mean(sds)) if sds else float("nan")
+        unit = NormalDist()
+        ideal = (
+            unit.cdf(args.gain * math.sqrt(cases) / sd - unit.inv_cdf(1 - stats.alpha / 2))
+            if sd == sd
+            else float("nan")
+        )
         dt = time.perf_counter() - t0
         print(
             f"{cases:>7} x {repeats:<6} | {rate(counts[0.0], args.sims):>28} | {rate(counts[args.gain], args.sims):>28}"
-            f"   ({dt:.0f} s)"
+            f" | {ideal:13.1%}   ({dt:.0f} s)"
         )
 
 

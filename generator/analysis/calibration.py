@@ -354,3 +354,34 @@ def load_perf_records(runs_dir: object, manifests: Sequence[Manifest]) -> dict[s
             if recs:
                 out[folder.name] = recs
     return out
+
+
+def measured_vs_ceiling(cal: Calibration | None) -> pd.DataFrame:
+    """Per machine × model: the median measured decode speed of its measurements (1 ÷ TPOT of
+    warm requests at the lowest load level, or llama-bench's tg) beside the ceiling at the
+    context those requests really had, and the efficiency between them. One definition for the
+    hardware page's table and chart and for the calibration (same measurements)."""
+    cols = ["machine_id", "model_id", "measured_tps", "ceiling_tps", "efficiency", "label", "measurements"]
+    if cal is None or not cal.loo:
+        return pd.DataFrame(columns=cols)
+    rows = [
+        {
+            "machine_id": r.measurement.machine_id,
+            "model_id": r.measurement.model_id,
+            "measured_tps": r.measurement.measured_tps,
+            "ceiling_tps": r.measurement.ceiling_tps,
+        }
+        for r in cal.loo
+    ]
+    df = pd.DataFrame(rows)
+    g = df.groupby(["machine_id", "model_id"], sort=True)
+    out = pd.DataFrame(
+        {
+            "measured_tps": g["measured_tps"].median(),
+            "ceiling_tps": g["ceiling_tps"].median(),
+            "measurements": g.size(),
+        }
+    ).reset_index()
+    out["efficiency"] = out["measured_tps"] / out["ceiling_tps"]
+    out["label"] = out["model_id"] + " on " + out["machine_id"]
+    return out.reindex(columns=cols)

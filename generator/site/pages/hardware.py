@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from generator.analysis.capacity import efficiency
-from generator.analysis.levels import at_lowest_level
+from generator.analysis.calibration import measured_vs_ceiling as measured_table
 from generator.site.charts import measured_vs_ceiling
 from generator.site.html import esc, esc_md, fmt_num
 from generator.site.pages.common import ingested_perf
@@ -20,34 +19,8 @@ def _tokens(n: float) -> str:
 
 
 def measured_rows(data: SiteData) -> pd.DataFrame:
-    """Measured median decode speed per (run machine, model), beside that pair's bandwidth ceiling."""
-    df = data.df
-    cols = ["machine_id", "model_id", "measured_tps", "ceiling_tps", "efficiency", "label"]
-    if df.empty:
-        return pd.DataFrame(columns=cols)
-    machine_of = {m.run_id: m.settings.machine for m in data.manifests if m.settings.machine}
-    ceilings = {(r.machine_id, r.model_id): r.throughput.ceiling_tps for r in data.capacity}
-    rows = []
-    mask = (df["status"] == "ok") & (~df["cold_start"]) & df["run_id"].isin(list(machine_of))
-    sub = df.loc[mask, ["run_id", "model_id", "output_tps", "concurrency"]]
-    sub = sub.assign(machine_id=sub["run_id"].map(machine_of).astype(object))
-    # One stream's decode speed is what the bandwidth ceiling bounds: requests that shared the
-    # machine with others in flight would read as a low efficiency that is not the runtime's.
-    sub = at_lowest_level(sub, ["machine_id", "model_id"])
-    for (machine, model), g in sub.groupby(["machine_id", "model_id"]):
-        ceiling = ceilings.get((machine, model))
-        measured = float(g["output_tps"].median())
-        rows.append(
-            {
-                "machine_id": machine,
-                "model_id": model,
-                "measured_tps": measured,
-                "ceiling_tps": ceiling,
-                "efficiency": efficiency(measured, ceiling) if ceiling else None,
-                "label": f"{model} on {machine}",
-            }
-        )
-    return pd.DataFrame(rows, columns=cols)
+    """Measured decode speed against the ceiling at the measured context (analysis.calibration)."""
+    return measured_table(data.calibration)
 
 
 def _interval(est: float, low: float, high: float, digits: int) -> str:
@@ -224,8 +197,7 @@ def hardware_page(data: SiteData, plan: SitePlan) -> str:
                 f"{fmt_num(t.calibrated.tps_high, 1)})",
                 "not calibrated" if t.calibrated is None else t.calibrated.basis,
                 _tokens(t.tokens_per_month),
-                f"{t.concurrent_users}"
-                + ("" if t.users_fit in (None, True) else f" (KV fits {t.users_fit_max})"),
+                f"{t.concurrent_users}" + ("" if t.users_fit in (None, True) else f" (KV fits {t.users_fit_max})"),
             ]
         )
     out += [
@@ -265,7 +237,13 @@ def hardware_page(data: SiteData, plan: SitePlan) -> str:
             plan.table(
                 PAGE,
                 "measured",
-                ["Machine", "Model", "Measured tok/s (median)", "Ceiling tok/s", "Efficiency"],
+                [
+                    "Machine",
+                    "Model",
+                    "Measured tok/s (median, 1 ÷ TPOT)",
+                    "Ceiling at the measured context",
+                    "Efficiency",
+                ],
                 [
                     [
                         r.machine_id,
@@ -282,9 +260,10 @@ def hardware_page(data: SiteData, plan: SitePlan) -> str:
             "",
         ]
         out += [
-            "Measured output tokens/s is per request (output tokens ÷ end-to-end time, prompt processing "
-            "included), at each model's lowest load level on that machine (one request in flight, as a "
-            "rule), so it sits below the pure decode ceiling even on an idle machine.",
+            "Measured decode speed is 1 ÷ TPOT of the warm requests at each model's lowest load level on "
+            "that machine (one request in flight, as a rule); the ceiling is taken at the context those "
+            "requests really had (prompt plus half the output), the same measurements the calibration "
+            "below is fitted on.",
             "",
         ]
         machines = {m.id: m for m in data.reg.hardware.machines}
@@ -293,7 +272,7 @@ def hardware_page(data: SiteData, plan: SitePlan) -> str:
             if r.efficiency is None or pd.isna(r.efficiency) or r.efficiency <= 1 or r.machine_id not in machines:
                 continue
             bw = machines[r.machine_id].bandwidth_gbs
-            # The weights alone (no KV term: the measured requests held little context).
+            # The weights alone: a lower bound on what each token read.
             w_gb = weights.get((r.machine_id, r.model_id), bw / r.ceiling_tps)
             implied = r.measured_tps * w_gb  # tok/s × GB of weights per token
             out += [
@@ -326,6 +305,7 @@ def hardware_page(data: SiteData, plan: SitePlan) -> str:
             "",
         ]
     return "\n".join(out)
+
 
 def _calibration_section(data: SiteData, plan: SitePlan) -> list[str]:
     """Each measurement's efficiency and how well the others predict it (leave-one-out)."""
