@@ -2,7 +2,7 @@
 
 One vectorised flattening serves both inputs: ``results_frame`` (plain dict rows, as
 ``load_run`` returns them) and ``flat_batch`` (Arrow batches parsed straight from
-``results.jsonl`` by ``generator.loaders``, so a million results never become a
+``results.jsonl`` by ``generator.runs.scan``, so a million results never become a
 million Python dicts). ``failure_summary`` and ``_flatten`` are the per-row
 definitions the vectorised code must match; ``tests/test_loaders.py`` holds them to it.
 
