@@ -26,10 +26,10 @@ sys.path.insert(0, str(ROOT))
 
 from click.testing import CliRunner  # noqa: E402
 
-from generator.analysis.calibration import calibrate_from, fit_calibration, load_perf_records  # noqa: E402
+from generator.analysis.calibration import calibrate_from, fit_calibration  # noqa: E402
 from generator.ingest.command import ingest  # noqa: E402
-from generator.loaders import load_results  # noqa: E402
 from generator.registry.loader import load_registry  # noqa: E402
+from generator.runs.scan import load_perf_records, load_results  # noqa: E402
 
 FIXTURES = sorted((ROOT / "tests" / "fixtures" / "ingest" / "llama-bench").glob("llama-bench.*"))
 

@@ -38,8 +38,8 @@ sys.path.insert(0, str(REPO))
 from generator.execute.providers.embedded import locate_gguf  # noqa: E402
 from generator.execute.providers.http import OpenAIProvider  # noqa: E402
 from generator.execute.runner import plan, render_messages, start_run  # noqa: E402
-from generator.execute.runstore import load_run  # noqa: E402
 from generator.registry.loader import Registry, load_registry  # noqa: E402
+from generator.runs.reader import load_run  # noqa: E402
 
 
 def free_port() -> int:

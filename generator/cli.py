@@ -255,7 +255,7 @@ def run(
             click.echo(f"resume with: opsbench run --resume {created[0]} --out {out_dir}", err=True)
         sys.exit(130)
     progress.close()
-    from generator.execute.runstore import RunFolder
+    from generator.runs.writer import RunFolder
 
     m = RunFolder(path).read_manifest()
     click.echo(f"run {m.run_id}: {m.status}, results in {path}")
@@ -315,8 +315,8 @@ def leaderboard(registry_dir: Path, runs_dir: Path, by: str, json_: bool) -> Non
         opsbench leaderboard --by workload
     """
     from generator.analysis.leaderboard import leaderboard as lb
-    from generator.loaders import load_results
     from generator.registry.loader import load_registry
+    from generator.runs.scan import load_results
 
     reg = load_registry(registry_dir)
     df, _ = load_results(runs_dir)
@@ -383,9 +383,9 @@ def promote(registry_dir: Path, runs_dir: Path, role_ids: tuple[str, ...], apply
 
     from generator.analysis.leaderboard import evidence_cells
     from generator.analysis.promotion import best_promotions, promotion_outcomes
-    from generator.loaders import load_results
     from generator.registry.edit import apply_promotions
     from generator.registry.loader import load_registry
+    from generator.runs.scan import load_results
 
     reg = load_registry(registry_dir)
     roles = [r for r in reg.roles_file.roles if not role_ids or r.id in role_ids]
@@ -525,8 +525,8 @@ def diff(
     from dataclasses import asdict
 
     from generator.analysis.diff import diff_runs, previous_run
-    from generator.loaders import load_results
     from generator.registry.loader import load_registry
+    from generator.runs.scan import load_results
 
     reg = load_registry(registry_dir)
     df, manifests = load_results(runs_dir)

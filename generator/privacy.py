@@ -15,8 +15,8 @@ import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from generator.execute.records import EndpointPrivacy, Locality, PrivacyRecord
 from generator.registry.schema import Gate, ModelEntry, PrivacyPolicy, Workload
+from generator.runs.records import EndpointPrivacy, Locality, PrivacyRecord
 
 PRIVATE_LOCALITIES: frozenset[str] = frozenset({"in-process", "loopback", "private"})
 REDACTED_DETAIL = "detail withheld: outputs redacted"

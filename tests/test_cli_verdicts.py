@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import cli
-from generator.execute.records import CaseScore, Manifest, ModelInRun, ResultRecord, RunSettings, Timing, Usage
-from generator.execute.runstore import RunFolder
+from generator.runs.records import CaseScore, Manifest, ModelInRun, ResultRecord, RunSettings, Timing, Usage
+from generator.runs.writer import RunFolder
 from tests.synth import SYNTHETIC_NOTE
 
 

@@ -13,7 +13,6 @@ from generator.analysis.calibration import (
     Measurement,
     calibrate_from,
     fit_calibration,
-    load_perf_records,
     quant_family,
 )
 from generator.analysis.capacity import gb_read_per_token, throughput, weights_read_gb
@@ -21,8 +20,8 @@ from generator.analysis.commands import capacity, roi
 from generator.analysis.cost import cost_report, hardware_cost
 from generator.errors import InputError
 from generator.ingest.command import ingest
-from generator.loaders import load_results
 from generator.registry.loader import Registry, load_registry
+from generator.runs.scan import load_perf_records, load_results
 from tests.conftest import REPO
 from tests.synth import write_run
 

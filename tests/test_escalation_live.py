@@ -10,9 +10,9 @@ from click.testing import CliRunner
 
 from generator.analysis.chains import chain_outcome
 from generator.cli import cli
-from generator.execute.runstore import RunFolder, list_run_folders
-from generator.loaders import load_results
 from generator.registry.loader import load_registry
+from generator.runs.scan import list_run_folders, load_results
+from generator.runs.writer import RunFolder
 from tests.faultserver import FaultServer
 from tests.test_registry import replace
 

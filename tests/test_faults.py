@@ -209,7 +209,7 @@ def test_two_judges_disagree_and_flag_human_review(fault_run, tmp_path: Path) ->
     assert verdict["mean"] == 1.0 and verdict["spread"] == 2
     assert verdict["human_review"] is True  # 2 > policy's 1.5
     from generator.analysis.leaderboard import leaderboard
-    from generator.loaders import load_results
+    from generator.runs.scan import load_results
 
     board = leaderboard(load_results(out)[0], stats=StatisticsPolicy())
     assert board.iloc[0]["judge_score"] == 1.0

@@ -11,7 +11,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from generator.cli import cli
-from generator.execute.runstore import list_run_folders, load_perf, load_run, load_summaries
+from generator.runs.reader import load_perf, load_run, load_summaries
+from generator.runs.scan import list_run_folders
 
 FIX = Path(__file__).parent / "fixtures" / "ingest"
 OUT = Path("out")

@@ -10,9 +10,10 @@ from click.testing import CliRunner
 
 from generator.cli import cli
 from generator.errors import RunError
-from generator.execute.records import SummaryRecord
-from generator.execute.runstore import list_run_folders, load_perf, load_run, load_summaries
 from generator.ingest import FORMATS, ingest_file
+from generator.runs.reader import load_perf, load_run, load_summaries
+from generator.runs.records import SummaryRecord
+from generator.runs.scan import list_run_folders
 
 FIX = Path(__file__).parent / "fixtures" / "ingest"
 PROMPTFOO = FIX / "promptfoo" / "results.json"
@@ -140,7 +141,7 @@ def test_json_output(registry_copy: Path) -> None:
 
 
 def test_a_failed_write_leaves_no_folder(registry_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import generator.execute.runstore as runstore  # ingest writes through the run store's folder writer
+    import generator.runs.writer as runstore  # ingest writes through the run store's folder writer
 
     calls = []
 
@@ -165,11 +166,13 @@ def test_readers_skip_a_torn_tail(tmp_path: Path) -> None:
     rec = SummaryRecord(
         run_id="r", key="k1", model_id="m", external=True, source_model="m", suite="s", task="t", metric="acc"
     )
-    (tmp_path / "summaries.jsonl").write_text(
+    folder = tmp_path / "r"  # the folder name is the run id
+    folder.mkdir()
+    (folder / "summaries.jsonl").write_text(
         rec.model_dump_json() + "\n" + rec.model_dump_json() + "\n" + '{"schema_version": 1, "run_id"'
     )
-    assert [r.key for r in load_summaries(tmp_path)] == ["k1"]
-    assert load_perf(tmp_path) == []
+    assert [r.key for r in load_summaries(folder)] == ["k1"]
+    assert load_perf(folder) == []
 
 
 def test_every_format_is_documented() -> None:

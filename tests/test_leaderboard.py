@@ -14,7 +14,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from generator.analysis.frames import COLUMNS
 from generator.analysis.leaderboard import (
     LEADERBOARD_COLUMNS,
     cold_start_penalty,
@@ -25,6 +24,7 @@ from generator.analysis.leaderboard import (
 from generator.analysis.stats import wilson
 from generator.registry.loader import Registry, load_registry
 from generator.registry.schema import StatisticsPolicy
+from generator.runs.frames import COLUMNS
 from generator.site.pages.context import gather
 
 

@@ -14,10 +14,10 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from generator.analysis.frames import COLUMNS, OUTPUT_KEEP_CHARS, _flatten, results_frame
-from generator.execute.runstore import list_run_folders, load_run
-from generator.loaders import load_results
 from generator.registry.loader import load_registry
+from generator.runs.frames import COLUMNS, OUTPUT_KEEP_CHARS, _flatten, results_frame
+from generator.runs.reader import load_run
+from generator.runs.scan import list_run_folders, load_results
 from tests.synth import write_run
 
 LONG = "def add(a, b):\n    return a + b\n" + "# é padding\n" * 400
@@ -193,8 +193,8 @@ def test_frame_keeps_more_than_the_pages_show(registry_copy: Path) -> None:
 
 def test_duplicates_across_parse_blocks_are_read_once(runs: Path) -> None:
     """Small parse blocks: the repeated key lands in another Arrow batch than its first line."""
-    from generator.analysis.frames import RESULT_FIELDS
-    from generator.execute.runstore import load_run_table
+    from generator.runs.frames import RESULT_FIELDS
+    from generator.runs.reader import load_run_table
 
     folder = runs / "20260101-000000-smoke-aaaaaa"
     longest = max(len(line) for line in (folder / "results.jsonl").read_bytes().splitlines())

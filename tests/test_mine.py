@@ -17,12 +17,12 @@ import pytest
 from click.testing import CliRunner, Result
 
 from generator.cli import cli
-from generator.execute.runstore import list_mining_folders, list_run_folders
 from generator.mine.classify import UNCLASSIFIED, Label, Rules, answer_line, parse_answer, request_messages
 from generator.mine.history import read_history
 from generator.mine.mix import audit_agreement, prompt_mix
 from generator.mine.store import load_mining_runs
 from generator.registry.loader import load_registry
+from generator.runs.scan import list_mining_folders, list_run_folders
 from tests.conftest import REPO
 
 FIXTURES = REPO / "tests" / "fixtures" / "mine"

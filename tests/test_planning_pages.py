@@ -7,9 +7,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from generator.cli import cli
-from generator.loaders import load_results
 from generator.mine.store import load_mining_runs
 from generator.registry.loader import load_registry
+from generator.runs.scan import load_results
 from generator.site.pages import build_plan
 
 EVIL = "<script>alert(1)</script>"

@@ -17,17 +17,17 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from generator.aggregates import load_aggregates
 from generator.analysis.review import review_report
 from generator.analysis.stats import cohen_kappa
 from generator.cli import cli
 from generator.errors import InputError, RunError
-from generator.execute.records import ReviewRecord
-from generator.execute.runstore import RunFolder, list_review_folders, list_run_folders, load_run
-from generator.loaders import load_results
 from generator.registry.loader import load_registry
 from generator.registry.schema import ReviewPolicy
 from generator.review.store import EVIDENCE_COLUMNS
+from generator.runs.reader import load_run
+from generator.runs.records import ReviewRecord
+from generator.runs.scan import list_review_folders, list_run_folders, load_aggregates, load_results
+from generator.runs.writer import RunFolder
 from tests.synth import write_run
 
 CANARY = "canary-local-q7x9"  # the local candidate; never in a review file

@@ -16,9 +16,9 @@ from generator.analysis.leaderboard import evidence_cells, priced_rows
 from generator.analysis.rails import compile_rules, match_input
 from generator.analysis.routing import routing_report
 from generator.cli import cli
-from generator.loaders import load_results
 from generator.registry.loader import load_registry
 from generator.registry.schema import TaskCase, Workload
+from generator.runs.scan import load_results
 from tests.synth import write_run
 from tests.test_registry import line_of, problems_of, replace
 

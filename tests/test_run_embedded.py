@@ -21,9 +21,9 @@ from generator.execute.providers.embedded import (
     smollm2_turns,
 )
 from generator.execute.runner import render_messages
-from generator.execute.runstore import RunFolder
 from generator.registry.loader import load_registry
 from generator.registry.schema import TurnTemplate
+from generator.runs.writer import RunFolder
 from tests.conftest import REPO
 
 SECRET = "sk-test-DO-NOT-LEAK-4242"

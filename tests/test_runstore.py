@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from generator.execute.runstore import RunFolder, load_run
+from generator.runs.reader import load_run
+from generator.runs.writer import RunFolder
 from tests.synth import write_run
 
 

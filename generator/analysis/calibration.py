@@ -42,8 +42,8 @@ import pandas as pd
 
 from generator.analysis.capacity import CalibratedCeiling, decode_ceiling_tps, gb_read_per_token, is_local
 from generator.analysis.evidence import latency_samples
-from generator.execute.records import Manifest, PerfRecord
 from generator.registry.schema import HardwareFile, Machine, ModelEntry
+from generator.runs.records import Manifest, PerfRecord
 
 # The runtime of a provider whose runtime the bench knows without a run: the embedded
 # provider is llama-cpp-python in-process (generator/execute/providers/embedded.py).
@@ -338,22 +338,6 @@ def calibrate_from(
     own, skipped_own = own_measurements(df, manifests, hardware, models)
     lb, skipped_lb = llamabench_measurements(perf, manifests, hardware, models)
     return fit_calibration([*own, *lb], [*skipped_own, *skipped_lb])
-
-
-def load_perf_records(runs_dir: object, manifests: Sequence[Manifest]) -> dict[str, list[PerfRecord]]:
-    """The perf records of every run folder that has them (ingested serving benchmarks)."""
-    from pathlib import Path
-
-    from generator.execute.runstore import list_run_folders, load_perf
-
-    ids = {m.run_id for m in manifests}
-    out: dict[str, list[PerfRecord]] = {}
-    for folder in list_run_folders(Path(str(runs_dir))):
-        if folder.name in ids:
-            recs = load_perf(folder)
-            if recs:
-                out[folder.name] = recs
-    return out
 
 
 def measured_vs_ceiling(cal: Calibration | None) -> pd.DataFrame:

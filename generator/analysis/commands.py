@@ -63,10 +63,10 @@ def _money(x: float | None) -> str:
 def _evidence(registry_dir: Path, runs_dir: Path) -> tuple[Any, Any, Any, Any, Any]:
     """The registry, results, manifests, quality cells and calibration that the capacity,
     cost and roi commands read (the same the site reads)."""
-    from generator.analysis.calibration import calibrate_from, load_perf_records
+    from generator.analysis.calibration import calibrate_from
     from generator.analysis.leaderboard import evidence_cells
-    from generator.loaders import load_results
     from generator.registry.loader import load_registry
+    from generator.runs.scan import load_perf_records, load_results
 
     reg = load_registry(registry_dir)
     df, manifests = load_results(runs_dir)

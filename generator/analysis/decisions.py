@@ -25,8 +25,8 @@ import pandas as pd
 from generator.analysis import stats as st
 from generator.analysis.compare import Fragility, outcome_fragility, paired
 from generator.analysis.evidence import base_cells, case_means, cells, latency_samples, quality_cells
-from generator.execute.records import EndpointPrivacy
 from generator.registry.schema import DecisionPolicy, Gate, PrivacyPolicy, StatisticsPolicy, Workload
+from generator.runs.records import EndpointPrivacy
 
 # Rate metrics: the quality-cell column each reads, and whether higher is better.
 RATE_COLUMNS: dict[str, tuple[str, bool]] = {

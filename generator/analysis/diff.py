@@ -18,8 +18,8 @@ import pandas as pd
 from generator.analysis import stats as st
 from generator.analysis.compare import paired
 from generator.analysis.evidence import LEVEL, base_cells, case_means, cell_latency, cells, quality_cells
-from generator.execute.records import Manifest
 from generator.registry.schema import StatisticsPolicy
+from generator.runs.records import Manifest
 
 
 @dataclass

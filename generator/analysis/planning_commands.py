@@ -25,8 +25,8 @@ def plan_inputs(registry_dir: Path, runs_dir: Path):
     """Registry, measured quality per (model, role) and measured load times: what a plan reads."""
     from generator.analysis.leaderboard import leaderboard
     from generator.analysis.plans import measured_load_s, role_quality
-    from generator.loaders import load_results
     from generator.registry.loader import load_registry
+    from generator.runs.scan import load_results
 
     reg = load_registry(registry_dir)
     df, manifests = load_results(runs_dir)
@@ -157,8 +157,8 @@ def proxy(registry_dir: Path, runs_dir: Path, json_: bool) -> None:
     """
     from generator.analysis.leaderboard import evidence_cells
     from generator.analysis.proxy import proxy_report
-    from generator.loaders import load_results
     from generator.registry.loader import load_registry
+    from generator.runs.scan import load_results
 
     reg = load_registry(registry_dir)
     df, _ = load_results(runs_dir)

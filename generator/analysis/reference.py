@@ -19,8 +19,8 @@ import pandas as pd
 from generator.analysis import stats as st
 from generator.analysis.capacity import is_local, throughput
 from generator.analysis.evidence import latency_samples
-from generator.execute.records import Manifest
 from generator.registry.loader import Registry
+from generator.runs.records import Manifest
 
 COLUMNS = [
     "tier",

@@ -25,8 +25,8 @@ from itertools import combinations
 import pandas as pd
 
 from generator.analysis.stats import bootstrap_mean_ci, cohen_kappa
-from generator.execute.records import ReviewRecord
 from generator.registry.schema import ReviewPolicy
+from generator.runs.records import ReviewRecord
 
 HUMAN = "human"
 CHECKS = "checks"

@@ -14,9 +14,9 @@ from typing import Any
 from generator.analysis.rails import RoutingClaimResult
 from generator.analysis.routing import WorkloadRouting
 from generator.cli_common import json_safe
-from generator.execute.records import Manifest
 from generator.registry.loader import Registry
 from generator.registry.schema import Workload
+from generator.runs.records import Manifest
 
 
 def load_routing(
@@ -25,8 +25,8 @@ def load_routing(
     """Registry, every workload's routing evidence, the seed routing figures, and the runs read."""
     from generator.analysis.leaderboard import evidence_cells, priced_rows
     from generator.analysis.verdicts import assemble
-    from generator.loaders import load_results
     from generator.registry.loader import load_registry
+    from generator.runs.scan import load_results
 
     reg = load_registry(registry_dir)
     df, manifests = load_results(runs_dir)

@@ -17,8 +17,8 @@ import pandas as pd
 from generator.analysis.rails import RoutingClaimResult
 from generator.analysis.roi import LocalShare, WorkloadEconomics, economics
 from generator.analysis.routing import WorkloadRouting, routing_report
-from generator.execute.records import Manifest
 from generator.registry.loader import Registry
+from generator.runs.records import Manifest
 
 
 @dataclass

@@ -125,7 +125,7 @@ def pr_check(
     """
     from generator.contrib.check import check_run
     from generator.execute.runner import start_run
-    from generator.execute.runstore import load_run
+    from generator.runs.reader import load_run
 
     problems: list[Problem] = []
     lines = [f"# opsbench pull-request check (base `{changes.base}`)", ""]

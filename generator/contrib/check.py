@@ -26,17 +26,18 @@ from typing import Any
 from pydantic import ValidationError
 
 from generator.errors import Problem
-from generator.execute.records import (
+from generator.registry.loader import Registry
+from generator.runs.records import (
     MANIFEST_SCHEMA_VERSION,
     RESULT_SCHEMA_VERSION,
     REVIEW_ORIGIN,
     REVIEW_SCHEMA_VERSION,
+    RUN_ID_RE,
+    SIDECAR_FILE,
     Manifest,
     ResultRecord,
     ReviewManifest,
 )
-from generator.execute.runstore import RUN_ID_RE
-from generator.registry.loader import Registry
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
@@ -142,6 +143,10 @@ def check_run(
     readable: dict[str, Path] = {}
     for entry in sorted(run_dir.iterdir()):
         where = f"{shown}/{entry.name}"
+        if entry.name == SIDECAR_FILE and entry.is_file() and not entry.is_symlink():
+            # Derived from results.jsonl on this machine, ignored by git, never submitted: the
+            # store rebuilds it, so the folder is judged by its JSONL alone.
+            continue
         if entry.is_symlink() or not entry.is_file():
             rep.problems.append(Problem(where, None, "a run folder holds plain files only (no links, no folders)"))
             continue

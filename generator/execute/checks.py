@@ -11,7 +11,6 @@ import json
 import re
 from typing import Any
 
-from generator.execute.records import CaseScore, CheckOutcome
 from generator.registry.schema import (
     CHECK_CATEGORY,
     BannedPhrasesCheck,
@@ -25,6 +24,7 @@ from generator.registry.schema import (
     ScoringPolicy,
     TaskCase,
 )
+from generator.runs.records import CaseScore, CheckOutcome
 
 _FENCE = re.compile(r"^\s*```(?:json|JSON)?\s*\n(.*?)\n?```\s*$", re.S)
 _DETAIL_MAX = 200

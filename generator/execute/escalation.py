@@ -21,12 +21,12 @@ from pathlib import Path
 from generator.errors import RunError
 from generator.execute.environment import inventory
 from generator.execute.providers.base import Provider
-from generator.execute.records import EscalationStep, Manifest, ModelInRun, ResultRecord, RunSettings
 from generator.execute.runner import ProgressFn, Runner, WorkItem, build_providers
-from generator.execute.runstore import RunFolder, iso, new_run_id, utcnow
 from generator.registry.loader import Registry
 from generator.registry.routing_checks import REFERENCE_CHECKS
 from generator.registry.schema import EscalationTriggers, TaskCase
+from generator.runs.records import EscalationStep, Manifest, ModelInRun, ResultRecord, RunSettings
+from generator.runs.writer import RunFolder, iso, new_run_id, utcnow
 
 
 def live_triggers(rec: ResultRecord, on: EscalationTriggers, acceptable_score: float) -> list[str]:
@@ -236,4 +236,4 @@ def _follow_chain(
     manifest.expected_results = planned
     manifest.status = "interrupted" if interrupted else "complete"
     manifest.finished_at = iso(utcnow())
-    folder.write_manifest(manifest)
+    folder.finish(manifest)

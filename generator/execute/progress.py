@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from typing import TextIO
 
-from generator.execute.records import ResultRecord
 from generator.execute.runner import Progress
+from generator.runs.records import ResultRecord
 
 
 class ProgressPrinter:

@@ -18,17 +18,17 @@ from generator.errors import RunError
 from generator.execute.checks import score_case
 from generator.execute.environment import inventory
 from generator.execute.providers.base import Generation, Prompt, Provider
-from generator.execute.records import (
+from generator.privacy import REDACTED_DETAIL, endpoint_privacy, output_sha256, privacy_record
+from generator.registry.loader import Registry
+from generator.registry.schema import ExecutionPolicy, ModelEntry, TaskCase
+from generator.runs.records import (
     Attempt,
     Manifest,
     ModelInRun,
     ResultRecord,
     RunSettings,
 )
-from generator.execute.runstore import RunFolder, iso, new_run_id, utcnow
-from generator.privacy import REDACTED_DETAIL, endpoint_privacy, output_sha256, privacy_record
-from generator.registry.loader import Registry
-from generator.registry.schema import ExecutionPolicy, ModelEntry, TaskCase
+from generator.runs.writer import RunFolder, iso, new_run_id, utcnow
 
 RETRYABLE = ("connection", "rate_limited")
 
@@ -457,4 +457,4 @@ def _execute(
     final = {r.key for r in folder.repair_and_read()}
     manifest.status = "complete" if all(it.key in final for it in items) else "interrupted"
     manifest.finished_at = iso(utcnow())
-    folder.write_manifest(manifest)
+    folder.finish(manifest)

@@ -27,9 +27,9 @@ from typing import Any
 import yaml
 
 from generator.analysis.routing import WorkloadRouting
-from generator.execute.records import Manifest
 from generator.registry.loader import Registry
 from generator.registry.schema import ModelEntry
+from generator.runs.records import Manifest
 
 
 @dataclass
@@ -133,7 +133,7 @@ def litellm_config(reg: Registry, routing: dict[str, WorkloadRouting], manifests
 
 def write_config(path: Path, cfg: LiteLLMConfig) -> None:
     """Write atomically: a reader never sees half a config."""
-    from generator.execute.runstore import atomic_write_text
+    from generator.runs.writer import atomic_write_text
 
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, cfg.text())

@@ -144,7 +144,9 @@ def ingest_file(
     """
     from generator import __version__
     from generator.errors import InputError, Problem, RunError
-    from generator.execute.records import (
+    from generator.ingest import common
+    from generator.registry.yamlio import display_path
+    from generator.runs.records import (
         Manifest,
         ModelInRun,
         PerfRecord,
@@ -152,9 +154,7 @@ def ingest_file(
         RunSettings,
         SummaryRecord,
     )
-    from generator.execute.runstore import utcnow
-    from generator.ingest import common
-    from generator.registry.yamlio import display_path
+    from generator.runs.writer import utcnow, write_run_folder
 
     if fmt not in FORMATS:
         raise RunError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
@@ -280,7 +280,7 @@ def ingest_file(
     )
 
     if (target / "manifest.json").is_file():
-        from generator.execute.runstore import RunFolder
+        from generator.runs.writer import RunFolder
 
         existing = RunFolder(target).read_manifest()
         if (existing.source or {}).get("sha256") == src.sha256:
@@ -357,6 +357,6 @@ def ingest_file(
         source=source,
         notes=notes,
     )
-    outcome.path = common.write_run_folder(out_dir, manifest, results, summaries, perf)
+    outcome.path = write_run_folder(out_dir, manifest, results, summaries, perf)
     outcome.written = True
     return outcome

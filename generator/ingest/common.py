@@ -1,5 +1,6 @@
 """Shared pieces of ``opsbench ingest``: reading a source file, locating problems in
-it, typed access to its values, model-name matching, and the one writer.
+it, typed access to its values and model-name matching. Folders are written by the run
+store's one writer (``generator.runs.writer.write_run_folder``).
 
 Every format module turns one foreign file into an :class:`Extracted` in memory;
 nothing is written until the whole file has been read and every record checked.
@@ -19,18 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import InputError, Problem, RunError
-from generator.execute.records import (
-    CaseScore,
-    CheckOutcome,
-    Manifest,
-    PerfRecord,
-    ResultRecord,
-    SummaryRecord,
-)
-from generator.execute.runstore import RUN_ID_RE, write_complete_folder
 from generator.inputguard import json_depth_line
 from generator.registry.schema import ForeignLimits
 from generator.registry.yamlio import display_path
+from generator.runs.records import RUN_ID_RE, CaseScore, CheckOutcome
 
 #: Role written on per-sample rows from other harnesses: no registry role, so an
 #: ingested row never counts towards a registry role's gates.
@@ -464,22 +457,3 @@ def run_id_for(date: datetime | None, suite: str, sha256: str) -> str:
     if not RUN_ID_RE.fullmatch(run_id):
         raise RunError(f"unsafe run id {run_id!r}")
     return run_id
-
-
-def _jsonl(records: list[Any]) -> str:
-    return "".join(r.model_dump_json() + "\n" for r in records)
-
-
-def write_run_folder(
-    out_dir: Path,
-    manifest: Manifest,
-    results: list[ResultRecord],
-    summaries: list[SummaryRecord],
-    perf: list[PerfRecord],
-) -> Path:
-    """Write a complete run folder in one step (the run store's ``write_complete_folder``).
-
-    Refuses to replace an existing folder; ``out_dir`` never holds half a run.
-    """
-    files = {"results.jsonl": _jsonl(results), "summaries.jsonl": _jsonl(summaries), "perf.jsonl": _jsonl(perf)}
-    return write_complete_folder(out_dir, manifest.run_id, files, manifest.model_dump_json(indent=2) + "\n")

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from generator import __version__
 from generator.errors import InputError, Problem
-from generator.execute.runstore import iso, new_run_id, utcnow
 from generator.mine.audit import read_audit
 from generator.mine.classify import ModelClassifier, Rules, classify
 from generator.mine.history import HistoryFormat, read_history
@@ -22,6 +21,7 @@ from generator.mine.mix import PromptMix, audit_agreement, prompt_mix
 from generator.mine.store import AuditLine, MiningManifest, write_mining_folder
 from generator.registry.loader import Registry
 from generator.registry.schema import MiningPolicy, ModelEntry
+from generator.runs.writer import iso, new_run_id, utcnow
 
 
 @dataclass

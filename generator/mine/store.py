@@ -14,8 +14,10 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from generator.errors import InputError, Problem
-from generator.execute.runstore import MINING_ORIGIN, list_mining_folders, write_complete_folder
 from generator.mine.mix import PromptMix
+from generator.runs.records import MANIFEST_FILE, MINING_ORIGIN
+from generator.runs.scan import list_mining_folders
+from generator.runs.writer import write_complete_folder
 
 MINING_SCHEMA_VERSION = 1
 MIX_FILE = "mix.json"
@@ -78,7 +80,7 @@ def load_mining_runs(runs_dir: Path) -> list[MiningRun]:
     problems: list[Problem] = []
     for folder in list_mining_folders(runs_dir):
         try:
-            manifest = MiningManifest.model_validate_json((folder / "manifest.json").read_text(encoding="utf-8"))
+            manifest = MiningManifest.model_validate_json((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
             mix = PromptMix.model_validate(json.loads((folder / MIX_FILE).read_text(encoding="utf-8")))
         except (OSError, ValueError) as exc:
             problems.append(Problem(str(folder), None, f"bad mining folder: {exc}"))

@@ -216,7 +216,8 @@ def review_report(registry_dir: Path, runs_dir: Path, workload_id: str | None, j
     """
     from generator.analysis.review import review_report as build_report
     from generator.registry.loader import load_registry
-    from generator.review.store import load_review_evidence, load_reviews
+    from generator.review.store import load_review_evidence
+    from generator.runs.scan import load_reviews
 
     reg = load_registry(registry_dir)
     if workload_id is not None and workload_id not in reg.workloads:

@@ -21,9 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import RunError
-from generator.execute.records import ReviewDimension
 from generator.execute.runner import render_messages
-from generator.execute.runstore import atomic_write_new, iso, list_run_folders, load_run, utcnow
 from generator.registry.loader import Registry
 from generator.review.sheet import (
     KeyItem,
@@ -34,6 +32,10 @@ from generator.review.sheet import (
     render_csv,
     render_yaml,
 )
+from generator.runs.reader import load_run
+from generator.runs.records import ReviewDimension
+from generator.runs.scan import list_run_folders
+from generator.runs.writer import atomic_write_new, iso, utcnow
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from generator.errors import Problem
-from generator.execute.records import ReviewDimension
 from generator.registry.yamlio import display_path, read_yaml
+from generator.runs.records import ReviewDimension
 
 KEY_SUFFIX = ".key.json"
 SHEET_SCHEMA_VERSION = 1

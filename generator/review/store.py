@@ -3,7 +3,8 @@
 A filled review file becomes one human-review folder, ``runs/<id>/`` with a manifest
 (``origin: human-review``) and ``reviews.jsonl``, written in one step by the run store's
 folder writer. It holds no ``results.jsonl``: its lines point at results of other runs by
-``run_id`` and ``key``, and every reader of results skips it (``list_run_folders``).
+``run_id`` and ``key``, and every reader of results skips it (``generator.runs.scan.list_run_folders``). The run
+store reads these folders back (``generator.runs.scan.load_reviews``).
 
 Nothing is written unless the whole file is good. The same grades are never stored twice:
 a file whose grades hash to a stored ``content_sha256`` is refused, and so is a grade of a
@@ -22,20 +23,12 @@ import pandas as pd
 
 from generator import __version__
 from generator.errors import InputError, Problem, RunError
-from generator.execute.records import ReviewManifest, ReviewRecord
-from generator.execute.runstore import (
-    REVIEWS_FILE,
-    is_review_folder,
-    iso,
-    list_review_folders,
-    load_review_folder,
-    load_run,
-    new_run_id,
-    utcnow,
-    write_complete_folder,
-)
 from generator.registry.yamlio import display_path
 from generator.review.sheet import SampleKey, key_path, read_filled
+from generator.runs.reader import is_review_folder, load_review_folder, load_run
+from generator.runs.records import MANIFEST_FILE, REVIEWS_FILE, ReviewManifest, ReviewRecord
+from generator.runs.scan import list_review_folders
+from generator.runs.writer import iso, new_run_id, utcnow, write_complete_folder
 
 # Columns of the frame ``load_review_evidence`` returns (one row per graded result).
 EVIDENCE_COLUMNS = ["run_id", "key", "model_id", "case_id", "status", "accepted", "judge_scores"]
@@ -76,17 +69,6 @@ def grades_sha256(workload: str, records: list[ReviewRecord]) -> str:
     return hashlib.sha256(json.dumps([workload, canon], ensure_ascii=False).encode()).hexdigest()
 
 
-def load_reviews(runs_dir: Path) -> tuple[list[ReviewManifest], list[ReviewRecord]]:
-    """Every human-review folder under ``runs_dir``: manifests (oldest first) and all their grades."""
-    manifests: list[ReviewManifest] = []
-    records: list[ReviewRecord] = []
-    for folder in list_review_folders(runs_dir):
-        manifest, rows = load_review_folder(folder)
-        manifests.append(manifest)
-        records += rows
-    return manifests, records
-
-
 def add_review(sheet: Path, runs_dir: Path, reviewer: str | None, cli_args: list[str] | None = None) -> AddOutcome:
     """Check a filled review file against its key, the rubric and the run store; store it as one folder."""
     key = read_key(sheet)
@@ -101,7 +83,7 @@ def add_review(sheet: Path, runs_dir: Path, reviewer: str | None, cli_args: list
     run_keys: dict[str, set[str] | None] = {}
     for run_id in sorted({by_item[g.item_id].run_id for g in filled.grades}):
         folder = runs_dir / run_id
-        if (folder / "manifest.json").is_file() and not is_review_folder(folder):
+        if (folder / MANIFEST_FILE).is_file() and not is_review_folder(folder):
             run_keys[run_id] = {str(r.get("key")) for r in load_run(folder)[1]}
         else:
             run_keys[run_id] = None
@@ -199,7 +181,7 @@ def load_review_evidence(runs_dir: Path, records: list[ReviewRecord]) -> pd.Data
     rows: list[dict[str, Any]] = []
     for run_id, keys in sorted(wanted.items()):
         folder = runs_dir / run_id
-        if not (folder / "manifest.json").is_file() or is_review_folder(folder):
+        if not (folder / MANIFEST_FILE).is_file() or is_review_folder(folder):
             continue
         for row in load_run(folder)[1]:
             if row.get("key") not in keys:

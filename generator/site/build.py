@@ -17,14 +17,13 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from generator.aggregates import load_aggregates
 from generator.analysis.review import ReviewReport, review_report
 from generator.errors import OpsBenchError
-from generator.execute.runstore import atomic_write_text
-from generator.loaders import load_results
 from generator.mine.store import load_mining_runs
 from generator.registry.loader import Registry, load_registry
-from generator.review.store import load_review_evidence, load_reviews
+from generator.review.store import load_review_evidence
+from generator.runs.scan import load_reviews, scan_runs
+from generator.runs.writer import atomic_write_text
 from generator.site.pages import build_plan, reports
 
 
@@ -96,18 +95,16 @@ def build_site(
 ) -> BuildResult:
     reg = load_registry(registry_dir)
     # Pages show at most an excerpt of each output: keep no more (plus one character, to show the cut).
-    df, manifests = load_results(runs_dir, output_chars=reg.policy.scoring.output_excerpt_chars + 1)
-    summaries, perf = load_aggregates(runs_dir, manifests)
-    from generator.analysis.calibration import load_perf_records
-
+    store = scan_runs(runs_dir, output_chars=reg.policy.scoring.output_excerpt_chars + 1)
+    manifests = store.manifests
     plan, data = build_plan(
         reg,
-        df,
+        store.results,
         manifests,
-        summaries,
-        perf,
+        store.summaries,
+        store.perf,
         review=_review(reg, runs_dir),
-        perf_records=load_perf_records(runs_dir, manifests),
+        perf_records=store.perf_records,
         mining=load_mining_runs(runs_dir),
     )
     if not config_file.is_file():

@@ -12,7 +12,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from generator.execute.records import ModelInRun, Timing, Usage
+from generator.runs.records import ModelInRun, Timing, Usage
 
 
 @dataclass

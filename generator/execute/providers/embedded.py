@@ -23,8 +23,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from generator.execute.providers.base import Generation, Prompt
-from generator.execute.records import ModelInRun, Usage
 from generator.registry.schema import ModelEntry
+from generator.runs.records import ModelInRun, Usage
 
 
 def model_cache_dir() -> Path:

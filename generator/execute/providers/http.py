@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 
 from generator.execute.providers.base import Generation, Prompt
-from generator.execute.records import ModelInRun, Usage
 from generator.registry.schema import ExecutionPolicy, ModelEntry
+from generator.runs.records import ModelInRun, Usage
 
 _CONTEXT_WORDS = ("context length", "context window", "maximum context", "too many tokens", "n_ctx")
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import pandas as pd
 
 from generator.analysis.review import ReviewReport
-from generator.execute.records import Manifest
 from generator.mine.store import MiningRun
 from generator.registry.loader import Registry
+from generator.runs.records import Manifest
 from generator.site.pages.context import SiteData, gather
 from generator.site.pages.cost import cost_page
 from generator.site.pages.deployment import deployment_page

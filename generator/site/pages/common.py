@@ -7,8 +7,8 @@ from typing import Any
 
 import pandas as pd
 
-from generator.execute.records import Manifest
 from generator.registry.loader import Registry
+from generator.runs.records import Manifest
 from generator.site.html import Cell, badge, esc, fmt_num
 from generator.site.plan import SitePlan, rel
 

@@ -8,7 +8,6 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
-from generator.aggregates import PERF_COLUMNS, SUMMARY_COLUMNS
 from generator.analysis.calibration import Calibration, calibrate_from
 from generator.analysis.capacity import CapacityRow, capacity_matrix, seed_capacity_checks
 from generator.analysis.cost import CostReport, cost_report
@@ -19,8 +18,9 @@ from generator.analysis.review import ReviewReport
 from generator.analysis.roi import RoiResult, WorkloadEconomics, roi_report
 from generator.analysis.seedcheck import SeedCheck
 from generator.analysis.verdicts import assemble
-from generator.execute.records import Manifest, PerfRecord
 from generator.registry.loader import Registry
+from generator.runs.records import Manifest, PerfRecord
+from generator.runs.scan import PERF_COLUMNS, SUMMARY_COLUMNS
 
 T = TypeVar("T")
 

@@ -6,8 +6,8 @@ import pandas as pd
 
 from generator.analysis.decisions import GATE_COLUMNS, decide
 from generator.analysis.evidence import LEVEL, base_cells, cell_latency, cells, level_of
-from generator.execute.records import Manifest
 from generator.privacy import localities
+from generator.runs.records import Manifest
 from generator.site.html import Cell, esc, esc_md, fmt_num
 from generator.site.pages.context import SiteData
 from generator.site.plan import SitePlan, rel

@@ -2,7 +2,7 @@
 
 One vectorised flattening serves both inputs: ``results_frame`` (plain dict rows, as
 ``load_run`` returns them) and ``flat_batch`` (Arrow batches parsed straight from
-``results.jsonl`` by ``generator.loaders``, so a million results never become a
+``results.jsonl`` by ``generator.runs.scan``, so a million results never become a
 million Python dicts). ``failure_summary`` and ``_flatten`` are the per-row
 definitions the vectorised code must match; ``tests/test_loaders.py`` holds them to it.
 
@@ -80,7 +80,7 @@ _STRINGS = [
     "failed_checks",
 ]
 
-# The fields of ResultRecord (generator/execute/records.py) the frame reads; the rest of a
+# The fields of ResultRecord (generator/runs/records.py) the frame reads; the rest of a
 # line (attempts, server_timings, judge, error, ...) is skipped by the parser.
 RESULT_FIELDS = pa.schema(
     [

@@ -1,4 +1,4 @@
-"""The run format: ``runs/<run-id>/manifest.json`` and ``results.jsonl``.
+"""The run format: ``runs/<run-id>/manifest.json``, ``results.jsonl`` and their siblings.
 
 These records are a file format: field names and meanings are a contract with
 every run already on disk and with the site. Add fields with defaults; never
@@ -11,12 +11,27 @@ ITL, TPOT, E2EL); a hard failure is a result with ``status="failed"`` and a kind
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 RESULT_SCHEMA_VERSION = 1
 MANIFEST_SCHEMA_VERSION = 1
+
+#: A run id, which is also its folder's name (``YYYYMMDD-HHMMSS-<suite>-<hex>``): the manifest
+#: and every line of the folder must state the same id (``generator.runs.reader`` checks it).
+RUN_ID_RE = re.compile(r"^[0-9]{8}-[0-9]{6}-[a-z0-9_.-]{1,80}$")
+
+# The files of a run folder. The manifest is written last: a folder with one is a run.
+MANIFEST_FILE = "manifest.json"
+RESULTS_FILE = "results.jsonl"
+SUMMARIES_FILE = "summaries.jsonl"
+PERF_FILE = "perf.jsonl"
+REVIEWS_FILE = "reviews.jsonl"
+#: The columnar copy of ``results.jsonl`` (``generator.runs.sidecar``): derived, rebuilt when
+#: stale, never submitted (git ignores it), never the record of a result.
+SIDECAR_FILE = "results.parquet"
 
 FailureKind = Literal[
     "timeout",
@@ -37,9 +52,7 @@ class Record(BaseModel):
 class CheckOutcome(Record):
     id: str
     kind: str
-    category: str = Field(
-        description="format / accuracy / unsupported_claim / policy_violation / completeness"
-    )
+    category: str = Field(description="format / accuracy / unsupported_claim / policy_violation / completeness")
     severity: str
     passed: bool
     detail: str = Field(description="What the check found, short; never the whole output.")
@@ -118,9 +131,7 @@ class ResultRecord(Record):
         default=None,
         description="What the runtime reported about itself (llama.cpp timings, Ollama durations).",
     )
-    output: str | None = Field(
-        default=None, description="Untrusted model text, truncated to the policy limit."
-    )
+    output: str | None = Field(default=None, description="Untrusted model text, truncated to the policy limit.")
     output_truncated: bool = False
     output_sha256: str | None = Field(
         default=None,
@@ -186,9 +197,7 @@ class PerfRecord(Record):
     failed: int | None = None
     duration_s: float | None = None
     request_throughput: float | None = Field(default=None, description="Completed requests per second.")
-    output_throughput: float | None = Field(
-        default=None, description="Output tokens per second, all requests."
-    )
+    output_throughput: float | None = Field(default=None, description="Output tokens per second, all requests.")
     prompt_tps: float | None = Field(default=None, description="Prompt processing tokens/s (llama-bench pp).")
     generation_tps: float | None = Field(default=None, description="Generation tokens/s (llama-bench tg).")
     ttft_ms: dict[str, float] = Field(default_factory=dict, description="mean / median / p95 / p99 ...")
@@ -313,6 +322,8 @@ class Manifest(Record):
 
 REVIEW_SCHEMA_VERSION = 1
 REVIEW_ORIGIN = "human-review"
+#: Origin of folders written by ``opsbench mine`` (aggregates only; models in generator/mine/store.py).
+MINING_ORIGIN = "prompt-mining"
 
 
 class ReviewDimension(Record):

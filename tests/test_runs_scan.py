@@ -1,0 +1,40 @@
+"""generator.runs.scan: one scan of runs/, the same frame from side-cars as from the JSONL."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from generator.runs.scan import list_run_folders, load_results, scan_runs
+from generator.runs.sidecar import ensure_sidecars
+from generator.runs.writer import write_complete_folder
+from tests.synth import write_plain_run
+
+
+def test_the_frame_from_side_cars_equals_the_frame_from_jsonl(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    write_plain_run(runs, "20260101-000000-s-aaaaaa", 3)
+    write_plain_run(runs, "20260101-000001-s-bbbbbb", 2)
+    plain = tmp_path / "plain"
+    shutil.copytree(runs, plain)
+    assert len(ensure_sidecars(list_run_folders(runs))) == 2
+    for chars in (1000, 4):
+        pd.testing.assert_frame_equal(load_results(runs, chars)[0], load_results(plain, chars)[0])
+
+
+def test_review_and_mining_folders_are_not_runs(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    run = write_plain_run(runs, "20260101-000000-s-aaaaaa", 1)
+    write_complete_folder(runs, "20260101-000001-review-w-cccccc", {}, '{"origin": "human-review"}')
+    write_complete_folder(runs, "20260101-000002-mine-dddddd", {}, '{"origin": "prompt-mining"}')
+    assert list_run_folders(runs) == [run]
+
+
+def test_one_scan_returns_manifests_results_and_aggregates(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    write_plain_run(runs, "20260101-000000-s-aaaaaa", 2)
+    store = scan_runs(runs)
+    assert [m.run_id for m in store.manifests] == ["20260101-000000-s-aaaaaa"]
+    assert len(store.results) == 2 and store.summaries.empty and store.perf.empty and store.perf_records == {}
