@@ -20,8 +20,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from generator.errors import InputError, Problem, RunError
-from generator.execute.records import REVIEW_ORIGIN, Manifest, ResultRecord, ReviewManifest, ReviewRecord
+from generator.execute.records import (
+    ORCHESTRATION_ORIGIN,
+    REVIEW_ORIGIN,
+    Manifest,
+    OrchestrationCall,
+    OrchestrationManifest,
+    ResultRecord,
+    ReviewManifest,
+    ReviewRecord,
+)
 
 RUN_ID_RE = re.compile(r"^[0-9]{8}-[0-9]{6}-[a-z0-9_.-]{1,80}$")
 
@@ -111,12 +122,19 @@ def _fsync_dir(path: Path) -> None:
 
 
 class RunFolder:
-    """A run's folder: its manifest and its append-only results."""
+    """A run's folder: its manifest and its append-only results.
+
+    ``results_name`` and ``record_type`` say which file of lines and which record it holds, so
+    another kind of run (orchestration's calls) shares this one writer and its torn-tail repair.
+    """
+
+    results_name = "results.jsonl"
+    record_type: type[BaseModel] = ResultRecord
 
     def __init__(self, path: Path):
         self.path = path
         self.manifest_path = path / "manifest.json"
-        self.results_path = path / "results.jsonl"
+        self.results_path = path / self.results_name
         self._lock = threading.Lock()
         self._fh = None
 
@@ -149,12 +167,12 @@ class RunFolder:
         return Manifest.model_validate_json(self.manifest_path.read_text(encoding="utf-8"))
 
     # -- results
-    def repair_and_read(self) -> list[ResultRecord]:
+    def repair_and_read(self) -> list[Any]:
         """Read every complete line; cut a torn tail so appends start on a clean line."""
         if not self.results_path.exists():
             return []
         raw = self.results_path.read_bytes()
-        records: list[ResultRecord] = []
+        records: list[Any] = []
         good_end = 0
         pos = 0
         seen: set[str] = set()
@@ -164,7 +182,7 @@ class RunFolder:
                 break  # torn tail: no newline, the write never finished
             line = raw[pos:nl]
             try:
-                rec = ResultRecord.model_validate_json(line)
+                rec = self.record_type.model_validate_json(line)
             except ValueError:
                 break  # a damaged line: keep what came before it
             if rec.key not in seen:
@@ -179,7 +197,7 @@ class RunFolder:
                 os.fsync(fh.fileno())
         return records
 
-    def append(self, record: ResultRecord) -> None:
+    def append(self, record: BaseModel) -> None:
         line = record.model_dump_json() + "\n"
         with self._lock:
             if self._fh is None:
@@ -193,6 +211,28 @@ class RunFolder:
             if self._fh is not None:
                 self._fh.close()
                 self._fh = None
+
+
+class OrchestrationFolder(RunFolder):
+    """An orchestration run's folder: its manifest and its append-only ``calls.jsonl``."""
+
+    results_name = "calls.jsonl"
+    record_type = OrchestrationCall
+
+    @classmethod
+    def open_existing(cls, parent: Path, run_id: str) -> OrchestrationFolder:
+        if not RUN_ID_RE.fullmatch(run_id):
+            raise RunError(f"unsafe run id {run_id!r}")
+        path = parent / run_id
+        if folder_origin(path) != ORCHESTRATION_ORIGIN:
+            raise RunError(f"no orchestration run {run_id!r} under {parent}")
+        return cls(path)
+
+    def write_manifest(self, manifest: OrchestrationManifest) -> None:  # type: ignore[override]
+        atomic_write_text(self.manifest_path, manifest.model_dump_json(indent=2) + "\n")
+
+    def read_manifest(self) -> OrchestrationManifest:  # type: ignore[override]
+        return OrchestrationManifest.model_validate_json(self.manifest_path.read_text(encoding="utf-8"))
 
 
 def is_review_folder(path: Path) -> bool:
@@ -215,7 +255,8 @@ def _folders(runs_dir: Path) -> list[Path]:
     return sorted(p for p in runs_dir.iterdir() if p.is_dir() and (p / "manifest.json").is_file())
 
 
-# Origins of folders that hold no results of requests (prompt mining writes aggregates only).
+# Origins of folders that hold no results of requests (prompt mining writes aggregates only;
+# orchestration writes pipeline calls, records.OrchestrationCall).
 MINING_ORIGIN = "prompt-mining"
 
 
@@ -229,9 +270,18 @@ def folder_origin(path: Path) -> str | None:
 
 
 def list_run_folders(runs_dir: Path) -> list[Path]:
-    """Folders of runs of requests (executed or ingested); human-review and prompt-mining
-    folders are left out."""
-    return [p for p in _folders(runs_dir) if not is_review_folder(p) and folder_origin(p) != MINING_ORIGIN]
+    """Folders of runs of requests (executed or ingested); human-review, prompt-mining and
+    orchestration folders are left out."""
+    return [
+        p
+        for p in _folders(runs_dir)
+        if not is_review_folder(p) and folder_origin(p) not in (MINING_ORIGIN, ORCHESTRATION_ORIGIN)
+    ]
+
+
+def list_orchestration_folders(runs_dir: Path) -> list[Path]:
+    """Folders written by ``opsbench orchestrate``, oldest id first."""
+    return [p for p in _folders(runs_dir) if folder_origin(p) == ORCHESTRATION_ORIGIN]
 
 
 def list_mining_folders(runs_dir: Path) -> list[Path]:
