@@ -231,13 +231,15 @@ def _placeholder_problems(task: CompoundTask, doc: Doc) -> list[Problem]:
                     out.append(Problem(path, line, f"{{{{{name}}}}} is not an earlier step's output"))
                 used.add(ref)
             else:
-                out.append(
-                    Problem(path, line, f"unknown placeholder {{{{{name}}}}} (use input, plan or steps.<id>)")
-                )
+                out.append(Problem(path, line, f"unknown placeholder {{{{{name}}}}} (use input, plan or steps.<id>)"))
     for i, sid in enumerate(step_ids):
         if sid not in used:
             out.append(
-                Problem(path, doc.line(["steps", i, "id"]), f"the output of step {sid!r} is never injected into a later prompt")
+                Problem(
+                    path,
+                    doc.line(["steps", i, "id"]),
+                    f"the output of step {sid!r} is never injected into a later prompt",
+                )
             )
     if task.plan is not None and "plan" not in used:
         out.append(Problem(path, doc.line(["plan"]), "the plan's output is never injected into a later prompt"))
@@ -256,7 +258,9 @@ def load_compound(root: Path, problems: list[Problem], limits: FileLimits) -> Co
         if path.is_file():
             if path.name != STRATEGIES_FILE:
                 problems.append(
-                    Problem(display_path(path), None, f"not a compound file (expected {STRATEGIES_FILE} or suite folders)")
+                    Problem(
+                        display_path(path), None, f"not a compound file (expected {STRATEGIES_FILE} or suite folders)"
+                    )
                 )
                 continue
             doc = read_doc(path, problems, limits)
@@ -289,7 +293,9 @@ def _load_suite(folder: Path, problems: list[Problem], limits: FileLimits, docs:
         assert isinstance(task, CompoundTask)
         if task.id != path.stem:
             problems.append(
-                Problem(display_path(path), doc.line(["id"]), f"task id {task.id!r} must match the file name {path.stem!r}")
+                Problem(
+                    display_path(path), doc.line(["id"]), f"task id {task.id!r} must match the file name {path.stem!r}"
+                )
             )
         problems.extend(_placeholder_problems(task, doc))
         docs[f"task:{folder.name}:{task.id}"] = doc
@@ -310,7 +316,11 @@ def compound_problems(reg: Registry) -> list[Problem]:
             doc = comp.docs[f"task:{sid}:{task.id}"]
             if task.id in seen:
                 out.append(
-                    Problem(display_path(doc.path), doc.line(["id"]), f"duplicate task id {task.id!r} (also in {seen[task.id]!r})")
+                    Problem(
+                        display_path(doc.path),
+                        doc.line(["id"]),
+                        f"duplicate task id {task.id!r} (also in {seen[task.id]!r})",
+                    )
                 )
             seen.setdefault(task.id, sid)
     sf = comp.strategies_file
