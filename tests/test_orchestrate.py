@@ -310,3 +310,18 @@ def test_orchestrate_cli_json(registry_copy: Path, tmp_path: Path) -> None:
     verdicts = {s["strategy"]["id"]: s["verdict"] for s in payload["report"]["strategies"]}
     assert verdicts["cloud-only"] == "baseline" and verdicts["local"] == "insufficient evidence"  # one task
     assert payload["report"]["seed_rows"] == []  # this registry quotes no seed figures
+
+
+def test_orchestration_page_escapes_and_quotes_the_seed() -> None:
+    from generator.site.pages.orchestration import orchestration_page
+    from generator.site.plan import SitePlan
+
+    reg = load_registry(Path(__file__).resolve().parent.parent / "registry")
+    manifest, calls = _synthetic({"cloud-only": [2.0, 1.0], "local": [1.0, 1.0]}, {"cloud-only": 1.0, "local": 0.0})
+    manifest.strategies[1].stand_in = ["<script>alert(1)</script> stands in for x"]
+    report = orchestration_report(reg, manifest, calls)
+    plan = SitePlan()
+    page = orchestration_page(plan, report, seed_rows(reg))
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "Quoted, not measured here" in page and "1.98" in page
+    assert "not justified" in plan.data_files["data/orchestration--seed.csv"]

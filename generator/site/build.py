@@ -18,6 +18,7 @@ from pathlib import Path
 from ruamel.yaml import YAML
 
 from generator.aggregates import load_aggregates
+from generator.analysis.orchestration import load_orchestration_runs
 from generator.analysis.review import ReviewReport, review_report
 from generator.errors import OpsBenchError
 from generator.execute.runstore import atomic_write_text
@@ -109,6 +110,7 @@ def build_site(
         review=_review(reg, runs_dir),
         perf_records=load_perf_records(runs_dir, manifests),
         mining=load_mining_runs(runs_dir),
+        orchestration=load_orchestration_runs(runs_dir),
     )
     if not config_file.is_file():
         raise BuildError(f"{config_file} not found")
