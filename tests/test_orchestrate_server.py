@@ -49,11 +49,13 @@ def test_orchestrate_stand_in_and_local_executor(llama_server: str, registry_cop
     for c in calls:
         assert c["status"] == "ok", c["error"]
         assert 0 < c["usage"]["completion_tokens"] <= 4 and c["timing"]["e2e_s"] > 0
-        assert c["cost"]["amount"] is not None
     assert calls[3]["cost"]["amount"] == 0.0 and calls[2]["cost"]["priced_as"] == "claude-opus"
-    assert calls[0]["cost"]["amount"] > 0
+    # llama_cpp.server reports no prompt tokens while streaming: the full cost is missing, not guessed,
+    # and the output tokens' part is shown as a lower bound.
+    assert calls[0]["usage"]["prompt_tokens"] is None and calls[0]["cost"]["amount"] is None
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["models"][0]["endpoint"] == llama_server
     payload = json.loads(result.output[result.output.index("{\n") :])
     hybrid = next(s for s in payload["report"]["strategies"] if s["strategy"]["id"] == "hybrid")
-    assert hybrid["cost_saving"] is not None and hybrid["verdict"] == "insufficient evidence"  # one task
+    assert 0 < hybrid["output_cost_saving"] < 1  # the sub-tasks went local; the orchestrator is still billed
+    assert hybrid["cost_saving"] is None and hybrid["verdict"] == "not justified"

@@ -33,6 +33,13 @@ def final_score(call: OrchestrationCall | None, scale_max: int) -> float:
     return scale_max * sum(c.passed for c in checks) / len(checks) if checks else 0.0
 
 
+def output_cost(call: OrchestrationCall) -> float | None:
+    """The completion tokens' part of a call's cost: a lower bound of its cost when the server
+    reported no prompt tokens (llama_cpp.server does not while streaming). Shown, never gated."""
+    tokens, price = call.usage.completion_tokens, call.cost.output_per_mtok
+    return None if tokens is None or price is None else tokens * price / 1e6
+
+
 @dataclass
 class TaskRow:
     strategy: str
@@ -47,6 +54,7 @@ class TaskRow:
     latency_s: float
     orchestrator_cost: float | None
     executor_cost: float | None
+    output_cost: float | None  # completion tokens alone: a lower bound when prompt tokens are unreported
 
 
 @dataclass
@@ -59,8 +67,10 @@ class StrategyResult:
     costed_tasks: int
     tokens_per_task: float | None
     latency_per_task_s: float | None
+    output_cost_per_task: float | None = None
     comparison: Paired | None = None
     cost_saving: float | None = None
+    output_cost_saving: float | None = None  # on output-token cost alone; shown, never gated
     verdict: str = "baseline"
     reasons: list[str] = field(default_factory=list)
 
@@ -158,6 +168,9 @@ def task_rows(manifest: OrchestrationManifest, calls: list[OrchestrationCall], s
                     latency_s=sum(c.timing.e2e_s or 0.0 for c in cs),
                     orchestrator_cost=cost_of([c for c in cs if c.pipeline_role == "orchestrator"]),
                     executor_cost=cost_of([c for c in cs if c.pipeline_role == "executor"]),
+                    output_cost=None
+                    if not cs or any(output_cost(c) is None for c in cs)
+                    else float(sum(output_cost(c) or 0.0 for c in cs)),
                 )
             )
     return rows
@@ -203,6 +216,7 @@ def orchestration_report(
     for s in manifest.strategies:
         mine = [r for r in rows if r.strategy == s.id]
         costs = [r.cost for r in mine if r.cost is not None]
+        out_costs = [r.output_cost for r in mine if r.output_cost is not None]
         series[s.id] = pd.Series({r.task_id: r.score for r in mine}, name=s.id, dtype=float)
         results.append(
             StrategyResult(
@@ -214,6 +228,7 @@ def orchestration_report(
                 costed_tasks=len(costs),
                 tokens_per_task=_mean([float(r.prompt_tokens + r.completion_tokens) for r in mine]),
                 latency_per_task_s=_mean([r.latency_s for r in mine]),
+                output_cost_per_task=_mean(out_costs) if len(out_costs) == len(mine) else None,
             )
         )
     base = next(r for r in results if r.strategy.id == manifest.baseline)
@@ -228,6 +243,7 @@ def orchestration_report(
             names=(base.strategy.id, r.strategy.id),
         )
         r.cost_saving = _saving(r.cost_per_task, base.cost_per_task)
+        r.output_cost_saving = _saving(r.output_cost_per_task, base.output_cost_per_task)
         ok, r.reasons = gates(r.comparison.diff, r.cost_saving, r.coverage, policy)
         low = r.comparison.ci_low
         if not ok:

@@ -123,6 +123,8 @@ def orchestrate(
                 else f"{c.diff:+.2f} [{_num(c.ci_low, '{:+.2f}')}, {_num(c.ci_high, '{:+.2f}')}]",
                 f"cost/task ({report.currency})": _num(r.cost_per_task, "{:.5f}"),
                 "saving": _num(r.cost_saving, "{:.0%}"),
+                f"output-token cost/task ({report.currency})": _num(r.output_cost_per_task, "{:.5f}"),
+                "output saving": _num(r.output_cost_saving, "{:.0%}"),
                 "verdict": r.verdict,
             }
         )
