@@ -777,7 +777,12 @@ def _write_registry(dest: Path, docs: dict[str, dict[str, Any]]) -> None:
         ]
     models_yaml = dest / "models.yaml"
     lines = models_yaml.read_text(encoding="utf-8").splitlines()
-    at = next((i for i, ln in enumerate(lines) if ln.startswith("aliases:")), len(lines))
+    # The models list ends at the next top-level key (aliases:, seed_proxy_claims:, ...).
+    start = next(i for i, ln in enumerate(lines) if ln.startswith("models:"))
+    at = next(
+        (i for i, ln in enumerate(lines) if i > start and ln[:1] not in ("", " ", "#", "-")),
+        len(lines),
+    )
     while at > 0 and (not lines[at - 1].strip() or lines[at - 1].startswith("#")):
         at -= 1  # keep the comment above aliases: with it
     models_yaml.write_text("\n".join([*lines[:at], *extra, "", *lines[at:]]) + "\n", encoding="utf-8")
@@ -796,10 +801,17 @@ class Variant:
     output: str | None
     score: dict[str, Any]
     tokens: int
-    tail: str = ""  # the line's last four fields, pre-dumped: output, output_truncated, score, judge
+    tail: str = ""  # the line's last fields, pre-dumped: output ... escalation (ResultRecord's order)
 
     def __post_init__(self) -> None:
-        last = {"output": self.output, "output_truncated": False, "score": self.score, "judge": None}
+        last = {
+            "output": self.output,
+            "output_truncated": False,
+            "output_sha256": None,
+            "score": self.score,
+            "judge": None,
+            "escalation": None,
+        }
         self.tail = ", " + json.dumps(last)[1:]
 
 

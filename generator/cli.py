@@ -644,8 +644,9 @@ for _command in (capacity, cost, roi, ingest, review, mine, plan, proxy):
     cli.add_command(_command)
 
 from generator.contrib.command import check_run_cmd, ci  # noqa: E402
+from generator.execute.orchestrate_command import orchestrate  # noqa: E402
 
-for _command in (check_run_cmd, ci):
+for _command in (check_run_cmd, ci, orchestrate):
     cli.add_command(_command)
 
 

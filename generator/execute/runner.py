@@ -99,6 +99,36 @@ def _backoff(attempt: int, base: float, cap: float, retry_after: float | None, r
     return min(cap, base * (2**attempt)) * (0.5 + rng.random() / 2)  # exponential, with jitter
 
 
+def generate_with_retries(
+    provider: Provider,
+    prompt: Prompt,
+    ex: ExecutionPolicy,
+    rng: random.Random,
+    sleep: Callable[[float], None],
+    stop: threading.Event,
+) -> tuple[Generation, list[Attempt]]:
+    """One request with the policy's retries: a connection error, 429 or 5xx is tried again after
+    a jittered exponential backoff (or the server's Retry-After). The last try is the result; the
+    ones before it come back as :class:`Attempt` records."""
+    attempts: list[Attempt] = []
+    gen: Generation
+    for n in range(ex.max_retries + 1):
+        gen = provider.generate(prompt)
+        if not (is_retryable(gen.failure_kind) and n < ex.max_retries) or stop.is_set():
+            break
+        wait = _backoff(n, ex.backoff_base_s, ex.backoff_max_s, gen.retry_after_s, rng)
+        attempts.append(
+            Attempt(
+                failure_kind=gen.failure_kind or "",
+                error=(gen.error or "")[:300],
+                e2e_s=(gen.done_at - gen.sent_at) if gen.done_at else None,
+                wait_s=round(wait, 3),
+            )
+        )
+        sleep(wait)
+    return gen, attempts
+
+
 class Runner:
     def __init__(
         self,
@@ -149,23 +179,9 @@ class Runner:
             cold = item.model_id not in self._cold
             self._cold.add(item.model_id)
         started = iso(utcnow())
-        attempts: list[Attempt] = []
-        ex = self.policy.execution
-        gen: Generation
-        for n in range(ex.max_retries + 1):
-            gen = provider.generate(prompt)
-            if not (is_retryable(gen.failure_kind) and n < ex.max_retries) or self._stop.is_set():
-                break
-            wait = _backoff(n, ex.backoff_base_s, ex.backoff_max_s, gen.retry_after_s, self._rng)
-            attempts.append(
-                Attempt(
-                    failure_kind=gen.failure_kind or "",
-                    error=(gen.error or "")[:300],
-                    e2e_s=(gen.done_at - gen.sent_at) if gen.done_at else None,
-                    wait_s=round(wait, 3),
-                )
-            )
-            self.sleep(wait)
+        gen, attempts = generate_with_retries(
+            provider, prompt, self.policy.execution, self._rng, self.sleep, self._stop
+        )
         limit = self.policy.scoring.max_output_chars
         text = gen.text if gen.text else None
         truncated = bool(text and len(text) > limit)

@@ -13,6 +13,7 @@ from typing import Any
 
 from generator.errors import InputError, Problem
 from generator.inputguard import read_input_limits, tree_problems
+from generator.registry.compound import Compound, compound_problems, load_compound
 from generator.registry.schema import (
     SLUG_RE,
     FileLimits,
@@ -63,6 +64,7 @@ class Registry:
     suites: dict[str, Suite]
     content_hash: str
     suite_hashes: dict[str, str]
+    compound: Compound = field(default_factory=Compound)  # registry/compound/ (orchestration)
 
     @property
     def models(self) -> dict[str, ModelEntry]:
@@ -206,6 +208,7 @@ def load_registry(root: Path | str = "registry") -> Registry:
         suites=suites,
         content_hash="",
         suite_hashes={},
+        compound=load_compound(root, problems, limits),
     )
     problems.extend(cross_check(reg, loc))
     if problems:
@@ -485,6 +488,7 @@ def cross_check(reg: Registry, loc: _Locator) -> list[Problem]:
     from generator.registry.routing_checks import check_routing
 
     out.extend(check_routing(reg, loc))
+    out.extend(compound_problems(reg))
     out.extend(_check_reference_and_privacy(reg, loc, workload_ids))
     return out
 

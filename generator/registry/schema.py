@@ -695,6 +695,21 @@ class SubmissionPolicy(Strict):
     )
 
 
+class OrchestrationPolicy(Strict):
+    """Thresholds of the orchestration verdict (``opsbench orchestrate``): a strategy is set against
+    the baseline strategy of ``registry/compound/strategies.yaml`` on the compound tasks they share."""
+
+    min_score_delta: float = Field(
+        description="Lowest acceptable mean (strategy - baseline) final-output score, on the judge's 0..scale_max "
+        "scale; non-inferiority is shown when the paired interval's lower bound is at or above it."
+    )
+    min_cost_saving: Fraction = Field(
+        description="The cost saving per task against the baseline must be strictly greater than this share."
+    )
+    min_coverage: Fraction = Field(description="Share of the compound tasks whose final output must exist.")
+    score_definition: str = Field(description="How a final output becomes a 0..scale_max score, in words.")
+
+
 class PolicyFile(Strict):
     schema_version: Literal[1] = 1
     input_limits: InputLimits
@@ -711,6 +726,7 @@ class PolicyFile(Strict):
     privacy: PrivacyPolicy
     submissions: SubmissionPolicy
     mining: MiningPolicy | None = None
+    orchestration: OrchestrationPolicy | None = None
 
 
 # --------------------------------------------------------------------------- hardware

@@ -147,6 +147,20 @@ def is_review_folder(path: Path) -> bool:
     return folder_origin(path) == REVIEW_ORIGIN
 
 
+def is_orchestration_folder(path: Path) -> bool:
+    """True for a folder written by ``opsbench orchestrate`` (pipeline calls, ``calls.jsonl``)."""
+    from generator.runs.records import ORCHESTRATION_ORIGIN
+
+    return folder_origin(path) == ORCHESTRATION_ORIGIN
+
+
+def read_calls(file: Path, folder: str) -> JsonlRead[Any]:
+    """``calls.jsonl`` of an orchestration run as ``OrchestrationCall``s, by the one reader's rules."""
+    from generator.runs.records import OrchestrationCall
+
+    return read_jsonl(file, OrchestrationCall.model_validate_json, lambda rec: rec.key, _same_run(file, folder))
+
+
 def is_mining_folder(path: Path) -> bool:
     """True for a folder written by ``opsbench mine`` (aggregates of prompts, no results)."""
     return folder_origin(path) == MINING_ORIGIN

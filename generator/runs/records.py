@@ -374,3 +374,107 @@ class ReviewRecord(Record):
     reviewer: str
     scores: dict[str, int] = Field(description="Rubric dimension id -> grade, on that dimension's scale.")
     notes: str | None = None
+
+
+# --- orchestration runs (written by ``opsbench orchestrate``; see generator/execute/orchestrate.py) ---
+
+ORCHESTRATION_SCHEMA_VERSION = 1
+ORCHESTRATION_ORIGIN = "orchestration"
+
+PipelineRole = Literal["orchestrator", "executor"]
+
+
+class CallCost(Record):
+    """What one call cost, from its measured tokens and the price it was billed at."""
+
+    amount: float | None = Field(
+        description="In ``currency``; None when the tokens or the price are unknown (shown as missing)."
+    )
+    currency: str = Field(description="pricing.yaml's currency: every amount of a run is in it.")
+    priced_as: str | None = Field(
+        description="The pricing.yaml api_prices id billed, 'models.yaml' for the model's own price, "
+        "'free' for a local model (no marginal cost; electricity is on the cost page), None: no price."
+    )
+    input_per_mtok: float | None = None
+    output_per_mtok: float | None = None
+
+
+class StrategyInRun(Record):
+    """A strategy as the run resolved it: the registry may change later, the run does not."""
+
+    id: str
+    label: str
+    orchestrator: str = Field(description="Model that plans and synthesises.")
+    executor: str = Field(description="Model that runs the sub-tasks.")
+    orchestrator_priced_as: str | None = None
+    executor_priced_as: str | None = None
+    stand_in: list[str] = Field(
+        default_factory=list, description="What a model here stands in for (e.g. a loopback server for a host)."
+    )
+
+
+class OrchestrationManifest(Record):
+    """``manifest.json`` of an orchestration folder; its calls are in ``calls.jsonl``."""
+
+    schema_version: int = ORCHESTRATION_SCHEMA_VERSION
+    run_id: str
+    origin: Literal["orchestration"] = ORCHESTRATION_ORIGIN
+    created_at: str
+    finished_at: str | None = None
+    status: Literal["running", "complete", "interrupted"] = "running"
+    tool_version: str
+    suite: str = Field(description="Compound suite (registry/compound/<suite>/).")
+    baseline: str = Field(description="The strategy every other is compared with.")
+    strategies: list[StrategyInRun]
+    task_ids: list[str]
+    expected_calls: int = Field(description="Calls if no pipeline stops early on a failed call.")
+    max_tokens: int | None
+    temperature: float
+    seed: int
+    request_timeout_s: float
+    max_retries: int
+    judges: list[str] = Field(default_factory=list)
+    models: list[ModelInRun]
+    registry_hash: str
+    suite_hash: str
+    environment: dict[str, Any]
+    cli_args: list[str]
+    notes: list[str] = Field(default_factory=list)
+
+
+class OrchestrationCall(Record):
+    """One line of ``calls.jsonl``: one model call of one strategy's pipeline for one compound task.
+
+    Field order is part of the file format. The synthesis call carries the task's score; the other
+    calls only what they cost and produced (their output is injected into later prompts, and kept
+    so that a resumed run injects exactly what the first one did).
+    """
+
+    schema_version: int = ORCHESTRATION_SCHEMA_VERSION
+    run_id: str
+    key: str = Field(description="strategy|task|step: unique within a run; resume uses it.")
+    strategy: str
+    task_id: str
+    step: str = Field(description="'plan', a sub-task id, or 'synthesis'.")
+    step_index: int = Field(description="0-based position in the task's pipeline.")
+    pipeline_role: PipelineRole
+    model_id: str
+    started_at: str
+    status: Literal["ok", "failed"]
+    failure_kind: str | None = None
+    error: str | None = None
+    attempts: list[Attempt] = Field(default_factory=list)
+    timing: Timing
+    usage: Usage
+    cost: CallCost
+    injected: list[str] = Field(
+        default_factory=list, description="Earlier steps whose outputs this prompt carried."
+    )
+    output: str | None = Field(default=None, description="Untrusted model text, truncated to the policy limit.")
+    output_truncated: bool = False
+    score: CaseScore | None = Field(default=None, description="Synthesis only: the final output's checks.")
+    judge: dict[str, Any] | None = Field(default=None, description="Synthesis only, when judges ran.")
+
+    @staticmethod
+    def make_key(strategy: str, task_id: str, step: str) -> str:
+        return f"{strategy}|{task_id}|{step}"

@@ -31,6 +31,7 @@ from generator.runs.frames import (
 )
 from generator.runs.reader import (
     is_mining_folder,
+    is_orchestration_folder,
     is_review_folder,
     load_perf,
     load_review_folder,
@@ -50,9 +51,18 @@ def _folders(runs_dir: Path) -> list[Path]:
 
 
 def list_run_folders(runs_dir: Path) -> list[Path]:
-    """Folders of runs of requests (executed or ingested); human-review and prompt-mining
-    folders are left out."""
-    return [p for p in _folders(runs_dir) if not is_review_folder(p) and not is_mining_folder(p)]
+    """Folders of runs of requests (executed or ingested); human-review, prompt-mining and
+    orchestration folders are left out."""
+    return [
+        p
+        for p in _folders(runs_dir)
+        if not is_review_folder(p) and not is_mining_folder(p) and not is_orchestration_folder(p)
+    ]
+
+
+def list_orchestration_folders(runs_dir: Path) -> list[Path]:
+    """Folders written by ``opsbench orchestrate``, oldest id first."""
+    return [p for p in _folders(runs_dir) if is_orchestration_folder(p)]
 
 
 def list_mining_folders(runs_dir: Path) -> list[Path]:

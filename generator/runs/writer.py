@@ -181,7 +181,7 @@ class RunFolder:
                 os.fsync(fh.fileno())
         return read.records
 
-    def append(self, record: ResultRecord) -> None:
+    def append(self, record: Any) -> None:
         line = record.model_dump_json() + "\n"
         with self._lock:
             if self._fh is None:
@@ -195,6 +195,50 @@ class RunFolder:
             if self._fh is not None:
                 self._fh.close()
                 self._fh = None
+
+
+class OrchestrationFolder(RunFolder):
+    """An orchestration run's folder: its manifest and its append-only ``calls.jsonl`` (the same
+    writer, fsync and torn-tail repair as a run of requests; no side-car)."""
+
+    results_name = "calls.jsonl"
+
+    def __init__(self, path: Path):
+        super().__init__(path)
+        self.results_path = path / self.results_name
+
+    @classmethod
+    def open_existing(cls, parent: Path, run_id: str) -> OrchestrationFolder:
+        from generator.runs.reader import is_orchestration_folder
+
+        if not RUN_ID_RE.fullmatch(run_id):
+            raise RunError(f"unsafe run id {run_id!r}")
+        path = parent / run_id
+        if not is_orchestration_folder(path):
+            raise RunError(f"no orchestration run {run_id!r} under {parent}")
+        return cls(path)
+
+    def write_manifest(self, manifest: Any) -> None:  # an OrchestrationManifest
+        atomic_write_text(self.manifest_path, manifest.model_dump_json(indent=2) + "\n")
+
+    def read_manifest(self) -> Any:
+        from generator.runs.records import OrchestrationManifest
+
+        return OrchestrationManifest.model_validate_json(self.manifest_path.read_text(encoding="utf-8"))
+
+    def finish(self, manifest: Any) -> None:
+        self.write_manifest(manifest)
+
+    def repair_and_read(self) -> list[Any]:
+        from generator.runs.reader import read_calls
+
+        read = read_calls(self.results_path, self.path.name)
+        if read.good_end < read.size:
+            with self.results_path.open("r+b") as fh:
+                fh.truncate(read.good_end)
+                fh.flush()
+                os.fsync(fh.fileno())
+        return read.records
 
 
 def _jsonl(records: list[Any]) -> str:

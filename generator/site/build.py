@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
+from generator.analysis.orchestration import load_orchestration_runs
 from generator.analysis.review import ReviewReport, review_report
 from generator.errors import OpsBenchError
 from generator.mine.store import load_mining_runs
@@ -106,6 +107,7 @@ def build_site(
         review=_review(reg, runs_dir),
         perf_records=store.perf_records,
         mining=load_mining_runs(runs_dir),
+        orchestration=load_orchestration_runs(runs_dir),
     )
     if not config_file.is_file():
         raise BuildError(f"{config_file} not found")

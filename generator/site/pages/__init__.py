@@ -20,6 +20,7 @@ from generator.site.pages.home import home_page
 from generator.site.pages.leaderboards import leaderboard_page
 from generator.site.pages.methodology import methodology_page
 from generator.site.pages.models import model_page, models_index
+from generator.site.pages.orchestration import orchestration_page
 from generator.site.pages.promptmix import prompt_mix_page
 from generator.site.pages.proxyvalidity import proxy_page
 from generator.site.pages.roles import roles_page
@@ -39,6 +40,7 @@ def build_plan(
     review: ReviewReport | None = None,
     perf_records: dict | None = None,
     mining: list[MiningRun] | None = None,
+    orchestration: list | None = None,
 ) -> tuple[SitePlan, SiteData]:
     """Gather every page, chart and data file of the site (nothing written yet)."""
     from generator.analysis.plans import measured_load_s, role_quality, site_plans
@@ -63,6 +65,11 @@ def build_plan(
     stats = reg.policy.statistics
     proxies = proxy_report(data.quality(), reg.models, stats, mf.seed_proxy_claims, mf.seed_proxy_source)
     plan.add("proxy-validity.md", proxy_page(reg, plan, proxies))
+    from generator.analysis.orchestration import orchestration_report, seed_rows
+
+    last = (orchestration or [None])[-1]  # the latest orchestration run (folders oldest first)
+    orch = orchestration_report(reg, last.manifest, last.calls) if last is not None else None
+    plan.add("orchestration.md", orchestration_page(plan, orch, seed_rows(reg)))
     plan.add("runs/index.md", runs_index(data, plan))
     for m in manifests:
         plan.add(f"runs/{m.run_id}.md", run_page(data, plan, m))
@@ -83,6 +90,7 @@ def build_plan(
         {"Prompt mix": "prompt-mix.md"},
         {"Deployment plans": "deployment-plans.md"},
         {"Proxy validity": "proxy-validity.md"},
+        {"Orchestration": "orchestration.md"},
         {"Runs": ["runs/index.md", *[{m.run_id: f"runs/{m.run_id}.md"} for m in reversed(manifests)]]},
         {"Methodology": "methodology.md"},
     ]
