@@ -147,8 +147,13 @@ class Rank:
 def ranks(q: pd.DataFrame, policy: StatisticsPolicy, column: str = "accepted") -> dict[str, Rank]:
     """LMArena's "Rank (UB)" done paired: one plus the number of models that are better than
     this one at the policy's two-sided level on the cases the two share. Models that share no
-    case are not compared (and so never outrank each other)."""
+    case are not compared (and so never outrank each other). Exact up to the policy's
+    ``permutation_exact_max`` non-zero differences, the normal limit above."""
     models = sorted(set(q["model_id"])) if not q.empty else []
+    # A board of M models makes M(M−1)/2 tests, on every board of the site: beyond the exact range
+    # they read the sign-flip distribution's normal limit rather than resampling it (ranks are a
+    # reading aid; promotions and gates keep the Monte Carlo test).
+    policy = policy.model_copy(update={"permutation_normal_above": policy.permutation_exact_max})
     series = {m: case_means(q, m, column) for m in models}
     one_repeat = {m: bool((q.loc[q["model_id"] == m, "n"] == 1).all()) for m in models}
     better: dict[str, list[str]] = {m: [] for m in models}

@@ -130,7 +130,8 @@ def methodology_page(data: SiteData, plan: SitePlan) -> str:
         "computes power from the observed effect. Before two models disagree on any case the spread is taken as "
         f"{st.planning_sd:g}.",
         "- **Ranks** have ties: a model's rank is one plus the number of models significantly better than it on "
-        f"the cases the two share (paired, two-sided α = {st.alpha:g}); models that share no case do not outrank "
+        f"the cases the two share (paired, two-sided α = {st.alpha:g}; exact up to {st.permutation_exact_max} non-zero "
+        "differences, the normal limit above); models that share no case do not outrank "
         "each other.",
         "- **Relative gates** (non-inferiority against the hosted baseline) pass when the lower bound of the "
         "paired difference (candidate − baseline) is above −δ, fail when its upper bound is below −δ.",
