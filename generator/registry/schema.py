@@ -578,18 +578,20 @@ class PrivacyPolicy(Strict):
     findings: list[PrivacyFinding] = Field(default_factory=list)
 
 
+def _check_regex(value: str) -> str:
+    """A contributor's regex must compile (one rule for every pattern field)."""
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"regex does not compile: {exc}") from None
+    return value
+
+
 class SecretPattern(Strict):
     id: Slug
     pattern: str = Field(description="A regex a known API-key format matches.")
 
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"regex does not compile: {exc}") from None
-        return value
+    _compiles = field_validator("pattern")(_check_regex)
 
 
 class MiningRule(Strict):
@@ -605,14 +607,7 @@ class MiningRule(Strict):
 
     _slug = field_validator("id")(_check_slug)
 
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"pattern does not compile: {exc}") from None
-        return value
+    _compiles = field_validator("pattern")(_check_regex)
 
 
 class MixClaim(Strict):
@@ -1370,14 +1365,7 @@ class RegexCheck(CheckBase):
     pattern: str
     must_match: bool = True
 
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"regex does not compile: {exc}") from None
-        return value
+    _compiles = field_validator("pattern")(_check_regex)
 
 
 Check = Annotated[
