@@ -35,6 +35,7 @@ def site_inputs(tmp_path: Path, registry_copy: Path) -> dict[str, Path]:
     """Registry, site_src and mkdocs.yml copied into the test folder."""
     shutil.copytree(REPO / "site_src", tmp_path / "site_src")
     shutil.copy(REPO / "mkdocs.yml", tmp_path / "mkdocs.yml")
+    shutil.copytree(REPO / "overrides", tmp_path / "overrides")  # theme.custom_dir, relative to mkdocs.yml
     return {
         "registry": registry_copy,
         "site_src": tmp_path / "site_src",

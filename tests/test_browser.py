@@ -72,6 +72,7 @@ def served_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     }
     shutil.copytree(REPO / "registry", inputs["registry"])
     shutil.copytree(REPO / "site_src", inputs["site_src"])
+    shutil.copytree(REPO / "overrides", root / "overrides")  # theme.custom_dir, relative to mkdocs.yml
     # Material's instant navigation only intercepts links to the site_url's host and
     # port (it reads the sitemap): publish the test site at the address we serve it on.
     with socket.socket() as s:

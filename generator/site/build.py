@@ -132,6 +132,10 @@ def build_site(
         yaml = YAML(typ="safe")
         config = yaml.load(config_file.read_text(encoding="utf-8")) or {}
         static_nav = config.pop("nav", None) or []
+        theme = config.get("theme")
+        if isinstance(theme, dict) and theme.get("custom_dir"):
+            # The config is rewritten into a temporary folder: keep custom_dir relative to mkdocs.yml.
+            theme["custom_dir"] = str((config_file.parent / theme["custom_dir"]).resolve())
         config["docs_dir"] = str(docs)
         config["site_dir"] = str(work / "site")
         config["nav"] = [*plan.nav, *static_nav]

@@ -1,0 +1,37 @@
+"""Jinja2 templates for generated pages, with autoescape on.
+
+Escaping is the default here, not a call to remember: every ``{{ value }}`` in a
+template is HTML-escaped unless the value is ``markupsafe.Markup`` (already-safe
+HTML built by :mod:`generator.site.html`). Templates live in
+``generator/site/templates/``; ``StrictUndefined`` turns a misspelt variable into
+an error at build time rather than an empty cell on the site.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+__all__ = ["Markup", "environment", "render"]
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("generator.site", "templates"),
+        # Page templates end in .md.j2 (Markdown with raw HTML blocks) or .html.j2: escape both.
+        autoescape=select_autoescape(enabled_extensions=("html", "md", "j2"), default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    return env
+
+
+def render(name: str, **context: Any) -> str:
+    """Render one template from generator/site/templates/ with autoescape."""
+    return environment().get_template(name).render(**context)
