@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from click.testing import CliRunner  # noqa: E402
 
 from generator.analysis.calibration import calibrate_from, fit_calibration  # noqa: E402
-from generator.ingest.command import ingest  # noqa: E402
+from generator.cli.ingest import ingest  # noqa: E402
 from generator.registry.loader import load_registry  # noqa: E402
 from generator.runs.scan import load_perf_records, load_results  # noqa: E402
 

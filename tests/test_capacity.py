@@ -23,7 +23,6 @@ from generator.analysis.capacity import (
     tokens_per_month,
     weights_gb,
 )
-from generator.analysis.commands import capacity
 from generator.analysis.seedcheck import (
     ParsedNumber,
     agrees,
@@ -31,6 +30,7 @@ from generator.analysis.seedcheck import (
     fmt_num,
     parse_number,
 )
+from generator.cli.planning import capacity
 from generator.registry.loader import Registry, load_registry
 from generator.registry.schema import Machine
 from tests.conftest import REPO

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from generator.analysis.commands import cost
 from generator.analysis.cost import (
     ScenarioAResult,
     blended_price,
@@ -22,6 +21,7 @@ from generator.analysis.cost import (
     scenario_a,
     scenario_b,
 )
+from generator.cli.planning import cost
 from generator.registry.loader import Registry, load_registry
 from generator.registry.schema import Machine
 from tests.conftest import REPO

@@ -16,10 +16,10 @@ from generator.analysis.calibration import (
     quant_family,
 )
 from generator.analysis.capacity import gb_read_per_token, throughput, weights_read_gb
-from generator.analysis.commands import capacity, roi
 from generator.analysis.cost import cost_report, hardware_cost
+from generator.cli.ingest import ingest
+from generator.cli.planning import capacity, roi
 from generator.errors import InputError
-from generator.ingest.command import ingest
 from generator.registry.loader import Registry, load_registry
 from generator.runs.scan import load_perf_records, load_results
 from tests.conftest import REPO

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from generator.analysis.commands import roi
 from generator.analysis.roi import RoiResult, minutes_saved, roi_report, staff_hours, workload_roi
+from generator.cli.planning import roi
 from generator.registry.loader import Registry, load_registry
 from generator.registry.schema import RoiInputs
 from tests.conftest import REPO

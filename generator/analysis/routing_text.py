@@ -13,7 +13,7 @@ from typing import Any
 
 from generator.analysis.rails import RoutingClaimResult
 from generator.analysis.routing import WorkloadRouting
-from generator.cli_common import json_safe
+from generator.analysis.serialize import json_safe
 from generator.registry.loader import Registry
 from generator.registry.schema import Workload
 from generator.runs.records import Manifest

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from generator.cli_common import _table, handles_errors, invocation_args, json_option, json_safe, registry_option
+from generator.analysis.serialize import json_safe
+from generator.cli.options import _table, handles_errors, invocation_args, json_option, registry_option
 
 
 def _num(x: float | None, fmt: str = "{:.2f}") -> str:

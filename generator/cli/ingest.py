@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from generator.cli_common import _table, handles_errors, invocation_args, json_option, registry_option
+from generator.cli.options import _table, handles_errors, invocation_args, json_option, registry_option
 from generator.ingest import FORMATS
 from generator.registry.schema import SLUG_RE
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from generator.cli_common import _table, handles_errors, invocation_args, json_option, registry_option
+from generator.cli.options import _table, handles_errors, invocation_args, json_option, registry_option
 
 if TYPE_CHECKING:
     from generator.analysis.review import ReviewReport

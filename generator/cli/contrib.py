@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from generator.cli_common import handles_errors, json_option, registry_option, runs_option
+from generator.cli.options import handles_errors, json_option, registry_option, runs_option
 from generator.errors import InputError, Problem
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from generator.cli_common import _table, handles_errors, invocation_args, json_option, registry_option
+from generator.cli.options import _table, handles_errors, invocation_args, json_option, registry_option
 
 
 def _pct(x: float | None) -> str:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from generator.analysis.commands import _checks_json, _echo_checks, _echo_json, _jsonable
 from generator.analysis.seedcheck import fmt_num
-from generator.cli_common import _table, handles_errors, json_option, registry_option, runs_option
+from generator.cli.options import _table, handles_errors, json_option, registry_option, runs_option
+from generator.cli.planning import _checks_json, _echo_checks, _echo_json, _jsonable
 
 
 def _quality_text(q) -> str:  # RoleQuality | None

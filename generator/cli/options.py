@@ -1,7 +1,7 @@
 """Shared pieces of the command line: options, error handling, plain-text tables.
 
-Command modules import from here (never from ``generator.cli``), so a command can
-live in its own module without a circular import.
+Every command module in ``generator.cli`` imports its options from here, so an option
+is spelt once and command modules need not import one another.
 """
 
 from __future__ import annotations
@@ -85,28 +85,3 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     for r in rows:
         lines.append("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns))
     return "\n".join(lines)
-
-
-def json_safe(value: Any) -> Any:
-    """Records as strict JSON: dataclasses and pydantic models as objects, non-finite floats as
-    null (an interval without a bound, a p95 over timed-out requests), the rest by ``str``."""
-    import dataclasses
-    import math
-
-    from pydantic import BaseModel
-
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: json_safe(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, BaseModel):
-        return json_safe(value.model_dump())
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if value is None or isinstance(value, str | int | bool):
-        return value
-    if hasattr(value, "item"):  # numpy scalars
-        return json_safe(value.item())
-    return str(value)

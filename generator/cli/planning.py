@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from generator.analysis.seedcheck import SeedCheck, fmt_num
-from generator.cli_common import _table, handles_errors, json_option, registry_option, runs_option
+from generator.cli.options import _table, handles_errors, json_option, registry_option, runs_option
 
 tolerance_option = click.option(
     "--tolerance",

@@ -1,0 +1,5 @@
+"""``python -m generator.cli``: the same as ``opsbench``."""
+
+from generator.cli import main
+
+main()
