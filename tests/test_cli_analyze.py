@@ -1,8 +1,13 @@
-"""The verdict commands end to end, on run folders generated here (labelled synthetic).
+# ruff: noqa: E501  (the expected tables are as wide as the commands print them)
+"""The verdict commands (generator/cli/analyze.py) end to end, on run folders generated here
+(labelled synthetic).
 
-``opsbench leaderboard|promote|decide|diff --json`` read the run store through the one
-evidence table; these tests pin what they print for hand-worked scenarios: repeats,
-load levels, different case sets, thin evidence, hard failures in recall.
+``opsbench leaderboard|promote|decide|diff`` read the run store through the one evidence
+table; these tests pin what they print for hand-worked scenarios: repeats, load levels,
+different case sets, thin evidence, hard failures in recall. The ``*_exact_output`` tests
+pin the whole text stdout, as sqlite-utils and llm do (tables pad their last column, so
+lines are compared without trailing blanks); the figures in them are worked in each
+test's docstring.
 """
 
 from __future__ import annotations
@@ -209,3 +214,128 @@ def test_diff_json_is_paired(runs: Path, registry_copy: Path) -> None:
     # With no run ids: the suite's latest run against the previous one that shares a model.
     again = verdicts("diff", registry_copy, runs, "--suite", "synthetic")
     assert (again["a"], again["b"]) == (a, b)
+
+
+def text(*args: str) -> str:
+    """Stdout alone (stderr apart), lines without trailing blanks."""
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return "\n".join(line.rstrip() for line in result.stdout.splitlines()) + "\n"
+
+
+def test_leaderboard_exact_output(runs: Path, registry_copy: Path) -> None:
+    """a: 30/30, Wilson [88.6 %, 100 %]; b: 10/30 = 33 % [19.2 %, 51.2 %]; weight 2 each, so
+    60/60 and 20/60; pain 2 per miss: 20 × 2 ÷ 30 = 1.33. b ranks 2: a is better on 20
+    discordant cases (McNemar p = 2 × 2^-20)."""
+    write(runs, "20260101-000000-r1", {"a": [[True]] * 30, "b": [[i < 10] for i in range(30)]})
+    assert text("leaderboard", "--registry", str(registry_copy), "--runs", str(runs)) == LEADERBOARD
+
+
+def test_diff_exact_output(runs: Path, registry_copy: Path) -> None:
+    """10/20 then 18/20 passing: cases 010–017 newly pass; +40 %; exact McNemar on 8
+    discordant cases all one way: p = 2 × 2^-8 = 0.00781."""
+    a, b = "20260101-000000-a", "20260102-000000-b"
+    write(runs, a, {"m": [[True]] * 10 + [[False]] * 10})
+    write(runs, b, {"m": [[True]] * 18 + [[False]] * 2}, created_at="2026-01-02T00:00:00Z")
+    assert text("diff", a, b, "--registry", str(registry_copy), "--runs", str(runs)) == DIFF
+
+
+def test_promote_apply_exact_output(runs: Path, registry_copy: Path) -> None:
+    """llama 20/30 = 0.667 against gemma4 10/30 = 0.333; pain 10 × 2 ÷ 30 = 0.667 against
+    1.333; 10 discordant cases one way: one-sided p = 2^-10 = 0.000977. --apply says on
+    stderr what it wrote, and rewrites only the incumbent line (llama leaves the challengers)."""
+    write(
+        runs,
+        "20260101-000000-r1",
+        {"gemma4": [[i < 10] for i in range(30)], "llama3.1-8b": [[i < 20] for i in range(30)]},
+    )
+    before = (registry_copy / "roles.yaml").read_text()
+    args = ["promote", "--role", "draft", "--apply", "--registry", str(registry_copy), "--runs", str(runs)]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0
+    assert "\n".join(line.rstrip() for line in result.stdout.splitlines()) + "\n" == PROMOTE
+    assert result.stderr == "applied: draft incumbent is now llama3.1-8b\n"
+    after = (registry_copy / "roles.yaml").read_text()
+    expected = before.replace(
+        "    incumbent: gemma4\n    challengers:\n      - llama3.1-8b\n",
+        "    incumbent: llama3.1-8b\n    challengers:\n",
+        1,
+    )
+    assert expected != before and after == expected
+
+
+def test_decide_exact_output(runs: Path, registry_copy: Path) -> None:
+    """Three accepted cases are too few to settle any gate: insufficient evidence, routed
+    hosted, and one violation would settle it as reject; candidates without runs say so."""
+    write(runs, "20260101-000000-r1", {"qwen3.6-27b": [[True]] * 3}, workload="handoff-drafting")
+    args = ["decide", "--workload", "handoff-drafting", "--registry", str(registry_copy), "--runs", str(runs)]
+    assert text(*args) == DECIDE
+
+
+LEADERBOARD = """\
+rank  model  cases  acceptance        score  pain  hard_fail  p50_s  p95_s  tok/s
+----  -----  -----  ----------------  -----  ----  ---------  -----  -----  -----
+1     a      30     100% [89%, 100%]  60/60  0.00  0%         2.00   2.00   20.0
+2     b      30     33% [19%, 51%]    20/60  1.33  0%         2.00   2.00   20.0
+
+rank: 1 + the number of models significantly better on the cases both ran (paired, two-sided alpha 0.05); quality at each model's lowest load level.
+"""
+
+DIFF = """\
+A = 20260101-000000-a
+B = 20260102-000000-b
+
+model_id  case_id   change         a     b
+--------  --------  -------------  ----  ----
+m         case-010  newly-passing  fail  pass
+m         case-011  newly-passing  fail  pass
+m         case-012  newly-passing  fail  pass
+m         case-013  newly-passing  fail  pass
+m         case-014  newly-passing  fail  pass
+m         case-015  newly-passing  fail  pass
+m         case-016  newly-passing  fail  pass
+m         case-017  newly-passing  fail  pass
+
+model  shared cases  A    B    B-A [95% CI]       p        hard A  hard B  latency B-A (s)
+-----  ------------  ---  ---  -----------------  -------  ------  ------  --------------------
+m      20            50%  90%  +40% [+20%, +60%]  0.00781  0%      0%      +0.00 [+0.00, +0.00]
+
+paired on shared cases: exact McNemar; intervals are bootstrap over cases
+"""
+
+PROMOTE = """\
+draft: llama3.1-8b vs incumbent gemma4: PROMOTE
+  every gate passes, and the gain is beyond noise
+  fragility: flips to insufficient-evidence if 3 more cases fail
+  gate               challenger                                                                              incumbent  rule                                            result
+  -----------------  --------------------------------------------------------------------------------------  ---------  ----------------------------------------------  ------
+  acceptance_rate    0.667                                                                                   0.333      challenger >= incumbent                         pass
+  review_pain        0.667                                                                                   1.333      challenger <= incumbent                         pass
+  hard_failure_rate  0.000                                                                                   0.000      challenger <= incumbent                         pass
+  cost_tier          free                                                                                    free       free, unless the incumbent is also paid         pass
+  family_diversity   4 families after promotion (google-gemma, huggingface-smollm, ibm-granite, meta-llama)             >= 2 families across incumbent + challengers    pass
+  beyond_noise       diff +0.333 [+0.167, +0.500], p = 0.000977 (Holm 0.000977), exact McNemar, shared=30               one-sided p (Holm) < 0.025, >= 20 shared cases  pass
+draft: granite3.3-8b vs incumbent gemma4: NO-RUNS
+  no runs yet for granite3.3-8b
+draft: gemma3-270m vs incumbent gemma4: NO-RUNS
+  no runs yet for gemma3-270m
+draft: smollm2-135m vs incumbent gemma4: NO-RUNS
+  no runs yet for smollm2-135m
+"""
+
+DECIDE = """\
+workload          model              cases  before rails           finding                route   fragility                                                              why
+----------------  -----------------  -----  ---------------------  ---------------------  ------  ---------------------------------------------------------------------  -------------------------------------------------------------------------------------------
+handoff-drafting  qwen3.6-27b        3      insufficient-evidence  insufficient-evidence  hosted  flips to reject if 1 more case violate policy (policy_violation_rate)  interval straddles the threshold: acceptance_rate, policy_violation_rate, hard_failure_rate
+handoff-drafting  mistral-small-22b  0                             no runs yet            —                                                                              no runs yet
+handoff-drafting  gemma3-270m        0                             no runs yet            —                                                                              no runs yet
+handoff-drafting  smollm2-135m       0                             no runs yet            —                                                                              no runs yet
+
+handoff-drafting:
+  length qwen3.6-27b: limit no measured cases (no measured cases)
+
+seed routing figures:
+  escalate-recall-after-keyword-rule: seed says 'qwen3.6:27b achieved 88 percent escalation recall (before any rail); keyword risk then bypasses the model'; cases give not derivable (not derivable: no runs of qwen3.6-27b on escalation-classification)
+  routine-queue-share: seed says 'A conservative local pre-filter that safely routes 55 percent to the routine queue'; cases give not derivable (not derivable: no runs of qwen3.6-27b on escalation-classification)
+  volume-safe-to-move-local: seed says "roughly 58 percent of the buyer's current language-model volume as safe to move local immediately"; cases give not derivable (not derivable: the registry states no monthly volume for handoff-drafting)
+"""
