@@ -170,3 +170,24 @@ def previous_run(manifests: list[Manifest], latest: Manifest) -> Manifest | None
         and set(m.settings.models) & set(latest.settings.models)
     ]
     return earlier[-1] if earlier else None
+
+
+def runs_to_compare(
+    manifests: list[Manifest], run_a: str | None, run_b: str | None, suite: str | None
+) -> tuple[str, str]:
+    """The (A, B) pair ``opsbench diff`` compares: the two ids given, or with none the latest run
+    (of ``suite`` if given) against :func:`previous_run`. A pair that cannot be made raises
+    ``LookupError`` with the reason, which the command prints as a usage error."""
+    if run_a is None or run_b is None:
+        if run_a is not None or run_b is not None:
+            raise LookupError("give two run ids, or none with --suite")
+        pool = [m for m in manifests if suite is None or m.settings.suite == suite]
+        if not pool:
+            raise LookupError("no runs" + (f" of suite {suite!r}" if suite else ""))
+        prev = previous_run(manifests, pool[-1])
+        if prev is None:
+            raise LookupError(
+                f"no earlier run of suite {pool[-1].settings.suite!r} measured the models of {pool[-1].run_id}"
+            )
+        return prev.run_id, pool[-1].run_id
+    return run_a, run_b

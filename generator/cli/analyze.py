@@ -235,25 +235,17 @@ def diff(
     """
     from dataclasses import asdict
 
-    from generator.analysis.diff import diff_runs, previous_run
+    from generator.analysis.diff import diff_runs, runs_to_compare
     from generator.registry.loader import load_registry
     from generator.runs.scan import load_results
 
     reg = load_registry(registry_dir)
     df, manifests = load_results(runs_dir)
     by_id = {m.run_id: m for m in manifests}
-    if run_a is None or run_b is None:
-        if run_a is not None or run_b is not None:
-            raise click.UsageError("give two run ids, or none with --suite")
-        pool = [m for m in manifests if suite is None or m.settings.suite == suite]
-        if not pool:
-            raise click.UsageError("no runs" + (f" of suite {suite!r}" if suite else ""))
-        prev = previous_run(manifests, pool[-1])
-        if prev is None:
-            raise click.UsageError(
-                f"no earlier run of suite {pool[-1].settings.suite!r} measured the models of {pool[-1].run_id}"
-            )
-        run_a, run_b = prev.run_id, pool[-1].run_id
+    try:
+        run_a, run_b = runs_to_compare(manifests, run_a, run_b, suite)
+    except LookupError as exc:
+        raise click.UsageError(str(exc)) from None
     for r in (run_a, run_b):
         if r not in by_id:
             raise click.UsageError(f"no run {r!r} in {runs_dir}")
