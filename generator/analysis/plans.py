@@ -25,13 +25,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
-from generator.analysis.capacity import (
-    check_memory_claim,
-    concurrent_users,
-    fit,
-    is_local,
-    throughput,
-)
+from generator.analysis.capacity import concurrent_users, fit, is_local, throughput
+from generator.analysis.capacity_claims import check_memory_claim
 from generator.analysis.seedcheck import SeedCheck, check_seed_claim, fmt_num
 from generator.registry.schema import (
     CapacityDefaults,

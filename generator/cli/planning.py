@@ -161,7 +161,8 @@ def capacity(
 
         opsbench capacity --machine mac-studio-m4-max-128 --model gpt-oss-120b --measured-tps 55
     """
-    from generator.analysis.capacity import CEILING_NOTE, capacity_for, is_local, seed_capacity_checks
+    from generator.analysis.capacity import CEILING_NOTE, capacity_for, is_local
+    from generator.analysis.capacity_claims import seed_capacity_checks
 
     if kv_gb is not None and kv_bytes_per_token is not None:
         raise click.UsageError("give --kv-gb or --kv-bytes-per-token, not both")

@@ -9,7 +9,8 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from generator.analysis.calibration import Calibration, calibrate_from
-from generator.analysis.capacity import CapacityRow, capacity_matrix, seed_capacity_checks
+from generator.analysis.capacity import CapacityRow, capacity_matrix
+from generator.analysis.capacity_claims import seed_capacity_checks
 from generator.analysis.cost import CostReport, cost_report
 from generator.analysis.decisions import Decision
 from generator.analysis.leaderboard import cost_column, evidence_cells, leaderboard, priced_rows
