@@ -222,8 +222,8 @@ def test_cli_roi_measured_exact(registry_copy: Path, tmp_path: Path) -> None:
 
 
 def test_failing_candidate_net_never_enters_decision(registry_copy: Path, tmp_path: Path) -> None:
+    from generator.analysis.economics import economics
     from generator.analysis.leaderboard import evidence_cells
-    from generator.analysis.roi import economics
 
     runs = tmp_path / "runs"
     _escalation_run(registry_copy, runs, None)

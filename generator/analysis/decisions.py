@@ -385,7 +385,7 @@ def decide(
     ``q``: the evidence table's quality cells (computed from ``df`` when not given; the site
     passes the ones it computed once). ``roi_net_per_month`` (from the ROI analysis) turns a
     would-be keep into a defer when localizing the workload does not pay; a mapping gives each
-    model its own (:func:`generator.analysis.roi.economics`: measured, None where not computed).
+    model its own (:func:`generator.analysis.economics.economics`: measured, None where not computed).
     ``after_rails`` (model → its figures after the guard rules, ``rails.after_rails``): the
     decision is made on those, and its reason says so. ``privacy`` and ``postures``
     (``generator.privacy.localities``) add the private-endpoint gate.

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from generator.analysis.economics import LocalShare, WorkloadEconomics, economics
 from generator.analysis.rails import RoutingClaimResult
-from generator.analysis.roi import LocalShare, WorkloadEconomics, economics
 from generator.analysis.routing import WorkloadRouting, routing_report
 from generator.registry.loader import Registry
 from generator.runs.records import Manifest

@@ -431,7 +431,8 @@ def roi(registry_dir: Path, runs_dir: Path, workload_ids: tuple[str, ...], rel_t
 
         opsbench roi --workload field-extraction
     """
-    from generator.analysis.roi import economics, roi_report
+    from generator.analysis.economics import economics
+    from generator.analysis.roi import roi_report
 
     reg, df, manifests, q, _ = _evidence(registry_dir, runs_dir)
     rel_tol = reg.policy.claims.rel_tolerance if rel_tol is None else rel_tol

@@ -13,10 +13,11 @@ from generator.analysis.capacity import CapacityRow, capacity_matrix
 from generator.analysis.capacity_claims import seed_capacity_checks
 from generator.analysis.cost import CostReport, cost_report
 from generator.analysis.decisions import Decision
+from generator.analysis.economics import WorkloadEconomics
 from generator.analysis.leaderboard import cost_column, evidence_cells, leaderboard, priced_rows
 from generator.analysis.promotion import PromotionOutcome, promotion_outcomes
 from generator.analysis.review import ReviewReport
-from generator.analysis.roi import RoiResult, WorkloadEconomics, roi_report
+from generator.analysis.roi import RoiResult, roi_report
 from generator.analysis.seedcheck import SeedCheck
 from generator.analysis.verdicts import assemble
 from generator.registry.loader import Registry

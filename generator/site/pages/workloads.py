@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from generator.analysis.decisions import workload_gates
-from generator.analysis.roi import RoiResult, WorkloadEconomics
+from generator.analysis.economics import WorkloadEconomics
+from generator.analysis.roi import RoiResult
 from generator.privacy import PRIVATE_LOCALITIES, endpoint_privacy
 from generator.registry.schema import Gate, Workload
 from generator.site.html import Cell, esc, esc_md, fmt_num, pre
