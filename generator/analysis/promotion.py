@@ -236,7 +236,7 @@ def evaluate_role(
             f"(Holm {o.p_adjusted:.3g}), {comp.method}, shared={n}",
             "",
             f"one-sided p (Holm) < {half:g}, >= {policy.min_shared_cases} shared cases",
-            n >= policy.min_shared_cases and o.p_adjusted < half and o.b > o.c,
+            n >= policy.min_shared_cases and o.p_adjusted < half and comp.mean_b > comp.mean_a,  # type: ignore[operator]
         )
         o.gates = [acc_gate, *mechanical, noise]
         o.more_cases_needed = max(0, max(o.cases_for_min_effect or 0, policy.min_shared_cases) - n)
