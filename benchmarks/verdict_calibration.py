@@ -15,6 +15,10 @@ On the same simulated data, each row also reports (one-sided, at alpha/2, same n
 - ``test only``: the implemented paired test's p-value alone, without the other gates
   (the difference to ``gate`` is what minimum cases, the mechanical gates and the
   ``acceptance >= incumbent`` rule cost);
+- ``normal limit``: the same sign-flip statistic read off its normal limit, Σd / √Σd² against
+  z₁₋α/₂: the gap to ``test only`` is what the permutation law's discreteness costs (per-case
+  means are multiples of 1/r, so the sum sits on a lattice and the atom at the observed value
+  counts as "as extreme", which is what keeps the exact test's size <= alpha);
 - ``paired t``: Student's t on the per-case mean differences;
 - ``stratified``: the exact conditional permutation test within cases (the model labels of
   a case's 2r outcomes permuted, cases independent; the statistic is the challenger's
@@ -54,7 +58,7 @@ from generator.registry.schema import Role
 
 REPO = Path(__file__).resolve().parent.parent
 UNIT = NormalDist()
-METHODS = ("gate", "test only", "paired t", "stratified", "oracle")
+METHODS = ("gate", "test only", "normal limit", "paired t", "stratified", "oracle")
 
 
 @dataclass
@@ -158,6 +162,7 @@ def decide(
     k_inc, k_cha = x_inc.sum(axis=1), x_cha.sum(axis=1)
     d = (k_cha - k_inc) / repeats
     sd = float(d.std(ddof=1))
+    s2 = float(np.sum(d * d))
     t_ok = sd > 0 and d.mean() / (sd / math.sqrt(cases)) > t_quantile(1 - half, cases - 1)
     delta = float(np.mean(p_cha - p_inc))
     var0 = float(np.mean(2 * p_inc * (1 - p_inc))) / repeats
@@ -168,6 +173,7 @@ def decide(
         {
             "gate": float(o.verdict == "promote"),
             "test only": float(o.p_value is not None and o.p_value < half),
+            "normal limit": float(s2 > 0 and d.sum() / math.sqrt(s2) > UNIT.inv_cdf(1 - half)),
             "paired t": float(t_ok),
             "stratified": float(stratified_p(k_cha, k_inc, repeats) < half),
             "oracle": oracle,
