@@ -168,3 +168,19 @@ def test_latency_gates_are_judged_at_one_load_level(reg) -> None:
     assert d.finding == "fix" and "p95_latency_s at 8 in flight" in d.reason
     d = _decide(both, p95_at(4), reg, ["qwen3.6-27b"])[0]
     assert d.finding == "undecided" and "p95_latency_s at 4 in flight" in d.reason
+
+
+def test_beyond_noise_gate_reads_the_mean_difference_not_the_case_count(reg) -> None:
+    # 5 repeats of 26 cases. Cases 0-11: challenger 5/5, incumbent 1/5 (difference +0.8);
+    # cases 12-25: challenger 4/5, incumbent 5/5 (-0.2). The challenger is better on fewer cases
+    # (b = 12 < c = 14) but by more: mean difference (12 * 0.8 - 14 * 0.2) / 26 = +0.26, and the
+    # sign-flip z = 6.8 / sqrt(12 * 0.64 + 14 * 0.04) = 2.37 (one-sided p about 0.009). The verdict
+    # promotes on the mean difference, so the gate shown beside it must pass on the same rule.
+    inc = pd.concat([frame("gemma4", [i >= 12 or j == 0 for i in range(26)]) for j in range(5)])
+    cha = pd.concat([frame("llama3.1-8b", [i < 12 or j > 0 for i in range(26)]) for j in range(5)])
+    out = evaluate(pd.concat([inc, cha]), reg.roles["draft"], "llama3.1-8b", reg)
+    assert (out.b, out.c, out.shared_cases) == (12, 14, 26)
+    assert out.diff == pytest.approx(6.8 / 26)
+    assert out.p_value < 0.025
+    assert out.verdict == "promote", out.reason
+    assert [g.passed for g in out.gates] == [True] * 6
