@@ -82,7 +82,7 @@ def test_built_site_verdict_text_stamp_and_bundle(planted_site: Path, site_input
         f"{untested} of {len(candidates)} candidate(s) are untested."
     )
     assert sentence in home
-    assert home.index(sentence) < home.index("Routing table")
+    assert home.index(sentence) < home.index('<h2 id="routing-table"')
     assert "claude-sonnet (never measured)" in home
     # The routing table states the key figure against its gate, in per cent with the interval.
     assert re.search(r"acceptance_rate \d+ % \[\d+, \d+\] vs ≥ \d+ %", home)
