@@ -112,14 +112,15 @@ def gate_figure(result: Any) -> str:
 
 def key_gate(decision: Any) -> Any:
     """The gate that decides the finding: the first failing gate, else the first undecided, else
-    the first quality gate (the one a reader asks about first)."""
+    acceptance, else the first quality gate (the ones a reader asks about first)."""
     gates = [g for g in decision.gates if g.value is not None]
     for state in ("fail", "insufficient"):
         for g in gates:
             if g.state == state:
                 return g
+    acceptance = [g for g in gates if g.gate.metric == "acceptance_rate"]
     quality = [g for g in gates if g.gate.kind == "quality"]
-    return (quality or gates or [None])[0]
+    return (acceptance or quality or gates or [None])[0]
 
 
 def fmt_secs(value: float | None, digits: int = 2) -> str:
