@@ -131,8 +131,10 @@ def test_internal_links_resolve(site_inputs: dict[str, Path], tmp_path: Path) ->
             if parts.scheme or parts.netloc or not parts.path or target.startswith(("#", "mailto:")):
                 continue
             path = unquote(parts.path)
-            # 404.html links from the site root (site_url's path is "/").
-            resolved = (out / path.lstrip("/")) if path.startswith("/") else (page.parent / path).resolve()
+            # 404.html links from the site root: site_url's path (derived from repo_url, mkdocs.yml).
+            root = "/local-model-ops-bench/"
+            rooted = path.removeprefix(root) if path.startswith(root) else path.lstrip("/")
+            resolved = (out / rooted) if path.startswith("/") else (page.parent / path).resolve()
             if resolved.is_dir():
                 resolved = resolved / "index.html"
             if not resolved.exists():

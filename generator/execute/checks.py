@@ -95,6 +95,23 @@ def find_label(output: str, labels: list[str], field: str | None) -> str | None:
 _EVIDENCE_MIN_CHARS = ScoringPolicy.model_fields["evidence_min_chars"].default
 
 
+# What each check kind does, in plain words, beside the code that applies it (run_check below) so
+# the methodology page reads them from here and a new kind without a description fails its test.
+CHECK_DESCRIPTIONS: dict[str, str] = {
+    "json_valid": "The answer must contain one JSON value that parses (a fenced ```json block or the bare value).",
+    "json_schema": "The answer's JSON must match the case's JSON Schema (types, required fields, allowed values).",
+    "exact_field": "One field of the answer's JSON (a dotted path) must equal the expected value exactly.",
+    "label": "The answer must choose the expected label among the case's labels, in free text or a JSON field.",
+    "evidence": "The answer must quote lines that really are in the case input: every required line, "
+    "and at least the minimum number of source lines.",
+    "banned_phrases": "The answer must not contain any banned phrase (case-insensitive) nor match any banned "
+    "pattern.",
+    "required_phrases": "The answer must contain the required phrases: all of them, or any one (mode any).",
+    "regex": "The answer must match the pattern, or, with must_match false, must not match it.",
+    "prompt_echo": "A built-in check: fails an answer that repeats a line of the case's own instructions.",
+}
+
+
 def run_check(
     check: Any, case: TaskCase, output: str, evidence_min_chars: int = _EVIDENCE_MIN_CHARS
 ) -> tuple[bool, str]:

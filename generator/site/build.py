@@ -7,6 +7,7 @@ into a temporary folder beside it, so a failed build never leaves a half site.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
+from generator import __version__
 from generator.analysis.orchestration import load_orchestration_runs
 from generator.analysis.review import ReviewReport, review_report
 from generator.errors import OpsBenchError
@@ -74,6 +76,46 @@ def _source_date_epoch(manifests: list) -> str:
         return "0"
     latest = max(m.finished_at or m.created_at for m in manifests)
     return str(int(datetime.strptime(latest, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()))
+
+
+def _data_commit(runs_dir: Path) -> str:
+    """The git commit that last touched the run store, or "unknown" (not a repository, no git)."""
+    try:
+        proc = subprocess.run(
+            ["git", "log", "-1", "--format=%H", "--", "."],
+            cwd=runs_dir,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:
+        return "unknown"
+    return proc.stdout.strip() or "unknown"
+
+
+def _build_stamp(runs_dir: Path, manifests: list) -> dict[str, str]:
+    """Tool version, data commit and the data's date for the footer: nothing from the clock, so the
+    same data builds the same site."""
+    latest = max((m.finished_at or m.created_at for m in manifests), default=None)
+    return {
+        "version": __version__,
+        "data_commit": _data_commit(runs_dir),
+        "date": latest[:10] if latest else "no runs",
+    }
+
+
+_GITHUB = re.compile(r"^https://github\.com/(?P<owner>[^/]+)/(?P<repo>[^/]+?)/?$")
+
+
+def publish_urls(config: dict) -> None:
+    """One setting publishes the site: ``repo_url`` in mkdocs.yml. Unless site_url is set too, it is
+    derived from a GitHub repository (https://github.com/OWNER/REPO -> https://OWNER.github.io/REPO/),
+    which is where ``mkdocs gh-deploy`` puts it."""
+    repo = config.get("repo_url")
+    if repo and not config.get("site_url"):
+        m = _GITHUB.match(str(repo))
+        if m:
+            config["site_url"] = f"https://{m['owner'].lower()}.github.io/{m['repo']}/"
 
 
 def _review(reg: Registry, runs_dir: Path) -> ReviewReport | None:
@@ -136,6 +178,9 @@ def build_site(
         if isinstance(theme, dict) and theme.get("custom_dir"):
             # The config is rewritten into a temporary folder: keep custom_dir relative to mkdocs.yml.
             theme["custom_dir"] = str((config_file.parent / theme["custom_dir"]).resolve())
+        publish_urls(config)
+        extra = config.setdefault("extra", {})
+        extra["build_stamp"] = _build_stamp(runs_dir, manifests)
         config["docs_dir"] = str(docs)
         config["site_dir"] = str(work / "site")
         config["nav"] = [*plan.nav, *static_nav]

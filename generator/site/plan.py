@@ -44,6 +44,9 @@ def plain(value: Any) -> Any:
     return value
 
 
+VEGA_BUNDLE = "assets/vendor/vega-bundle.js"
+
+
 @dataclass
 class SitePlan:
     pages: dict[str, str] = field(default_factory=dict)  # docs-relative path -> Markdown
@@ -63,7 +66,9 @@ class SitePlan:
         self.charts.append(chart)
         svg = rel(page, f"charts/{chart.name}.svg")
         return (
-            f'<div class="opsbench-chart" data-chart="{esc(chart.name)}" data-spec="{json_attr(chart.spec)}">'
+            # data-bundle: charts.js loads the Vega bundle from it, so only pages with a chart fetch it.
+            f'<div class="opsbench-chart" data-chart="{esc(chart.name)}" data-spec="{json_attr(chart.spec)}" '
+            f'data-bundle="{esc(rel(page, VEGA_BUNDLE))}">'
             f'<div class="opsbench-chart-target"></div>'
             f'<img class="opsbench-chart-fallback" src="{esc(svg)}" alt="{esc(chart.title)}"></div>'
         )

@@ -21,8 +21,27 @@
     });
   }
 
+  // The Vega bundle is loaded only on pages with a chart: the first chart names it (data-bundle,
+  // relative to its page); once loaded it stays for later pages reached by instant navigation.
+  var loading = null;
+  function withBundle(first, then) {
+    if (typeof vegaEmbed !== "undefined") return then();
+    if (!loading) {
+      loading = new Promise(function (resolve, reject) {
+        var s = document.createElement("script");
+        s.src = first.dataset.bundle;
+        s.onload = resolve;
+        s.onerror = reject;
+        document.head.appendChild(s);
+      });
+    }
+    loading.then(then, function () { loading = null; });
+  }
+
   function drawAll() {
-    document.querySelectorAll(".opsbench-chart").forEach(draw);
+    var charts = document.querySelectorAll(".opsbench-chart");
+    if (!charts.length || !charts[0].dataset.bundle) return;
+    withBundle(charts[0], function () { charts.forEach(draw); });
   }
 
   if (typeof document$ !== "undefined") {

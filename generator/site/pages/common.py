@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import pandas as pd
@@ -21,6 +22,44 @@ def model_link(reg: Registry, page: str, model_id: str, external_label: str = "e
         title = esc(reg.models[model_id].display_name)
         return Cell(f'<a href="{href}" title="{title}">{esc(model_id)}</a>', plain=model_id)
     return f"{model_id} ({external_label})"
+
+
+PROVIDER_LABELS = {
+    "openai": "OpenAI-compatible",
+    "ollama": "Ollama",
+    "embedded": "embedded llama.cpp (in-process)",
+    "hosted": "hosted API",
+}
+
+
+def provider_label(provider: str) -> str:
+    """What a provider id means to a reader: "openai" is the OpenAI-compatible wire protocol any local
+    server speaks (llama.cpp, vLLM, LM Studio), not OpenAI the company."""
+    return PROVIDER_LABELS.get(provider, provider)
+
+
+def architecture_label(model: Any) -> str:
+    """The architecture the registry states; a model whose entry does not state it says so rather than
+    showing the schema's default ("dense") as a fact."""
+    return model.architecture if "architecture" in model.model_fields_set else "not stated in the registry"
+
+
+_BACKTICKS = re.compile(r"`([^`]+)`")
+
+
+def inline_md(text: str | None) -> Any:
+    """Contributor text with `backtick` spans as code: escaped first, so only the code markup is HTML."""
+    if not text:
+        return "—"
+    return Cell(_BACKTICKS.sub(r"<code>\1</code>", esc(text)), plain=text)
+
+
+def run_command(reg: Registry, model_id: str) -> str:
+    """The exact `opsbench run` command that measures a model on the suites of the workloads it is a
+    candidate for (every suite when it is a candidate for none)."""
+    workloads = {w.id for w in reg.workloads_file.workloads if model_id in w.candidates}
+    suites = [s for s, suite in sorted(reg.suites.items()) if any(c.workload in workloads for c in suite.cases)]
+    return "\n".join(f"opsbench run --suite {s} --models {model_id}" for s in (suites or sorted(reg.suites)))
 
 
 def finding_cell(finding: str) -> Any:
@@ -43,6 +82,45 @@ def rank_cell(rank: int, better: str) -> Cell:
     """A paired rank with ties; its title names the models significantly better on shared cases."""
     title = f"significantly better on shared cases: {better}" if better else "no model significantly better"
     return Cell(f'<span title="{esc(title)}">{int(rank)}</span>', sort=int(rank), plain=int(rank))
+
+
+_OP_TEXT = {">=": "≥", "<=": "≤"}
+_SECONDS = ("p95_latency_s", "p50_latency_s", "cold_start_s")
+
+
+def _gate_value(metric: str, value: float | None) -> str:
+    """A gate's figure in its unit: rates in per cent, latencies in seconds, the rest as numbers."""
+    if value is None or pd.isna(value):
+        return "—"
+    if metric in _SECONDS:
+        return fmt_secs(value) + " s"
+    if metric.endswith("_rate") or metric == "class_recall":
+        return f"{value * 100:.0f} %"
+    return f"{value:g}"
+
+
+def gate_figure(result: Any) -> str:
+    """A decision's key figure against its gate, e.g. "acceptance_rate 0 % [0, 18] vs ≥ 80 %":
+    what a reader needs to see how far a candidate is from passing, in one phrase."""
+    gate = result.gate
+    metric = gate.metric + (f" ({gate.label})" if gate.label else "")
+    figure = _gate_value(gate.metric, result.value)
+    if result.ci_low is not None and result.ci_high is not None and gate.metric.endswith(("_rate", "recall")):
+        figure += f" [{result.ci_low * 100:.0f}, {result.ci_high * 100:.0f}]"
+    return f"{metric} {figure} vs {_OP_TEXT[gate.op]} {_gate_value(gate.metric, gate.value)}"
+
+
+def key_gate(decision: Any) -> Any:
+    """The gate that decides the finding: the first failing gate, else the first undecided, else
+    acceptance, else the first quality gate (the ones a reader asks about first)."""
+    gates = [g for g in decision.gates if g.value is not None]
+    for state in ("fail", "insufficient"):
+        for g in gates:
+            if g.state == state:
+                return g
+    acceptance = [g for g in gates if g.gate.metric == "acceptance_rate"]
+    quality = [g for g in gates if g.gate.kind == "quality"]
+    return (acceptance or quality or gates or [None])[0]
 
 
 def fmt_secs(value: float | None, digits: int = 2) -> str:

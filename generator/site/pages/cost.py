@@ -24,9 +24,21 @@ def cost_page(data: SiteData, plan: SitePlan) -> str:
         "",
         f"Hardware is amortized over {rep.amortization_months} months plus electricity; API volumes split "
         f"{rep.input_share:.0%} input / {1 - rep.input_share:.0%} output tokens. Break-even is the first month "
-        "whose cumulative saving covers the hardware price. Prices and scenarios: `registry/pricing.yaml`.",
+        "whose cumulative saving covers the hardware price. Prices and scenarios: `registry/pricing.yaml`. "
+        f"Every figure is in {cur}: prices quoted in another currency are converted at the rates in "
+        "`registry/pricing.yaml` (`fx_to_currency`).",
         "",
     ]
+    kept = sorted({d.model_id for ds in data.decisions.values() for d in ds if d.finding == "keep"})
+    if kept:
+        out += [f"Candidates that pass a workload's gates: {', '.join(kept)}. Other rows are potential.", ""]
+    else:
+        out += [
+            '<p class="opsbench-note"><strong>Potential, if a candidate passes:</strong> no candidate passes '
+            "its workload's gates yet, so every saving and break-even below is what the named machine and "
+            "model would save once a model on it passes; none is a measured saving.</p>",
+            "",
+        ]
     out += [
         "## Scenario A: pay-per-token API displacement",
         "",

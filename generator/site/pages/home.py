@@ -2,65 +2,114 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from generator.analysis.diff import COLUMNS as DIFF_COLUMNS
 from generator.analysis.diff import diff_runs, previous_run
 from generator.site.html import Cell, esc, esc_md
-from generator.site.pages.common import FINDING_ORDER, env_line, finding_cell, latest_run, model_link
+from generator.site.pages.common import (
+    FINDING_ORDER,
+    env_line,
+    finding_cell,
+    gate_figure,
+    key_gate,
+    latest_run,
+    model_link,
+)
 from generator.site.pages.context import SiteData
 from generator.site.plan import SitePlan, rel
+from generator.site.templates import Markup, render
 
 PAGE = "index.md"
 
 
-def home_page(data: SiteData, plan: SitePlan) -> str:
-    reg, df, manifests = data.reg, data.df, data.manifests
-    out = [
-        "# Local Model Ops Bench",
-        "",
-        "Which work may a team route to local language models? Each model runs contributor-written "
-        "task suites; deterministic checks score every output; the gates in the registry turn the "
-        "measurements into **keep / fix / defer / reject** findings and a route per workload. "
-        "Every number links to the runs it came from.",
-        "",
-    ]
-    executed = [m for m in manifests if m.origin == "executed"]
-    ingested = [m for m in manifests if m.origin == "ingested"]
-    tested = sorted(set(df["model_id"])) if not df.empty else []
-    out += ["## What was tested", ""]
-    if not manifests:
-        out += ["No runs yet. Run `opsbench run --suite smoke`, then `opsbench build`.", ""]
+def measured_models(data: SiteData) -> list[str]:
+    """Models with per-case results in the evidence table (what "has run" means on every page)."""
+    return sorted(set(data.df["model_id"])) if not data.df.empty else []
+
+
+def verdict_sentence(data: SiteData) -> str:
+    """The answer in one sentence, computed from the decisions: which workloads can move local,
+    which models have run, how many registry candidates are still untested. Nothing in it is
+    written by hand, so it cannot drift from the evidence."""
+    reg = data.reg
+    workloads = reg.workloads_file.workloads
+    kept = [w.title for w in workloads if any(d.finding == "keep" for d in data.decisions[w.id])]
+    ran = measured_models(data)
+    candidates = sorted({c for w in workloads for c in w.candidates})
+    untested = [c for c in candidates if c not in ran]
+    if kept:
+        head = f"{len(kept)} of {len(workloads)} workload(s) can move local ({', '.join(kept)})"
     else:
-        first, last = min(m.created_at for m in manifests), max(m.created_at for m in manifests)
-        out += [
-            f"{len(executed)} executed and {len(ingested)} ingested run(s) between {esc_md(first[:10])} and "
-            f"{esc_md(last[:10])}; {len(tested)} model(s) with per-case results; "
-            f"{len(reg.all_cases())} cases in {len(reg.suites)} suites. "
-            f"Models in the registry that never ran say *no runs yet* on their pages.",
-            "",
-        ]
-    out += [
-        "## Routing table",
-        "",
-        "The best measured candidate per workload against that workload's gates "
-        "(details, guard rules and the runbook on each workload page).",
-        "",
-    ]
-    rows = []
+        head = "No workload can move local yet"
+    if not ran:
+        runs = "no model has run"
+    else:
+        runs = ("only " if not kept else "") + f"{_and(ran)} {'has' if len(ran) == 1 else 'have'} run"
+    tail = (
+        f"{len(untested)} of {len(candidates)} candidate(s) {'is' if len(untested) == 1 else 'are'} untested"
+        if untested
+        else f"all {len(candidates)} candidate(s) have run"
+    )
+    return f"{head}: {runs}; {tail}."
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _routing_rows(data: SiteData) -> list[list[Any]]:
+    """Per workload: the verdict of its best measured candidate, that verdict's fragility, the key
+    figure against its gate, the untested candidates and whether the baseline was ever measured."""
+    reg = data.reg
+    ran = set(measured_models(data))
+    rows: list[list[Any]] = []
     for w in reg.workloads_file.workloads:
         measured = [d for d in data.decisions[w.id] if d.finding != "no-runs"]
         best = min(measured, key=lambda d: (FINDING_ORDER.get(d.finding, 9), d.model_id)) if measured else None
+        gate = key_gate(best) if best else None
+        untested = [c for c in w.candidates if c not in ran]
+        baseline = "—"
+        if w.baseline:
+            baseline = w.baseline + ("" if w.baseline in ran else " (never measured)")
         rows.append(
             [
                 Cell(f'<a href="{esc(rel(PAGE, f"workloads/{w.id}.md"))}">{esc(w.title)}</a>', plain=w.title),
-                model_link(reg, PAGE, best.model_id) if best else "no runs yet",
-                finding_cell(best.finding) if best else "—",
-                best.route if best else "—",
-                best.reason if best else "no candidate has run on this workload",
+                finding_cell(best.finding) if best else "no runs yet",
+                (best.fragility_text or "—") if best else "—",
+                model_link(reg, PAGE, best.model_id) if best else "none measured",
+                gate_figure(gate) if gate else (best.reason if best else "no candidate has run on this workload"),
+                ", ".join(untested) or "none",
+                baseline,
             ]
         )
-    out += [
-        plan.table(PAGE, "routing", ["Workload", "Best measured model", "Finding", "Route", "Why"], rows),
-        "",
+    return rows
+
+
+def home_page(data: SiteData, plan: SitePlan) -> str:
+    reg, df, manifests = data.reg, data.df, data.manifests
+    executed = [m for m in manifests if m.origin == "executed"]
+    ingested = [m for m in manifests if m.origin == "ingested"]
+    span = (min(m.created_at for m in manifests)[:10], max(m.created_at for m in manifests)[:10]) if manifests else None
+    routing = plan.table(
+        PAGE,
+        "routing",
+        ["Workload", "Verdict", "Fragility", "Best measured candidate", "Key figure vs gate", "Untested candidates",
+         "Baseline"],
+        _routing_rows(data),
+    )
+    out = [
+        render(
+            "home.md.j2",
+            verdict=verdict_sentence(data),
+            executed=len(executed),
+            ingested=len(ingested),
+            span=span,
+            tested=len(measured_models(data)),
+            cases=len(reg.all_cases()),
+            suites=len(reg.suites),
+            routing=Markup(routing),
+        )
     ]
 
     latest = latest_run(manifests)

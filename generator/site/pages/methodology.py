@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from generator.execute.checks import CHECK_DESCRIPTIONS
 from generator.registry.schema import CHECK_CATEGORY, Check
 from generator.site.html import esc, esc_md
 from generator.site.pages.context import SiteData
@@ -15,16 +16,8 @@ def _check_docs() -> list[list[str]]:
     for cls in Check.__args__[0].__args__:  # type: ignore[attr-defined]
         kind = cls.model_fields["kind"].annotation.__args__[0]
         fields = [f for f in cls.model_fields if f not in ("kind", "id", "severity", "note")]
-        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        rows.append([kind, CHECK_CATEGORY[kind], ", ".join(fields) or "—", doc])
-    rows.append(
-        [
-            "prompt_echo (built in)",
-            CHECK_CATEGORY["prompt_echo"],
-            "—",
-            "Fails an output that repeats a line of the case's own instructions.",
-        ]
-    )
+        rows.append([kind, CHECK_CATEGORY[kind], ", ".join(fields) or "—", CHECK_DESCRIPTIONS[kind]])
+    rows.append(["prompt_echo (built in)", CHECK_CATEGORY["prompt_echo"], "—", CHECK_DESCRIPTIONS["prompt_echo"]])
     return rows
 
 
@@ -59,7 +52,7 @@ def methodology_page(data: SiteData, plan: SitePlan) -> str:
         f"Retry-After) and 5xx are retried up to {ex.max_retries} times with exponential backoff from "
         f"{ex.backoff_base_s:g} s (capped at {ex.backoff_max_s:g} s, with jitter); every attempt is kept and "
         "the final one is scored. A request without a usable answer is a **hard failure** with a kind: "
-        "timeout, connection, http_<code>, rate_limited, truncated_stream, malformed_response, "
+        "timeout, connection, `http_<code>`, rate_limited, truncated_stream, malformed_response, "
         "empty_output, context_overflow, runtime_error. Sampling: temperature "
         f"{ex.temperature:g}, seed {ex.seed}.",
         "",

@@ -7,7 +7,15 @@ import pandas as pd
 from generator.analysis.leaderboard import cold_start_penalty, load_levels
 from generator.site.charts import latency_under_load
 from generator.site.html import Cell, esc, esc_md, fmt_num
-from generator.site.pages.common import board_table, fmt_secs, ingested_perf
+from generator.site.pages.common import (
+    architecture_label,
+    board_table,
+    fmt_secs,
+    ingested_perf,
+    inline_md,
+    provider_label,
+    run_command,
+)
 from generator.site.pages.context import SiteData
 from generator.site.pages.leaderboards import ingested_summaries
 from generator.site.plan import SitePlan, rel
@@ -28,7 +36,7 @@ def models_index(data: SiteData, plan: SitePlan) -> str:
                 ),
                 m.id,
                 m.family,
-                m.provider,
+                provider_label(m.provider),
                 m.quantization or "—",
                 fmt_num(m.params_active_b, 2) if m.params_active_b else "—",
                 m.cost_tier,
@@ -80,11 +88,11 @@ def model_page(data: SiteData, plan: SitePlan, model_id: str) -> str:
     facts = [
         ["Id", m.id],
         ["Family", m.family],
-        ["Provider", m.provider],
+        ["Provider", provider_label(m.provider)],
         ["Served as", m.request_name],
         ["Endpoint", m.base_url or "in-process"],
         ["Quantization", m.quantization or "—"],
-        ["Architecture", m.architecture],
+        ["Architecture", architecture_label(m)],
         ["Total parameters (B)", m.params_total_b or "—"],
         ["Active parameters (B)", m.params_active_b or "—"],
         ["Bits per weight", m.bits_per_weight or "—"],
@@ -95,7 +103,7 @@ def model_page(data: SiteData, plan: SitePlan, model_id: str) -> str:
             f"{m.price_input_per_mtok} / {m.price_output_per_mtok} {m.currency}" if m.cost_tier == "paid" else "—",
         ],
         ["Source", m.source or "—"],
-        ["Notes", m.notes or "—"],
+        ["Notes", inline_md(m.notes)],
     ]
     out = [
         f"# {esc_md(m.display_name)}",
@@ -106,7 +114,14 @@ def model_page(data: SiteData, plan: SitePlan, model_id: str) -> str:
     extra = ingested_summaries(data, plan, page, model_id) + ingested_perf(data, plan, page, model_id)
     if model_id not in data.measured("model_id"):
         if not extra:
-            out += ["## Results", "", "No runs yet.", ""]
+            out += [
+                "## Results",
+                "",
+                "No runs yet. To measure it on the suites of the workloads it is a candidate for:",
+                "",
+                f'<pre><code class="language-shell">{esc(run_command(reg, model_id))}</code></pre>',
+                "",
+            ]
         return "\n".join(out + extra)
     out += extra
     for by in ("role", "workload"):

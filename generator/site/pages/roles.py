@@ -51,11 +51,15 @@ def roles_page(data: SiteData, plan: SitePlan) -> str:
         ]
         members = [("incumbent", role.incumbent), *[("challenger", c) for c in role.challengers]]
         rows = []
+        ran = data.measured("model_id")
         for kind, mid in members:
             m = reg.models[mid]
-            rows.append([kind, model_link(reg, PAGE, mid), m.family, m.cost_tier])
+            measured = "measured" if mid in ran else f"never measured{' (incumbent)' if kind == 'incumbent' else ''}"
+            rows.append([kind, model_link(reg, PAGE, mid), m.family, m.cost_tier, measured])
         out += [
-            plan.table(PAGE, f"{role.id}-members", ["Slot", "Model", "Family", "Cost tier"], rows, sortable=False),
+            plan.table(
+                PAGE, f"{role.id}-members", ["Slot", "Model", "Family", "Cost tier", "Evidence"], rows, sortable=False
+            ),
             "",
         ]
         pairs = measured_pairs(role_cells(data.quality(), role), role, reg.policy.statistics)

@@ -221,6 +221,12 @@ def workload_page(data: SiteData, plan: SitePlan, w: Workload) -> str:
     page = f"workloads/{w.id}.md"
     decisions = data.decisions[w.id]
     out = [f"# {esc_md(w.title)}", "", f"*Source: {esc_md(w.source)}.* {esc_md(w.description)}", ""]
+    if w.baseline and w.baseline not in data.measured("model_id"):
+        out += [
+            f'<p class="opsbench-note">The baseline <code>{esc(w.baseline)}</code> was never measured: '
+            "gates relative to it cannot be judged until it runs on this workload's cases.</p>",
+            "",
+        ]
     out += ["## Decision", ""]
     rows = [
         [
