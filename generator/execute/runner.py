@@ -283,7 +283,7 @@ class Runner:
                     try:
                         for fut in futures:
                             finish(fut.result())
-                    except KeyboardInterrupt:
+                    except BaseException:
                         self._stop.set()
                         for fut in futures:
                             fut.cancel()
@@ -459,7 +459,9 @@ def _execute(
             ]
         folder.write_manifest(manifest)
         runner.run(items, done)
-    except KeyboardInterrupt:
+    except BaseException:
+        # Any crash (a provider that raises, a full disk, Ctrl-C) leaves the run resumable and
+        # says so: a manifest left at "running" would claim a run that no process is doing.
         runner._stop.set()
         manifest.status = "interrupted"
         folder.close()
