@@ -35,7 +35,7 @@ MAX_PROBLEMS = 50
 
 PLACEHOLDER_NOTE = (
     "settings.temperature, seed, request_timeout_s and max_retries are not recorded by the "
-    "source; the zeros in this manifest are placeholders, not measurements"
+    "source: they are null in this manifest (unknown), never a made-up value"
 )
 SCORE_NOTE = (
     "per-sample rows: the source has no severities, so role is 'ingested', severity 'unrated', "
