@@ -14,7 +14,6 @@ from generator.analysis.cost import (
     blended_price,
     break_even,
     check_electricity_claims,
-    claim_parts,
     cost_report,
     electricity_computed,
     hardware_cost,
@@ -95,16 +94,25 @@ def test_blended_price(reg: Registry) -> None:
     assert blended_price(apis["gpt-oss-120b-cloud"], reg.pricing).blended_per_mtok == pytest.approx(10)
 
 
-def test_claim_parts() -> None:
-    assert [k for k, _ in claim_parts("API cost SEK 9,765/mo; break-even 5 months")] == [
-        "api_cost_monthly",
-        "break_even_month",
+def test_seed_claims_are_structured_not_read_by_keyword(reg: Registry, registry_copy: Path) -> None:
+    """Which formula checks a quoted figure is the claim's `kind`, not a word in its text."""
+    heavy = next(s for s in reg.pricing.scenario_a if s.id == "heavy")
+    assert [(c.kind, c.claim) for c in heavy.seed_claims] == [
+        ("api_cost_monthly", "API cost SEK 9,765/mo"),
+        ("break_even_month", "break-even 5 months"),
     ]
-    assert [k for k, _ in claim_parts("840 SEK/mo saving; never breaks even; -13k SEK over 3 years")] == [
-        "monthly_saving",
-        "break_even_never",
-        "savings_over_window",
-    ]
+    # The old free-text form is refused with file:line, and so is a kind no formula checks.
+    path = registry_copy / "pricing.yaml"
+    text = path.read_text()
+    old = '      - {kind: break_even_month, claim: "break-even 5 months"}\n'
+    assert old in text
+    path.write_text(text.replace(old, '      - {kind: payback, claim: "break-even 5 months"}\n'))
+    from generator.errors import InputError
+
+    with pytest.raises(InputError) as err:
+        load_registry(registry_copy)
+    line = 1 + path.read_text().split("kind: payback")[0].count("\n")
+    assert f"pricing.yaml:{line}:" in str(err.value)
 
 
 # --------------------------------------------------------------------------- Scenario B

@@ -293,36 +293,8 @@ def blended_price(api: ApiPrice, pricing: PricingFile) -> BlendedPrice:
 # --------------------------------------------------------------------------- seed claims
 
 
-def claim_parts(text: str) -> list[tuple[str, str]]:
-    """Split a ``seed_claim`` on ';' and name what each part states.
-
-    Kinds: api_cost_monthly, monthly_saving, break_even_never, break_even_month,
-    savings_over_window, unknown.
-    """
-    out = []
-    for raw in text.split(";"):
-        part = raw.strip()
-        if not part:
-            continue
-        low = part.lower()
-        if "api cost" in low:
-            kind = "api_cost_monthly"
-        elif "saving" in low and "/mo" in low:
-            kind = "monthly_saving"
-        elif "never" in low:
-            kind = "break_even_never"
-        elif " over " in f" {low} ":
-            kind = "savings_over_window"
-        elif "month" in low:
-            kind = "break_even_month"
-        else:
-            kind = "unknown"
-        out.append((kind, part))
-    return out
-
-
 def _source(kind: str, sid: str, seed_source: str | None) -> str:
-    where = f"pricing.yaml {kind} {sid!r} seed_claim"
+    where = f"pricing.yaml {kind} {sid!r} seed_claims"
     return f"{where} ({seed_source})" if seed_source else where
 
 
@@ -512,7 +484,7 @@ def scenario_a(
 
     source = _source("scenario_a", sa.id, pricing.seed_source)
     checks: list[SeedCheck] = []
-    for kind, part in claim_parts(sa.seed_claim or ""):
+    for kind, part in ((c.kind, c.claim) for c in sa.seed_claims):
         if kind == "api_cost_monthly":
             parsed = parse_number(part)
             note = ""
@@ -608,7 +580,7 @@ def scenario_b(sb: ScenarioB, pricing: PricingFile, hardware: HardwareFile, *, r
     source = _source("scenario_b", sb.id, pricing.seed_source)
     cur = pricing.currency
     checks: list[SeedCheck] = []
-    for kind, part in claim_parts(sb.seed_claim or ""):
+    for kind, part in ((c.kind, c.claim) for c in sb.seed_claims):
         if kind == "monthly_saving":
             checks.append(
                 _check_number(
