@@ -153,6 +153,8 @@ CASES = [
     # vLLM JSON
     ("vllm", "v.json", _vllm(model_id=None), "$: missing required field 'model_id'"),
     ("vllm", "v.json", _vllm(completed="200"), "$.completed: expected integer, got string"),
+    ("vllm", "v.json", _vllm(completed=True), "$.completed: expected integer, got boolean"),
+    ("vllm", "v.json", _vllm(max_concurrency=1.5), "$.max_concurrency: expected integer, got number"),
     ("vllm", "v.json", _cut(VLLM), "v.json:1: invalid JSON"),
     ("vllm", "v.json", "\n", "v.json:1: file is empty"),
     # GuideLLM JSON

@@ -17,7 +17,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from generator.errors import InputError, Problem, RunError
 from generator.inputguard import json_depth_line
@@ -257,6 +259,59 @@ def check(probs: Problems, value: Any, where: str, kind: str, line: int | None =
         return value
     probs.add(f"{where}: expected {_KINDS[kind]}, got {type_name(value)}", line)
     return None
+
+
+#: A finite JSON number (ints and floats; not NaN or infinity), as foreign-format models declare it.
+FiniteNumber = Annotated[float, Field(allow_inf_nan=False)]
+
+# pydantic's error types -> the kind names of the messages above (the ingest tests assert them).
+_ERROR_KINDS = {
+    "string_type": "string",
+    "int_type": "int",
+    "int_from_float": "int",
+    "float_type": "number",
+    "finite_number": "number",
+    "bool_type": "bool",
+    "dict_type": "object",
+    "model_type": "object",
+    "list_type": "array",
+}
+
+
+class ForeignRecord(BaseModel):
+    """A record of another tool's file: the fields the bench reads, strictly typed (a string is
+    never a number), everything else kept as the tool wrote it (``extra="allow"``)."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+
+
+ForeignModel = TypeVar("ForeignModel", bound=ForeignRecord)
+
+
+def parse_foreign(
+    model: type[ForeignModel], probs: Problems, obj: dict[str, Any], where: str, line: int | None = None
+) -> ForeignModel | None:
+    """``obj`` validated as ``model``; None after recording each problem in the bench's words
+    (``$.completed: expected integer, got string``; a null required field is missing)."""
+    try:
+        return model.model_validate(obj)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = err["loc"]
+            here = where
+            for part in loc:
+                here = path_of(here, part) if isinstance(part, int | str) else here
+            value = err.get("input")
+            key = loc[-1] if loc else ""
+            field = model.model_fields.get(str(loc[0])) if len(loc) == 1 else None
+            if err["type"] == "missing" or (value is None and field is not None and field.is_required()):
+                prefix = f"{where}: " if where else ""
+                probs.add(f"{prefix}missing required field {key!r}", line)
+            elif err["type"] in _ERROR_KINDS:
+                probs.add(f"{here}: expected {_KINDS[_ERROR_KINDS[err['type']]]}, got {type_name(value)}", line)
+            else:
+                probs.add(f"{here}: {err['msg']}", line)
+        return None
 
 
 def number_or_none(value: Any) -> float | None:
