@@ -139,6 +139,18 @@ CASES = [
         json.dumps({**_json(INSPECT), "samples": {}}),
         "$.samples: expected array, got object",
     ),
+    (
+        "inspect",
+        "i.json",
+        json.dumps({**_json(INSPECT), "eval": {**_json(INSPECT)["eval"], "model": None, "task": 7}}),
+        "$.eval.task: expected string, got integer",
+    ),
+    (
+        "inspect",
+        "i.json",
+        json.dumps({**_json(INSPECT), "eval": {**_json(INSPECT)["eval"], "model": None}}),
+        "$.eval: missing required field 'model'",
+    ),
     ("inspect", "i.eval", "PK\x03\x04binary", "i.eval: not a readable .eval archive: no end-of-archive record"),
     # llama-bench JSON / JSONL
     ("llama-bench", "b.jsonl", LLAMA_JSONL.read_text()[:-40], "b.jsonl:3: invalid JSON line"),

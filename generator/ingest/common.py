@@ -297,20 +297,21 @@ def parse_foreign(
         return model.model_validate(obj)
     except ValidationError as exc:
         for err in exc.errors():
-            loc = err["loc"]
-            here = where
-            for part in loc:
-                here = path_of(here, part) if isinstance(part, int | str) else here
+            *parents, key = err["loc"] or ("",)
+            base = where
+            for part in parents:
+                base = path_of(base, part)
             value = err.get("input")
-            key = loc[-1] if loc else ""
-            field = model.model_fields.get(str(loc[0])) if len(loc) == 1 else None
-            if err["type"] == "missing" or (value is None and field is not None and field.is_required()):
-                prefix = f"{where}: " if where else ""
+            # A strict model's type error on null can only be a field that may not be null: one
+            # that is required (optional fields are declared `X | None`), so it reads as missing.
+            if err["type"] == "missing" or (value is None and err["type"] in _ERROR_KINDS):
+                prefix = f"{base}: " if base else ""
                 probs.add(f"{prefix}missing required field {key!r}", line)
             elif err["type"] in _ERROR_KINDS:
-                probs.add(f"{here}: expected {_KINDS[_ERROR_KINDS[err['type']]]}, got {type_name(value)}", line)
+                kind = _KINDS[_ERROR_KINDS[err["type"]]]
+                probs.add(f"{path_of(base, key)}: expected {kind}, got {type_name(value)}", line)
             else:
-                probs.add(f"{here}: {err['msg']}", line)
+                probs.add(f"{path_of(base, key)}: {err['msg']}", line)
         return None
 
 
