@@ -95,6 +95,12 @@ CASES = [
         "$.results: expected object, got array",
     ),
     ("lm-eval", "results_x.json", json.dumps({"config": {}}), "$: missing required field 'results'"),
+    (
+        "lm-eval",
+        "results_x.json",
+        json.dumps({**_json(LMEVAL), "n-samples": []}),
+        "$.n-samples: expected object, got array",
+    ),
     ("lm-eval", "results_x.json", "  \n", "results_x.json:1: file is empty"),
     # lm-eval samples JSONL: lines
     ("lm-eval", SAMPLES.name, _samples_truncated(), f"{SAMPLES.name}:5: invalid JSON line"),
@@ -155,6 +161,7 @@ CASES = [
     # llama-bench JSON / JSONL
     ("llama-bench", "b.jsonl", LLAMA_JSONL.read_text()[:-40], "b.jsonl:3: invalid JSON line"),
     ("llama-bench", "b.jsonl", _llama_lines(1, "avg_ts", None), "b.jsonl:2: missing required field 'avg_ts'"),
+    ("llama-bench", "b.jsonl", _llama_lines(1, "n_gen", "128"), "b.jsonl:2: n_gen: expected integer, got string"),
     (
         "llama-bench",
         "b.json",
