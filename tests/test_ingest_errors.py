@@ -127,6 +127,12 @@ CASES = [
     (
         "promptfoo",
         "p.json",
+        _promptfoo(lambda r: r.update(success=1, latencyMs="12")),
+        "$.results.results[0].success: expected boolean, got integer",
+    ),
+    (
+        "promptfoo",
+        "p.json",
         json.dumps({"results": {"results": {}}}),
         "$.results.results: expected array, got object",
     ),

@@ -40,8 +40,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pydantic import Field
+
 from generator.ingest.common import (
     Extracted,
+    FiniteNumber,
+    ForeignRecord,
     ParseContext,
     Problems,
     Row,
@@ -53,8 +57,8 @@ from generator.ingest.common import (
     load_json,
     need,
     number_or_none,
-    opt,
     parse_datetime,
+    parse_foreign,
     path_of,
     truncate,
 )
@@ -108,6 +112,28 @@ def _provider(probs: Problems, row: dict[str, Any], where: str) -> tuple[str | N
         return label or None, pid or None
     need(probs, row, "provider", where, "object")
     return None
+
+
+class PromptfooCellFields(ForeignRecord):
+    """What a result row and a table cell share: the response, grading and latency."""
+
+    response: dict[str, Any] | None = None
+    gradingResult: dict[str, Any] | None = None
+    latencyMs: FiniteNumber | None = None
+
+
+class PromptfooResult(PromptfooCellFields):
+    """One ``results.results[]`` row of a version-3 promptfoo output file."""
+
+    testIdx: int
+    success: bool
+    promptIdx: int | None = None
+
+
+class PromptfooCell(PromptfooCellFields):
+    """One cell of a version-2 ``table.body[].outputs[]``."""
+
+    pass_: bool = Field(alias="pass")
 
 
 class _Counts:
@@ -184,14 +210,11 @@ def _from_results(
         if names is None:
             continue
         label, pid = names
-        test_idx = need(probs, row, "testIdx", where, "int")
-        success = need(probs, row, "success", where, "bool")
-        prompt_idx = opt(probs, row, "promptIdx", where, "int")
-        response = opt(probs, row, "response", where, "object") or {}
-        grading = opt(probs, row, "gradingResult", where, "object") or {}
-        latency = opt(probs, row, "latencyMs", where, "number")
-        if test_idx is None or success is None:
+        rec = parse_foreign(PromptfooResult, probs, row, where)
+        if rec is None:
             continue
+        test_idx, success, prompt_idx = rec.testIdx, rec.success, rec.promptIdx
+        response, grading, latency = rec.response or {}, rec.gradingResult or {}, rec.latencyMs
         case_id = f"test-{test_idx}" if len(prompt_ids) <= 1 else f"test-{test_idx}-prompt-{prompt_idx}"
         fields = _fields(
             row,
@@ -241,12 +264,11 @@ def _from_table(
             if not isinstance(provider, str) or not provider:
                 probs.add(f"{path_of(f'{base}.head.prompts', j)}: missing required field 'provider'")
                 continue
-            success = need(probs, cell, "pass", at, "bool")
-            response = opt(probs, cell, "response", at, "object") or {}
-            grading = opt(probs, cell, "gradingResult", at, "object") or {}
-            latency = opt(probs, cell, "latencyMs", at, "number")
-            if success is None:
+            parsed = parse_foreign(PromptfooCell, probs, cell, at)
+            if parsed is None:
                 continue
+            success, latency = parsed.pass_, parsed.latencyMs
+            response, grading = parsed.response or {}, parsed.gradingResult or {}
             prompt = texts[str(col.get("raw") or col.get("label") or col.get("display") or "")]
             case_id = f"test-{i}" if len(texts) <= 1 else f"test-{i}-prompt-{prompt}"
             text = cell.get("text") if "text" in cell else response.get("output")
