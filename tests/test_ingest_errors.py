@@ -154,6 +154,12 @@ CASES = [
     (
         "inspect",
         "i.json",
+        json.dumps({**_json(INSPECT), "samples": [{**_json(INSPECT)["samples"][0], "epoch": "1"}]}),
+        "$.samples[0].epoch: expected integer, got string",
+    ),
+    (
+        "inspect",
+        "i.json",
         json.dumps({**_json(INSPECT), "eval": {**_json(INSPECT)["eval"], "model": None, "task": 7}}),
         "$.eval.task: expected string, got integer",
     ),

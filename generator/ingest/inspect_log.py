@@ -52,7 +52,6 @@ from generator.ingest.common import (
     load_json,
     load_json_text,
     number_or_none,
-    opt,
     parse_datetime,
     parse_foreign,
     path_of,
@@ -83,6 +82,15 @@ class InspectLog(ForeignRecord):
     samples: list[Any] | None = None
     results: dict[str, Any] | None = None
     stats: dict[str, Any] | None = None
+
+
+class InspectSample(ForeignRecord):
+    """One sample of an inspect log as the bench reads it (``id`` is checked above: a string or
+    an integer; input, messages and metadata stay extra)."""
+
+    epoch: int | None = None
+    scores: dict[str, Any] | None = None
+    output: dict[str, Any] | None = None
 
 
 def _passed(value: Any) -> bool | None:
@@ -245,9 +253,10 @@ def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
         if isinstance(sid, bool) or not isinstance(sid, int | str):
             probs.add(f"{where}.id: expected string or integer, got {type(sid).__name__}")
             continue
-        epoch = opt(probs, sample, "epoch", where, "int") or 1
-        scores = opt(probs, sample, "scores", where, "object") or {}
-        output = opt(probs, sample, "output", where, "object") or {}
+        parsed = parse_foreign(InspectSample, probs, sample, where)
+        if parsed is None:
+            continue
+        epoch, scores, output = parsed.epoch or 1, parsed.scores or {}, parsed.output or {}
         error = sample.get("error")
         checks = []
         for name, score in scores.items():

@@ -38,7 +38,7 @@ cell, ``provider`` per column).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from pydantic import Field
 
@@ -134,6 +134,25 @@ class PromptfooCell(PromptfooCellFields):
     """One cell of a version-2 ``table.body[].outputs[]``."""
 
     pass_: bool = Field(alias="pass")
+
+
+class PromptfooTableHead(ForeignRecord):
+    """``table.head``: the columns (one prompt run by one provider each)."""
+
+    prompts: list[Any]
+
+
+class PromptfooTableRow(ForeignRecord):
+    """``table.body[i]``: test i, one output per column."""
+
+    outputs: list[Any]
+
+
+class PromptfooTable(ForeignRecord):
+    """A version-2 ``table``."""
+
+    head: PromptfooTableHead
+    body: list[Any]
 
 
 class _Counts:
@@ -238,10 +257,10 @@ def _from_table(
     """Version 2: ``results[]`` has no ``testIdx`` (and was written in completion order), so
     the ``table`` names each cell instead: row i of ``table.body`` is test i, column j of
     its ``outputs`` is ``table.head.prompts[j]`` (one prompt run by one provider)."""
-    head = need(probs, table, "head", base, "object") or {}
-    body = need(probs, table, "body", base, "array") or []
-    columns = need(probs, head, "prompts", f"{base}.head", "array") or []
+    parsed_table = parse_foreign(PromptfooTable, probs, table, base)
     probs.raise_if_any()
+    parsed_table = cast(PromptfooTable, parsed_table)  # no problems: it parsed
+    body, columns = parsed_table.body, parsed_table.head.prompts
     texts: dict[str, int] = {}
     for col in columns:
         if isinstance(col, dict):
@@ -253,7 +272,8 @@ def _from_table(
         if not isinstance(row, dict):
             probs.add(f"{where}: expected an object, got {type(row).__name__}")
             continue
-        outputs = need(probs, row, "outputs", where, "array") or []
+        parsed_row = parse_foreign(PromptfooTableRow, probs, row, where)
+        outputs = parsed_row.outputs if parsed_row is not None else []
         for j, cell in enumerate(outputs):
             at = path_of(f"{where}.outputs", j)
             col = columns[j] if j < len(columns) and isinstance(columns[j], dict) else None
