@@ -288,7 +288,7 @@ def ingest_file(
         raise RunError(f"{target} exists and holds another source file; nothing was written")
 
     notes = list(ex.notes)
-    notes.append(common.PLACEHOLDER_NOTE)
+    notes.append(common.UNRECORDED_NOTE)
     if results:
         notes.append(common.SCORE_NOTE)
     if ex.date is None:

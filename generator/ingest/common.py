@@ -35,7 +35,7 @@ UNRATED = "unrated"
 #: The most problems listed for one file; the rest are counted.
 MAX_PROBLEMS = 50
 
-PLACEHOLDER_NOTE = (
+UNRECORDED_NOTE = (
     "settings.temperature, seed, request_timeout_s and max_retries are not recorded by the "
     "source: they are null in this manifest (unknown), never a made-up value"
 )

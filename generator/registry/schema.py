@@ -435,7 +435,7 @@ class ReadinessPolicy(Strict):
 
 
 class ClaimCheckPolicy(Strict):
-    """How closely a quoted figure (a seed document's, or a registry ``seed_claim``) must match
+    """How closely a quoted figure (a seed document's, or a registry ``seed_claims`` entry) must match
     what its own stated inputs give. A reading aid for quoted figures, not a gate: a claim's
     own rounding ("~389M" is stated to the million) is always allowed on top of this."""
 
