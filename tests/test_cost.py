@@ -45,6 +45,25 @@ def machines(reg: Registry) -> dict[str, Machine]:
 
 
 
+def test_seed_claims_are_structured_not_read_by_keyword(reg: Registry, registry_copy: Path) -> None:
+    """Which formula checks a quoted figure is the claim's `kind`, not a word in its text."""
+    heavy = next(s for s in reg.pricing.scenario_a if s.id == "heavy")
+    assert [(c.kind, c.claim) for c in heavy.seed_claims] == [
+        ("api_cost_monthly", "API cost SEK 9,765/mo"),
+        ("break_even_month", "break-even 5 months"),
+    ]
+    # The old free-text form is refused with file:line, and so is a kind no formula checks.
+    path = registry_copy / "pricing.yaml"
+    text = path.read_text()
+    old = '      - {kind: break_even_month, claim: "break-even 5 months"}\n'
+    assert old in text
+    path.write_text(text.replace(old, '      - {kind: payback, claim: "break-even 5 months"}\n'))
+    from generator.errors import InputError
+
+    with pytest.raises(InputError) as err:
+        load_registry(registry_copy)
+    line = 1 + path.read_text().split("kind: payback")[0].count("\n")
+    assert f"pricing.yaml:{line}:" in str(err.value)
 
 
 # --------------------------------------------------------------------------- Scenario B

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from generator.analysis.cost_claims import check_electricity_claims, claim_parts
+from generator.analysis.cost_claims import check_electricity_claims
 from generator.registry.loader import Registry, load_registry
 from generator.registry.schema import Machine
 from tests.conftest import REPO
@@ -21,18 +21,6 @@ def reg() -> Registry:
 
 def machines(reg: Registry) -> dict[str, Machine]:
     return {m.id: m for m in reg.hardware.machines}
-
-
-def test_claim_parts() -> None:
-    assert [k for k, _ in claim_parts("API cost SEK 9,765/mo; break-even 5 months")] == [
-        "api_cost_monthly",
-        "break_even_month",
-    ]
-    assert [k for k, _ in claim_parts("840 SEK/mo saving; never breaks even; -13k SEK over 3 years")] == [
-        "monthly_saving",
-        "break_even_never",
-        "savings_over_window",
-    ]
 
 
 def test_electricity_claims_imply_different_kwh_prices(reg: Registry) -> None:

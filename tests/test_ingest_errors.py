@@ -95,6 +95,12 @@ CASES = [
         "$.results: expected object, got array",
     ),
     ("lm-eval", "results_x.json", json.dumps({"config": {}}), "$: missing required field 'results'"),
+    (
+        "lm-eval",
+        "results_x.json",
+        json.dumps({**_json(LMEVAL), "n-samples": []}),
+        "$.n-samples: expected object, got array",
+    ),
     ("lm-eval", "results_x.json", "  \n", "results_x.json:1: file is empty"),
     # lm-eval samples JSONL: lines
     ("lm-eval", SAMPLES.name, _samples_truncated(), f"{SAMPLES.name}:5: invalid JSON line"),
@@ -121,6 +127,12 @@ CASES = [
     (
         "promptfoo",
         "p.json",
+        _promptfoo(lambda r: r.update(success=1, latencyMs="12")),
+        "$.results.results[0].success: expected boolean, got integer",
+    ),
+    (
+        "promptfoo",
+        "p.json",
         json.dumps({"results": {"results": {}}}),
         "$.results.results: expected array, got object",
     ),
@@ -139,10 +151,29 @@ CASES = [
         json.dumps({**_json(INSPECT), "samples": {}}),
         "$.samples: expected array, got object",
     ),
+    (
+        "inspect",
+        "i.json",
+        json.dumps({**_json(INSPECT), "samples": [{**_json(INSPECT)["samples"][0], "epoch": "1"}]}),
+        "$.samples[0].epoch: expected integer, got string",
+    ),
+    (
+        "inspect",
+        "i.json",
+        json.dumps({**_json(INSPECT), "eval": {**_json(INSPECT)["eval"], "model": None, "task": 7}}),
+        "$.eval.task: expected string, got integer",
+    ),
+    (
+        "inspect",
+        "i.json",
+        json.dumps({**_json(INSPECT), "eval": {**_json(INSPECT)["eval"], "model": None}}),
+        "$.eval: missing required field 'model'",
+    ),
     ("inspect", "i.eval", "PK\x03\x04binary", "i.eval: not a readable .eval archive: no end-of-archive record"),
     # llama-bench JSON / JSONL
     ("llama-bench", "b.jsonl", LLAMA_JSONL.read_text()[:-40], "b.jsonl:3: invalid JSON line"),
     ("llama-bench", "b.jsonl", _llama_lines(1, "avg_ts", None), "b.jsonl:2: missing required field 'avg_ts'"),
+    ("llama-bench", "b.jsonl", _llama_lines(1, "n_gen", "128"), "b.jsonl:2: n_gen: expected integer, got string"),
     (
         "llama-bench",
         "b.json",
@@ -153,6 +184,8 @@ CASES = [
     # vLLM JSON
     ("vllm", "v.json", _vllm(model_id=None), "$: missing required field 'model_id'"),
     ("vllm", "v.json", _vllm(completed="200"), "$.completed: expected integer, got string"),
+    ("vllm", "v.json", _vllm(completed=True), "$.completed: expected integer, got boolean"),
+    ("vllm", "v.json", _vllm(max_concurrency=1.5), "$.max_concurrency: expected integer, got number"),
     ("vllm", "v.json", _cut(VLLM), "v.json:1: invalid JSON"),
     ("vllm", "v.json", "\n", "v.json:1: file is empty"),
     # GuideLLM JSON

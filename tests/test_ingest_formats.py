@@ -62,6 +62,11 @@ def test_aider_leaderboard_maps_rates_to_successes_of_trials(registry_copy: Path
     sonnet = summaries[("2025-01-17-19-44-33--sonnet-baseline-jan-17", "percent_cases_well_formed")]
     assert sonnet.value == 99.6 and sonnet.successes == pytest.approx(224.1)
     assert any("pass_num_N disagrees" in n for n in manifest.notes)
+    # The source records no sampling settings: unknown stays null, never an invented 0.
+    s = manifest.settings
+    assert (s.temperature, s.seed, s.request_timeout_s, s.max_retries) == (None, None, None, None)
+    raw = json.loads((run / "manifest.json").read_text())["settings"]
+    assert raw["temperature"] is None and raw["seed"] is None
 
 
 def test_aider_quant_file(registry_copy: Path) -> None:

@@ -321,3 +321,13 @@ def test_evidence_min_chars_comes_from_policy() -> None:
     assert isinstance(check, EvidenceCheck)
     assert run_check(check, case, "Date: 1 May", evidence_min_chars=12)[0] is False  # too short to count
     assert run_check(check, case, "Date: 1 May", evidence_min_chars=5)[0] is True
+
+
+def test_decorative_promotion_fields_are_refused(registry_copy: Path) -> None:
+    """The gate directions and Holm's correction are the algorithm, not settings: a policy that
+    still states one is told the field is unknown (nothing would have read it)."""
+    path = registry_copy / "policy.yaml"
+    replace(path, "  min_shared_cases: 20\n", "  min_shared_cases: 20\n  multiplicity: holm\n")
+    probs = problems_of(registry_copy)
+    line = line_of(path, "multiplicity: holm")
+    assert any(f"policy.yaml:{line}:" in p and "multiplicity" in p for p in probs), probs

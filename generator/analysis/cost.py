@@ -36,7 +36,6 @@ from generator.analysis.cost_claims import (
     _source,
     _window_note,
     check_electricity_claims,
-    claim_parts,
 )
 from generator.analysis.cost_formulas import (
     ApiBreakEven,
@@ -125,7 +124,7 @@ def scenario_a(
 
     source = _source("scenario_a", sa.id, pricing.seed_source)
     checks: list[SeedCheck] = []
-    for kind, part in claim_parts(sa.seed_claim or ""):
+    for kind, part in ((c.kind, c.claim) for c in sa.seed_claims):
         if kind == "api_cost_monthly":
             parsed = parse_number(part)
             note = ""
@@ -221,7 +220,7 @@ def scenario_b(sb: ScenarioB, pricing: PricingFile, hardware: HardwareFile, *, r
     source = _source("scenario_b", sb.id, pricing.seed_source)
     cur = pricing.currency
     checks: list[SeedCheck] = []
-    for kind, part in claim_parts(sb.seed_claim or ""):
+    for kind, part in ((c.kind, c.claim) for c in sb.seed_claims):
         if kind == "monthly_saving":
             checks.append(
                 _check_number(
@@ -352,7 +351,6 @@ __all__ = [
     "blended_price",
     "break_even",
     "check_electricity_claims",
-    "claim_parts",
     "cost_report",
     "electricity_computed",
     "fx_rate",

@@ -1,5 +1,5 @@
 """The seed site's cost claims checked against the cost formulas: a scenario's
-``seed_claim`` split into what it states, each part checked (with its own rounding or the
+``seed_claims`` (each with its kind), each part checked (with its own rounding or the
 policy tolerance), and the electricity figures of the hardware claims.
 """
 
@@ -25,36 +25,8 @@ from generator.registry.schema import (
 # --------------------------------------------------------------------------- seed claims
 
 
-def claim_parts(text: str) -> list[tuple[str, str]]:
-    """Split a ``seed_claim`` on ';' and name what each part states.
-
-    Kinds: api_cost_monthly, monthly_saving, break_even_never, break_even_month,
-    savings_over_window, unknown.
-    """
-    out = []
-    for raw in text.split(";"):
-        part = raw.strip()
-        if not part:
-            continue
-        low = part.lower()
-        if "api cost" in low:
-            kind = "api_cost_monthly"
-        elif "saving" in low and "/mo" in low:
-            kind = "monthly_saving"
-        elif "never" in low:
-            kind = "break_even_never"
-        elif " over " in f" {low} ":
-            kind = "savings_over_window"
-        elif "month" in low:
-            kind = "break_even_month"
-        else:
-            kind = "unknown"
-        out.append((kind, part))
-    return out
-
-
 def _source(kind: str, sid: str, seed_source: str | None) -> str:
-    where = f"pricing.yaml {kind} {sid!r} seed_claim"
+    where = f"pricing.yaml {kind} {sid!r} seed_claims"
     return f"{where} ({seed_source})" if seed_source else where
 
 

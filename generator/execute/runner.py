@@ -149,7 +149,14 @@ class Runner:
         self._cold: set[str] = set()
         self._cold_lock = threading.Lock()
         self._stop = threading.Event()
-        self._rng = random.Random(manifest.settings.seed)
+        st = manifest.settings
+        if st.temperature is None or st.seed is None or st.request_timeout_s is None:
+            # Only an ingested manifest leaves them unknown, and an ingested run is never executed.
+            raise RunError(f"run {manifest.run_id} does not record its temperature, seed and timeout")
+        self.temperature: float = st.temperature
+        self.seed: int = st.seed
+        self.timeout_s: float = st.request_timeout_s
+        self._rng = random.Random(self.seed)
         self.judges: dict[str, Provider] = {}
         # Called on every finished result before it is written (live escalation marks the rung).
         self.annotate: Callable[[WorkItem, ResultRecord], ResultRecord] | None = None
@@ -167,9 +174,9 @@ class Runner:
         return Prompt(
             messages=render_messages(item.case),
             max_tokens=max_tokens,
-            temperature=s.temperature,
-            seed=s.seed,
-            timeout_s=s.request_timeout_s,
+            temperature=self.temperature,
+            seed=self.seed,
+            timeout_s=self.timeout_s,
         )
 
     def _one(self, item: WorkItem) -> ResultRecord:
@@ -213,8 +220,8 @@ class Runner:
                 gen.text,
                 self.judges,
                 self.policy.judge,
-                self.manifest.settings.seed,
-                self.manifest.settings.request_timeout_s,
+                self.seed,
+                self.timeout_s,
             )
         rec = ResultRecord(
             run_id=self.manifest.run_id,
@@ -283,7 +290,7 @@ class Runner:
                     try:
                         for fut in futures:
                             finish(fut.result())
-                    except KeyboardInterrupt:
+                    except BaseException:
                         self._stop.set()
                         for fut in futures:
                             fut.cancel()
@@ -459,7 +466,9 @@ def _execute(
             ]
         folder.write_manifest(manifest)
         runner.run(items, done)
-    except KeyboardInterrupt:
+    except BaseException:
+        # Any crash (a provider that raises, a full disk, Ctrl-C) leaves the run resumable and
+        # says so: a manifest left at "running" would claim a run that no process is doing.
         runner._stop.set()
         manifest.status = "interrupted"
         folder.close()

@@ -288,7 +288,7 @@ def ingest_file(
         raise RunError(f"{target} exists and holds another source file; nothing was written")
 
     notes = list(ex.notes)
-    notes.append(common.PLACEHOLDER_NOTE)
+    notes.append(common.UNRECORDED_NOTE)
     if results:
         notes.append(common.SCORE_NOTE)
     if ex.date is None:
@@ -342,10 +342,10 @@ def ingest_file(
             repeats=max((r.repeat for r in results), default=1),
             concurrency_levels=sorted({r.concurrency for r in results}),
             max_tokens=None,
-            temperature=0.0,
-            seed=0,
-            request_timeout_s=0.0,
-            max_retries=0,
+            temperature=None,
+            seed=None,
+            request_timeout_s=None,
+            max_retries=None,
         ),
         models=models,
         case_ids=sorted({r.case_id for r in results}),

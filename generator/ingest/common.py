@@ -17,7 +17,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from generator.errors import InputError, Problem, RunError
 from generator.inputguard import json_depth_line
@@ -33,9 +35,9 @@ UNRATED = "unrated"
 #: The most problems listed for one file; the rest are counted.
 MAX_PROBLEMS = 50
 
-PLACEHOLDER_NOTE = (
+UNRECORDED_NOTE = (
     "settings.temperature, seed, request_timeout_s and max_retries are not recorded by the "
-    "source; the zeros in this manifest are placeholders, not measurements"
+    "source: they are null in this manifest (unknown), never a made-up value"
 )
 SCORE_NOTE = (
     "per-sample rows: the source has no severities, so role is 'ingested', severity 'unrated', "
@@ -257,6 +259,60 @@ def check(probs: Problems, value: Any, where: str, kind: str, line: int | None =
         return value
     probs.add(f"{where}: expected {_KINDS[kind]}, got {type_name(value)}", line)
     return None
+
+
+#: A finite JSON number (ints and floats; not NaN or infinity), as foreign-format models declare it.
+FiniteNumber = Annotated[float, Field(allow_inf_nan=False)]
+
+# pydantic's error types -> the kind names of the messages above (the ingest tests assert them).
+_ERROR_KINDS = {
+    "string_type": "string",
+    "int_type": "int",
+    "int_from_float": "int",
+    "float_type": "number",
+    "finite_number": "number",
+    "bool_type": "bool",
+    "dict_type": "object",
+    "model_type": "object",
+    "list_type": "array",
+}
+
+
+class ForeignRecord(BaseModel):
+    """A record of another tool's file: the fields the bench reads, strictly typed (a string is
+    never a number), everything else kept as the tool wrote it (``extra="allow"``)."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+
+
+ForeignModel = TypeVar("ForeignModel", bound=ForeignRecord)
+
+
+def parse_foreign(
+    model: type[ForeignModel], probs: Problems, obj: dict[str, Any], where: str, line: int | None = None
+) -> ForeignModel | None:
+    """``obj`` validated as ``model``; None after recording each problem in the bench's words
+    (``$.completed: expected integer, got string``; a null required field is missing)."""
+    try:
+        return model.model_validate(obj)
+    except ValidationError as exc:
+        for err in exc.errors():
+            *parents, key = err["loc"] or ("",)
+            base = where
+            for part in parents:
+                base = path_of(base, part)
+            value = err.get("input")
+            # A strict model's type error on null can only be a field that may not be null: one
+            # that is required (optional fields are declared `X | None`), so it reads as missing.
+            if err["type"] == "missing" or (value is None and err["type"] in _ERROR_KINDS):
+                prefix = f"{base}: " if base else ""
+                probs.add(f"{prefix}missing required field {key!r}", line)
+            elif err["type"] in _ERROR_KINDS:
+                kind = _KINDS[_ERROR_KINDS[err["type"]]]
+                probs.add(f"{path_of(base, key)}: expected {kind}, got {type_name(value)}", line)
+            else:
+                probs.add(f"{path_of(base, key)}: {err['msg']}", line)
+        return None
 
 
 def number_or_none(value: Any) -> float | None:

@@ -41,19 +41,20 @@ and ``metrics`` on each benchmark; the model from the file or ``--model``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from generator.ingest.common import (
     Extracted,
+    ForeignRecord,
     ParseContext,
     Problems,
     Row,
     SourceFile,
     fail,
     load_json,
-    need,
     number_or_none,
     parse_datetime,
+    parse_foreign,
     path_of,
 )
 
@@ -204,13 +205,26 @@ def _model(report: dict[str, Any], bench: dict[str, Any]) -> str | None:
     return None
 
 
+class GuideLLMReport(ForeignRecord):
+    """A GuideLLM ``benchmarks.json`` report: its benchmarks (metadata and args stay extra)."""
+
+    benchmarks: list[Any]
+
+
+class GuideLLMBenchmark(ForeignRecord):
+    """One benchmark of the report: its metrics (each read below by name; the rest stays extra)."""
+
+    metrics: dict[str, Any]
+
+
 def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
     data = load_json(src)
     probs = Problems(src.shown)
     if not isinstance(data, dict):
         raise fail(src.shown, "$: expected an object (a GuideLLM benchmarks.json report)", 1)
-    benchmarks = need(probs, data, "benchmarks", "$", "array")
+    report = parse_foreign(GuideLLMReport, probs, data, "$")
     probs.raise_if_any()
+    benchmarks = cast(GuideLLMReport, report).benchmarks  # no problems: it parsed
     if not benchmarks:
         raise fail(src.shown, "$.benchmarks: the report holds no benchmarks", 1)
     ex = Extracted()
@@ -229,9 +243,10 @@ def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
         if not isinstance(bench, dict):
             probs.add(f"{where}: expected an object, got {type(bench).__name__}")
             continue
-        metrics = need(probs, bench, "metrics", where, "object")
-        if metrics is None:
+        parsed = parse_foreign(GuideLLMBenchmark, probs, bench, where)
+        if parsed is None:
             continue
+        metrics = parsed.metrics
         model = _model(data, bench)
         if model is None and ctx.model_override is None:
             probs.add(

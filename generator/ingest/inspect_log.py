@@ -33,11 +33,12 @@ Required: ``eval.model``, ``eval.task``.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from generator.errors import InputError
 from generator.ingest.common import (
     Extracted,
+    ForeignRecord,
     ParseContext,
     Problems,
     Row,
@@ -50,10 +51,9 @@ from generator.ingest.common import (
     iso,
     load_json,
     load_json_text,
-    need,
     number_or_none,
-    opt,
     parse_datetime,
+    parse_foreign,
     path_of,
     truncate,
 )
@@ -66,6 +66,31 @@ START = "_journal/start.json"
 SUMMARIES = "summaries.json"
 REDUCTIONS = "reductions.json"
 SAMPLE_MEMBER = re.compile(r"samples/[^/]+_epoch_\d+\.json")
+
+
+class InspectEvalSpec(ForeignRecord):
+    """``eval`` of an inspect log: what ran (the rest, packages and settings, stays extra)."""
+
+    model: str
+    task: str
+
+
+class InspectLog(ForeignRecord):
+    """The header of an inspect log (``EvalLog``) as the bench reads it."""
+
+    eval: InspectEvalSpec
+    samples: list[Any] | None = None
+    results: dict[str, Any] | None = None
+    stats: dict[str, Any] | None = None
+
+
+class InspectSample(ForeignRecord):
+    """One sample of an inspect log as the bench reads it (``id`` is checked above: a string or
+    an integer; input, messages and metadata stay extra)."""
+
+    epoch: int | None = None
+    scores: dict[str, Any] | None = None
+    output: dict[str, Any] | None = None
 
 
 def _passed(value: Any) -> bool | None:
@@ -190,15 +215,15 @@ def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
         only_summary = []
         reductions = data.get("reductions")
     probs = Problems(src.shown)
-    ev = need(probs, data, "eval", "$", "object")
+    # An .eval archive keeps its samples in members of their own: only a JSON log has the array.
+    header = {k: v for k, v in data.items() if k != "samples"} if src.is_zip else data
+    log = parse_foreign(InspectLog, probs, header, "$")
     probs.raise_if_any()
-    model = need(probs, ev, "model", "$.eval", "string")
-    task = need(probs, ev, "task", "$.eval", "string")
-    if not src.is_zip:
-        opt(probs, data, "samples", "$", "array")
-    results = opt(probs, data, "results", "$", "object") or {}
-    stats = opt(probs, data, "stats", "$", "object") or {}
-    probs.raise_if_any()
+    log = cast(InspectLog, log)  # no problems: it parsed
+    ev: dict[str, Any] = data["eval"]
+    model, task = log.eval.model, log.eval.task
+    results = log.results or {}
+    stats = log.stats or {}
 
     ex = Extracted()
     ex.notes.extend(notes)
@@ -228,9 +253,10 @@ def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
         if isinstance(sid, bool) or not isinstance(sid, int | str):
             probs.add(f"{where}.id: expected string or integer, got {type(sid).__name__}")
             continue
-        epoch = opt(probs, sample, "epoch", where, "int") or 1
-        scores = opt(probs, sample, "scores", where, "object") or {}
-        output = opt(probs, sample, "output", where, "object") or {}
+        parsed = parse_foreign(InspectSample, probs, sample, where)
+        if parsed is None:
+            continue
+        epoch, scores, output = parsed.epoch or 1, parsed.scores or {}, parsed.output or {}
         error = sample.get("error")
         checks = []
         for name, score in scores.items():

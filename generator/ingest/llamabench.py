@@ -24,6 +24,8 @@ from typing import Any
 
 from generator.ingest.common import (
     Extracted,
+    FiniteNumber,
+    ForeignRecord,
     ModelFacts,
     ParseContext,
     Problems,
@@ -32,8 +34,8 @@ from generator.ingest.common import (
     fail,
     iter_jsonl,
     json_error,
-    need,
     parse_datetime,
+    parse_foreign,
     path_of,
     too_deep,
 )
@@ -63,6 +65,15 @@ EXTRA_KEYS = (
     "gpu_info",
     "cpu_info",
 )
+
+
+class LlamaBenchTest(ForeignRecord):
+    """One llama-bench test (``-o json`` / ``-o jsonl``) as the bench reads it."""
+
+    model_filename: str
+    n_prompt: int
+    n_gen: int
+    avg_ts: FiniteNumber
 
 
 def _scan_array(shown: str, text: str, start: int) -> tuple[list[Any], int]:
@@ -165,12 +176,10 @@ def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
             "were skipped: they are not results"
         )
     for i, (where, line, obj) in enumerate(entries):
-        model = need(probs, obj, "model_filename", where, "string", line)
-        n_prompt = need(probs, obj, "n_prompt", where, "int", line)
-        n_gen = need(probs, obj, "n_gen", where, "int", line)
-        avg = need(probs, obj, "avg_ts", where, "number", line)
-        if model is None or n_prompt is None or n_gen is None or avg is None:
+        rec = parse_foreign(LlamaBenchTest, probs, obj, where, line)
+        if rec is None:
             continue
+        model, n_prompt, n_gen, avg = rec.model_filename, rec.n_prompt, rec.n_gen, rec.avg_ts
         if n_prompt > 0 and n_gen == 0:
             strategy, fields = "pp", {"prompt_tps": float(avg)}
         elif n_gen > 0 and n_prompt == 0:

@@ -23,11 +23,14 @@ import json
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+
+from pydantic import Field
 
 from generator.errors import InputError
 from generator.ingest.common import (
     Extracted,
+    ForeignRecord,
     ParseContext,
     Problems,
     Row,
@@ -40,10 +43,10 @@ from generator.ingest.common import (
     iso,
     iter_jsonl,
     load_json,
-    need,
     number_or_none,
     opt,
     parse_datetime,
+    parse_foreign,
     path_of,
     read_source,
     truncate,
@@ -69,6 +72,16 @@ SAMPLE_KEYS = {
     "target_hash",
 }
 ENV_KEYS = ("device", "batch_size", "model_dtype", "model_revision", "model_sha", "limit")
+
+
+class LmEvalResults(ForeignRecord):
+    """The top of an lm-eval ``results_*.json`` as the bench reads it (per-task metrics are
+    read key by key below: their names vary with the task's filters)."""
+
+    results: dict[str, Any]
+    n_samples: dict[str, Any] | None = Field(default=None, alias="n-samples")
+    configs: dict[str, Any] | None = None
+    config: dict[str, Any] | None = None
 
 
 def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
@@ -99,11 +112,11 @@ def parse_results(src: SourceFile, ctx: ParseContext) -> Extracted:
     probs = Problems(src.shown)
     if not isinstance(data, dict):
         raise fail(src.shown, "$: expected an object (lm-eval results_*.json)", 1)
-    results = need(probs, data, "results", "$", "object")
-    n_samples = opt(probs, data, "n-samples", "$", "object") or {}
-    configs = opt(probs, data, "configs", "$", "object") or {}
-    config = opt(probs, data, "config", "$", "object") or {}
+    head = parse_foreign(LmEvalResults, probs, data, "$")
     probs.raise_if_any()
+    head = cast(LmEvalResults, head)  # no problems: it parsed
+    results, config = head.results, head.config or {}
+    n_samples, configs = head.n_samples or {}, head.configs or {}
     name = model_name(data)
     if name is None and ctx.model_override is None:
         raise fail(

@@ -38,10 +38,14 @@ cell, ``provider`` per column).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
+
+from pydantic import Field
 
 from generator.ingest.common import (
     Extracted,
+    FiniteNumber,
+    ForeignRecord,
     ParseContext,
     Problems,
     Row,
@@ -53,8 +57,8 @@ from generator.ingest.common import (
     load_json,
     need,
     number_or_none,
-    opt,
     parse_datetime,
+    parse_foreign,
     path_of,
     truncate,
 )
@@ -108,6 +112,47 @@ def _provider(probs: Problems, row: dict[str, Any], where: str) -> tuple[str | N
         return label or None, pid or None
     need(probs, row, "provider", where, "object")
     return None
+
+
+class PromptfooCellFields(ForeignRecord):
+    """What a result row and a table cell share: the response, grading and latency."""
+
+    response: dict[str, Any] | None = None
+    gradingResult: dict[str, Any] | None = None
+    latencyMs: FiniteNumber | None = None
+
+
+class PromptfooResult(PromptfooCellFields):
+    """One ``results.results[]`` row of a version-3 promptfoo output file."""
+
+    testIdx: int
+    success: bool
+    promptIdx: int | None = None
+
+
+class PromptfooCell(PromptfooCellFields):
+    """One cell of a version-2 ``table.body[].outputs[]``."""
+
+    pass_: bool = Field(alias="pass")
+
+
+class PromptfooTableHead(ForeignRecord):
+    """``table.head``: the columns (one prompt run by one provider each)."""
+
+    prompts: list[Any]
+
+
+class PromptfooTableRow(ForeignRecord):
+    """``table.body[i]``: test i, one output per column."""
+
+    outputs: list[Any]
+
+
+class PromptfooTable(ForeignRecord):
+    """A version-2 ``table``."""
+
+    head: PromptfooTableHead
+    body: list[Any]
 
 
 class _Counts:
@@ -184,14 +229,11 @@ def _from_results(
         if names is None:
             continue
         label, pid = names
-        test_idx = need(probs, row, "testIdx", where, "int")
-        success = need(probs, row, "success", where, "bool")
-        prompt_idx = opt(probs, row, "promptIdx", where, "int")
-        response = opt(probs, row, "response", where, "object") or {}
-        grading = opt(probs, row, "gradingResult", where, "object") or {}
-        latency = opt(probs, row, "latencyMs", where, "number")
-        if test_idx is None or success is None:
+        rec = parse_foreign(PromptfooResult, probs, row, where)
+        if rec is None:
             continue
+        test_idx, success, prompt_idx = rec.testIdx, rec.success, rec.promptIdx
+        response, grading, latency = rec.response or {}, rec.gradingResult or {}, rec.latencyMs
         case_id = f"test-{test_idx}" if len(prompt_ids) <= 1 else f"test-{test_idx}-prompt-{prompt_idx}"
         fields = _fields(
             row,
@@ -215,10 +257,10 @@ def _from_table(
     """Version 2: ``results[]`` has no ``testIdx`` (and was written in completion order), so
     the ``table`` names each cell instead: row i of ``table.body`` is test i, column j of
     its ``outputs`` is ``table.head.prompts[j]`` (one prompt run by one provider)."""
-    head = need(probs, table, "head", base, "object") or {}
-    body = need(probs, table, "body", base, "array") or []
-    columns = need(probs, head, "prompts", f"{base}.head", "array") or []
+    parsed_table = parse_foreign(PromptfooTable, probs, table, base)
     probs.raise_if_any()
+    parsed_table = cast(PromptfooTable, parsed_table)  # no problems: it parsed
+    body, columns = parsed_table.body, parsed_table.head.prompts
     texts: dict[str, int] = {}
     for col in columns:
         if isinstance(col, dict):
@@ -230,7 +272,8 @@ def _from_table(
         if not isinstance(row, dict):
             probs.add(f"{where}: expected an object, got {type(row).__name__}")
             continue
-        outputs = need(probs, row, "outputs", where, "array") or []
+        parsed_row = parse_foreign(PromptfooTableRow, probs, row, where)
+        outputs = parsed_row.outputs if parsed_row is not None else []
         for j, cell in enumerate(outputs):
             at = path_of(f"{where}.outputs", j)
             col = columns[j] if j < len(columns) and isinstance(columns[j], dict) else None
@@ -241,12 +284,11 @@ def _from_table(
             if not isinstance(provider, str) or not provider:
                 probs.add(f"{path_of(f'{base}.head.prompts', j)}: missing required field 'provider'")
                 continue
-            success = need(probs, cell, "pass", at, "bool")
-            response = opt(probs, cell, "response", at, "object") or {}
-            grading = opt(probs, cell, "gradingResult", at, "object") or {}
-            latency = opt(probs, cell, "latencyMs", at, "number")
-            if success is None:
+            parsed = parse_foreign(PromptfooCell, probs, cell, at)
+            if parsed is None:
                 continue
+            success, latency = parsed.pass_, parsed.latencyMs
+            response, grading = parsed.response or {}, parsed.gradingResult or {}
             prompt = texts[str(col.get("raw") or col.get("label") or col.get("display") or "")]
             case_id = f"test-{i}" if len(texts) <= 1 else f"test-{i}-prompt-{prompt}"
             text = cell.get("text") if "text" in cell else response.get("output")

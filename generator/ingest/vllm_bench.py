@@ -36,6 +36,8 @@ from typing import Any
 
 from generator.ingest.common import (
     Extracted,
+    FiniteNumber,
+    ForeignRecord,
     ParseContext,
     Problems,
     Row,
@@ -43,9 +45,8 @@ from generator.ingest.common import (
     fail,
     iter_jsonl,
     json_error,
-    need,
     number_or_none,
-    opt,
+    parse_foreign,
     path_of,
     too_deep,
 )
@@ -77,20 +78,28 @@ def _date(value: Any) -> datetime | None:
         return None
 
 
+class VllmResult(ForeignRecord):
+    """The fields of one vLLM ``--save-result`` object the bench reads (the rest stay extra)."""
+
+    model_id: str
+    completed: int
+    duration: FiniteNumber
+    failed: int | None = None
+    max_concurrency: int | None = None
+    request_throughput: FiniteNumber | None = None
+    output_throughput: FiniteNumber | None = None
+
+
 def _record(probs: Problems, obj: dict[str, Any], where: str, index: int, line: int | None = None) -> Row | None:
-    model = need(probs, obj, "model_id", where, "string", line)
-    completed = need(probs, obj, "completed", where, "int", line)
-    duration = need(probs, obj, "duration", where, "number", line)
-    failed = opt(probs, obj, "failed", where, "int", line)
-    concurrency = opt(probs, obj, "max_concurrency", where, "int", line)
-    for key in ("request_throughput", "output_throughput"):
-        opt(probs, obj, key, where, "number", line)
+    rec = parse_foreign(VllmResult, probs, obj, where, line)
     rate_raw = obj.get("request_rate")
     rate = number_or_none(rate_raw)
     if rate_raw is not None and rate is None and str(rate_raw).lower() not in ("inf", "infinity"):
         probs.add(f"{path_of(where, 'request_rate')}: expected a number or 'inf', got {rate_raw!r}", line)
-    if model is None or completed is None or duration is None:
+    if rec is None:
         return None
+    model, completed, duration = rec.model_id, rec.completed, rec.duration
+    failed, concurrency = rec.failed, rec.max_concurrency
     stats: dict[str, dict[str, float]] = {"ttft": {}, "tpot": {}, "itl": {}, "e2el": {}}
     extra: dict[str, Any] = {}
     for key, value in obj.items():

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.resolver import VersionedResolver
 
 from generator.errors import Problem
 from generator.registry.schema import FileLimits
@@ -197,31 +198,38 @@ class _NeedsRuamel(Exception):
     """The fast reader met something only ruamel reads exactly the same way."""
 
 
+def _yaml12_tag(value: str) -> str:
+    """The tag YAML 1.2 gives a plain scalar, as ruamel's own resolver decides it (its tables,
+    not a copy of them): the same lookup ``VersionedResolver.resolve`` does."""
+    table = _YAML12.versioned_resolver
+    for tag, regexp in [*table.get(value[:1], []), *table.get(None, [])]:
+        if regexp.match(value):
+            return str(tag)
+    return _STR
+
+
 def _fast_loader() -> type:
     import yaml
 
     base_loader = yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader
 
+    # The plain numbers libyaml's constructors build exactly as ruamel does; any other int or
+    # float spelling (octal, hex, 1_000, .inf) goes to ruamel rather than being guessed at.
     simple_int = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
     simple_float = re.compile(r"[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+")
+    simple = {"tag:yaml.org,2002:int": simple_int, "tag:yaml.org,2002:float": simple_float}
 
     class Loader(base_loader):  # type: ignore[misc, valid-type]
-        """libyaml's parser, YAML 1.2 core-schema resolution, no duplicate keys."""
+        """libyaml's parser, YAML 1.2 core-schema resolution (ruamel's), no duplicate keys."""
 
         def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
             if kind is yaml.ScalarNode and implicit[0]:
-                if value in ("", "~", "null", "Null", "NULL"):
-                    return "tag:yaml.org,2002:null"
-                if value in ("true", "True", "TRUE", "false", "False", "FALSE"):
-                    return "tag:yaml.org,2002:bool"
-                if value and (value[0] in "-+.0123456789<="):
-                    if simple_int.fullmatch(value):
-                        return "tag:yaml.org,2002:int"
-                    if simple_float.fullmatch(value):
-                        return "tag:yaml.org,2002:float"
-                    if _RUAMEL_NON_STRING.fullmatch(value):
-                        raise _NeedsRuamel(value)  # octal, hex, 1_000, .inf, a date, <<, =
-                return "tag:yaml.org,2002:str"
+                tag = _yaml12_tag(value)
+                if tag in (_STR, "tag:yaml.org,2002:null", "tag:yaml.org,2002:bool"):
+                    return tag
+                if tag in simple and simple[tag].fullmatch(value):
+                    return tag
+                raise _NeedsRuamel(value)  # octal, hex, 1_000, .inf, a date, <<, =
             return super().resolve(kind, value, implicit)
 
         def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
@@ -236,14 +244,8 @@ def _fast_loader() -> type:
     return Loader
 
 
-# Plain scalars that YAML 1.2 (ruamel) reads as something other than a string and that the
-# simple int/float rules above do not cover: sent to ruamel rather than guessed at.
-_RUAMEL_NON_STRING = re.compile(
-    r"[-+]?0b[0-1_]+|[-+]?0o?[0-7_]+|[-+]?[0-9_]+|[-+]?0x[0-9a-fA-F_]+"
-    r"|[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)"
-    r"|[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
-    r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}.*|<<|="
-)
+_STR = "tag:yaml.org,2002:str"
+_YAML12 = VersionedResolver(version=(1, 2))
 _LOADER: type | None = None
 
 

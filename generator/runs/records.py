@@ -256,10 +256,12 @@ class RunSettings(Record):
     repeats: int
     concurrency_levels: list[int]
     max_tokens: int | None
-    temperature: float
-    seed: int
-    request_timeout_s: float
-    max_retries: int
+    # None: not recorded. An executed run always states these; an ingested run's source
+    # usually does not, and a made-up 0 would read as a measurement.
+    temperature: float | None
+    seed: int | None
+    request_timeout_s: float | None
+    max_retries: int | None
     machine: str | None = None
     judges: list[str] = Field(default_factory=list)
     escalate: str | None = Field(

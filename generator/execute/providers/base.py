@@ -64,15 +64,14 @@ class Generation:
         )
 
 
-def percentile(values: list[float], q: float) -> float:
-    """Linear-interpolated percentile (numpy's default), without importing numpy."""
-    xs = sorted(values)
-    if not xs:
+def percentile(values: list[float], q: int) -> float:
+    """The q-th percentile (1..99), linear between order statistics as numpy's default does:
+    the standard library's inclusive quantiles are exactly that."""
+    if not values:
         raise ValueError("no values")
-    pos = (len(xs) - 1) * q / 100
-    lo = int(pos)
-    hi = min(lo + 1, len(xs) - 1)
-    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
 class Provider(Protocol):

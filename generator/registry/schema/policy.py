@@ -72,15 +72,10 @@ class StatisticsPolicy(Strict):
 class PromotionPolicy(Strict):
     """The mechanical gates from the seed page 'Local Model Benchmarks', plus noise control."""
 
-    acceptance_rate: Literal[">="] = ">="
-    review_pain: Literal["<="] = "<="
-    hard_failure_rate: Literal["<="] = "<="
-    cost_tier_rule: Literal["free_unless_incumbent_paid"] = "free_unless_incumbent_paid"
+    # The gate directions, the cost-tier rule and Holm's correction are the algorithm
+    # (generator/analysis/promotion.py), not settings: no fields for them here.
     min_families_per_role: Annotated[int, Field(ge=1)] = 2
     min_shared_cases: Annotated[int, Field(ge=1)] = 20
-    multiplicity: Literal["holm"] = Field(
-        default="holm", description="Family-wise error control across the challengers of one role."
-    )
     retire_if_worse_by: Fraction = Field(
         default=0.10,
         description="A challenger this far below the incumbent's acceptance rate, significantly, "
@@ -164,7 +159,7 @@ class ReadinessPolicy(Strict):
 
 
 class ClaimCheckPolicy(Strict):
-    """How closely a quoted figure (a seed document's, or a registry ``seed_claim``) must match
+    """How closely a quoted figure (a seed document's, or a registry ``seed_claims`` entry) must match
     what its own stated inputs give. A reading aid for quoted figures, not a gate: a claim's
     own rounding ("~389M" is stated to the million) is always allowed on top of this."""
 

@@ -41,6 +41,19 @@ class SubscriptionTier(Strict):
     _slug = field_validator("id")(_check_slug)
 
 
+ScenarioClaimKind = Literal[
+    "api_cost_monthly", "monthly_saving", "break_even_never", "break_even_month", "savings_over_window"
+]
+
+
+class ScenarioClaim(Strict):
+    """One figure a seed page states for a scenario, with what it states (structured, as the
+    hardware claims are, so no keyword in the text decides which formula checks it)."""
+
+    kind: ScenarioClaimKind
+    claim: str = Field(description="The seed's words, as quoted; its number is read from them.")
+
+
 class ScenarioA(Strict):
     """Pay-per-token displacement at a stated monthly volume."""
 
@@ -50,7 +63,9 @@ class ScenarioA(Strict):
     api: Slug
     machine: Slug
     model: Slug | None = None
-    seed_claim: str | None = Field(default=None, description="What the seed page says, for comparison.")
+    seed_claims: list[ScenarioClaim] = Field(
+        default_factory=list, description="What the seed page says, for comparison."
+    )
 
 
 class ScenarioB(Strict):
@@ -62,7 +77,9 @@ class ScenarioB(Strict):
     from_tier: Slug
     to_tier: Slug
     machine: Slug
-    seed_claim: str | None = None
+    seed_claims: list[ScenarioClaim] = Field(
+        default_factory=list, description="What the seed page says, for comparison."
+    )
 
 
 class PricingFile(Strict):
@@ -84,7 +101,7 @@ class PricingFile(Strict):
     amortization_months: Annotated[int, Field(ge=1)]
     input_share: Fraction = 0.3
     seed_source: str | None = Field(
-        default=None, description="Where the scenarios' `seed_claim` figures are quoted from."
+        default=None, description="Where the scenarios' `seed_claims` figures are quoted from."
     )
     api_prices: list[ApiPrice]
     subscriptions: list[SubscriptionTier]

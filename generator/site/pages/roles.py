@@ -30,8 +30,8 @@ def roles_page(data: SiteData, plan: SitePlan) -> str:
         "# Roles & incumbents",
         "",
         "Every routing slot has one incumbent. A challenger replaces it only if, on the cases both ran, "
-        f"it is no worse on acceptance rate ({p.acceptance_rate} incumbent), review pain ({p.review_pain}) and "
-        f"hard-failure rate ({p.hard_failure_rate}); its cost tier is free unless the incumbent is also paid; "
+        "it is no worse on acceptance rate (>= incumbent), review pain (<=) and "
+        "hard-failure rate (<=); its cost tier is free unless the incumbent is also paid; "
         f"the role keeps at least {p.min_families_per_role} model families once the incumbent is replaced "
         "(the family-diversity guard); and the gain is beyond noise: a one-sided paired test on the shared "
         "cases (exact McNemar with one request per case, a sign-flip permutation test of per-case mean "
