@@ -88,8 +88,7 @@ def table(
     # and named (axe: scrollable-region-focusable).
     name = caption or "Table: " + ", ".join(headers[i] for i in keep[:3])
     out = [
-        f'<div class="{esc(cls)}" data-rows="{len(body)}" role="region" tabindex="0" '
-        f'aria-label="{esc(name)}"><table>'
+        f'<div class="{esc(cls)}" data-rows="{len(body)}" role="region" tabindex="0" aria-label="{esc(name)}"><table>'
     ]
     if caption:
         out.append(f"<caption>{esc(caption)}</caption>")
