@@ -56,6 +56,9 @@ PAGES = [
 ]
 
 
+SITE_ROOTS: dict[str, str] = {}  # served URL -> built site folder
+
+
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         pass
@@ -108,8 +111,10 @@ def served_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    SITE_ROOTS[url] = str(site)
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
+        yield url
     finally:
         server.shutdown()
         server.server_close()
@@ -214,3 +219,99 @@ def test_instant_navigation_keeps_charts_working(served_site: str, browser) -> N
     assert page.evaluate("() => window.__sameDocument") is True
     context.close()
     assert errors == [], errors
+
+
+def _case_or_run_page(site_root: Path) -> str:
+    """A case page when the site has them, else a run page (case pages arrive with the drill-down)."""
+    for folder in ("cases", "runs"):
+        found = sorted(p for p in (site_root / folder).glob("**/*.html") if p.name != "index.html")
+        if found:
+            return found[0].relative_to(site_root).as_posix()
+    raise AssertionError("the site has neither case nor run pages")
+
+
+def _site_root(served_site: str) -> Path:
+    return Path(SITE_ROOTS[served_site])
+
+
+SCREENSHOTS = REPO / "test-output" / "screenshots"
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_no_serious_accessibility_violations(served_site: str, browser, scheme: str) -> None:  # type: ignore[no-untyped-def]
+    axe_mod = pytest.importorskip("axe_playwright_python.sync_playwright")
+    axe = axe_mod.Axe()
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, color_scheme=scheme)
+    page = context.new_page()
+    found = {}
+    pages = ["index.html", "leaderboard.html", "workloads/claim-summarization.html"]
+    pages.append(_case_or_run_page(_site_root(served_site)))
+    for name in pages:
+        page.goto(served_site + name, wait_until="networkidle")
+        violations = axe.run(page).response["violations"]
+        bad = [f"{v['id']} ({len(v['nodes'])})" for v in violations if v["impact"] in ("serious", "critical")]
+        if bad:
+            found[name] = bad
+    context.close()
+    assert found == {}, found
+
+
+def test_filter_and_column_toggle(served_site: str, browser) -> None:  # type: ignore[no-untyped-def]
+    context, page, errors = _page(browser, served_site)
+    page.goto(served_site + "hardware.html", wait_until="networkidle")
+    box = page.locator(".opsbench-table", has=page.locator(".opsbench-filter")).first
+    rows = box.locator("tbody tr")
+    total = rows.count()
+    assert total > 15
+    first = rows.first.locator("td").first.inner_text().strip()
+    box.locator(".opsbench-filter input").fill(first)
+    shown = box.locator("tbody tr:not([hidden])").count()
+    assert 0 < shown < total
+    assert all(first.lower() in t.lower() for t in box.locator("tbody tr:not([hidden])").all_inner_texts())
+    box.locator(".opsbench-filter input").fill("")
+    assert box.locator("tbody tr:not([hidden])").count() == total
+
+    page.goto(served_site + "leaderboard.html", wait_until="networkidle")
+    board = page.locator(".opsbench-table", has=page.locator(".opsbench-columns")).first
+    visible_before = board.locator("thead th:visible").count()
+    opt = board.locator("thead th.opsbench-opt").first
+    assert not opt.is_visible()
+    board.locator(".opsbench-columns summary").click()
+    board.locator(".opsbench-columns input[type=checkbox]").first.check()
+    assert opt.is_visible()
+    assert board.locator("thead th:visible").count() == visible_before + 1
+    col = int(opt.get_attribute("data-col") or "0")
+    assert board.locator(f"tbody tr td:nth-child({col + 1})").first.is_visible()
+    # The defaults fit 1280 px: the board does not scroll sideways.
+    page.locator(".opsbench-columns input[type=checkbox]").first.uncheck()
+    assert board.evaluate("b => b.querySelector('table').scrollWidth <= b.clientWidth + 1")
+    context.close()
+    assert errors == [], errors
+
+
+def test_mobile_cards_and_screenshots(served_site: str, browser) -> None:  # type: ignore[no-untyped-def]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    pages = ["index.html", "workloads/claim-summarization.html", _case_or_run_page(_site_root(served_site))]
+    for extra in ("compare.html",):
+        if (_site_root(served_site) / extra).exists():
+            pages.append(extra)
+    for width in (1280, 390):
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m, e=errors: e.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda exc, e=errors: e.append(str(exc)))
+        for name in pages:
+            page.goto(served_site + name, wait_until="networkidle")
+            assert page.evaluate("() => window.__pwned") is None
+            stem = name.replace("/", "-").removesuffix(".html")
+            page.screenshot(path=str(SCREENSHOTS / f"{stem}-{width}.png"), full_page=True)
+        if width == 390:
+            page.goto(served_site + "leaderboard.html", wait_until="networkidle")
+            cell = page.locator(".opsbench-table td[data-label^='Acceptance']").first
+            assert cell.is_visible()
+            assert cell.evaluate("td => getComputedStyle(td).display") == "block"  # a card, not a column
+            box = cell.bounding_box()
+            assert box is not None and box["x"] + box["width"] <= 390 + 1
+        context.close()
+        assert errors == [], errors

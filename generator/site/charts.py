@@ -76,8 +76,11 @@ def acceptance_vs_latency(board: pd.DataFrame, name: str = "acceptance-vs-latenc
     return Chart(name, "Acceptance vs latency", spec)
 
 
-def quality_vs_cost(board: pd.DataFrame, name: str = "quality-vs-cost") -> Chart:
-    """Acceptance against cost per task (hosted price × tokens, or local energy × time)."""
+def quality_vs_cost(board: pd.DataFrame, name: str = "quality-vs-cost", currency: str | None = None) -> Chart:
+    """Acceptance against cost per task (hosted price × tokens, or local energy × time).
+
+    The cost axis names its currency (registry pricing) so a reader never guesses it.
+    """
     import altair as alt
 
     data = board[["model_id", "acceptance_rate", "acceptance_low", "acceptance_high", "cost_per_task"]].dropna(
@@ -85,7 +88,11 @@ def quality_vs_cost(board: pd.DataFrame, name: str = "quality-vs-cost") -> Chart
     )
     source = alt.Data(values=_records(data))
     base = alt.Chart(source).encode(
-        x=alt.X("cost_per_task:Q", title="Cost per task (median)", scale=alt.Scale(zero=True)),
+        x=alt.X(
+            "cost_per_task:Q",
+            title=f"Cost per task (median, {currency})" if currency else "Cost per task (median)",
+            scale=alt.Scale(zero=True),
+        ),
         color=alt.Color("model_id:N", title="Model"),
     )
     bars = base.mark_rule(strokeWidth=2).encode(
@@ -100,9 +107,11 @@ def quality_vs_cost(board: pd.DataFrame, name: str = "quality-vs-cost") -> Chart
     points = base.mark_point(filled=True, size=90).encode(
         y="acceptance_rate:Q",
         tooltip=[
-            alt.Tooltip("model_id:N"),
-            alt.Tooltip("cost_per_task:Q", format=".6f"),
-            alt.Tooltip("acceptance_rate:Q", format=".0%"),
+            alt.Tooltip("model_id:N", title="Model"),
+            alt.Tooltip(
+                "cost_per_task:Q", title=f"Cost per task ({currency})" if currency else "Cost per task", format=".6f"
+            ),
+            alt.Tooltip("acceptance_rate:Q", title="Acceptance", format=".0%"),
         ],
     )
     spec = (bars + points).properties(width="container", height=300, title="Quality vs cost").to_dict()
@@ -130,7 +139,12 @@ def latency_under_load(load: pd.DataFrame, name: str) -> Chart:
             y=alt.Y("seconds:Q", title="End-to-end latency (s)"),
             color=alt.Color("model_id:N", title="Model"),
             strokeDash=alt.StrokeDash("statistic:N", title="Statistic"),
-            tooltip=["model_id:N", "concurrency:Q", "statistic:N", alt.Tooltip("seconds:Q", format=".2f")],
+            tooltip=[
+                alt.Tooltip("model_id:N", title="Model"),
+                alt.Tooltip("concurrency:Q", title="Requests in flight"),
+                alt.Tooltip("statistic:N", title="Statistic"),
+                alt.Tooltip("seconds:Q", title="Latency (s)", format=".2f"),
+            ],
         )
     )
     spec = chart.properties(width="container", height=260, title="Latency under load").to_dict()
@@ -155,7 +169,11 @@ def measured_vs_ceiling(rows: pd.DataFrame, name: str = "measured-vs-ceiling") -
             x=alt.X("tps:Q", title="Output tokens/s"),
             yOffset="figure:N",
             color=alt.Color("figure:N", title=None),
-            tooltip=["label:N", "figure:N", alt.Tooltip("tps:Q", format=".1f")],
+            tooltip=[
+                alt.Tooltip("label:N", title="Model on machine"),
+                alt.Tooltip("figure:N", title="Figure"),
+                alt.Tooltip("tps:Q", title="Output tokens/s", format=".1f"),
+            ],
         )
     )
     spec = chart.properties(width="container", title="Measured vs bandwidth ceiling").to_dict()
@@ -175,7 +193,11 @@ def cumulative_cost(series: pd.DataFrame, name: str, title: str) -> Chart:
             x=alt.X("month:Q", title="Month"),
             y=alt.Y("cumulative:Q", title="Cumulative cost"),
             color=alt.Color("path:N", title=None),
-            tooltip=["path:N", "month:Q", alt.Tooltip("cumulative:Q", format=",.0f")],
+            tooltip=[
+                alt.Tooltip("path:N", title="Path"),
+                alt.Tooltip("month:Q", title="Month"),
+                alt.Tooltip("cumulative:Q", title="Cumulative cost", format=",.0f"),
+            ],
         )
     )
     spec = chart.properties(width="container", height=240, title=title).to_dict()

@@ -55,30 +55,80 @@ class Cell:
         self.plain = plain  # what a CSV/JSON download holds; default: the text without tags
 
 
+def _cell_text(v: Any) -> str:
+    """The visible text of a cell, for deciding whether its column is empty."""
+    text = v.html if isinstance(v, Cell) else ("" if v is None else str(v))
+    return re.sub(r"<[^>]*>", "", text).strip()
+
+
 def table(
     headers: Sequence[str],
     rows: Iterable[Sequence[Any]],
     cls: str = "opsbench-table",
     caption: str | None = None,
 ) -> str:
-    """An HTML table; plain values are escaped, :class:`Cell` values are trusted HTML."""
+    """An HTML table; plain values are escaped, :class:`Cell` values are trusted HTML.
+
+    Columns empty in every row are dropped (a column of "—" tells the reader nothing).
+    Headers the glossary defines carry the definition as a tooltip and in a legend
+    under the table; glossary ``OPTIONAL_COLUMNS`` start hidden behind the page's
+    "Columns" control (tables.js); each cell names its column in ``data-label`` so
+    the narrow-screen card layout can label it.
+    """
+    from generator.site.glossary import EMPTY_CELLS, OPTIONAL_COLUMNS, define
+
+    body = [list(r) for r in rows]
+    keep = [
+        i
+        for i in range(len(headers))
+        if not body or any(i < len(r) and _cell_text(r[i]) not in EMPTY_CELLS for r in body)
+    ]
     # No class on <table> itself: Material styles only `table:not([class])`.
-    out = [f'<div class="{esc(cls)}"><table>']
+    # The box scrolls wide tables; a scrolling region must be reachable by keyboard
+    # and named (axe: scrollable-region-focusable).
+    name = caption or "Table: " + ", ".join(headers[i] for i in keep[:3])
+    out = [
+        f'<div class="{esc(cls)}" data-rows="{len(body)}" role="region" tabindex="0" aria-label="{esc(name)}"><table>'
+    ]
     if caption:
         out.append(f"<caption>{esc(caption)}</caption>")
-    out.append("<thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in headers) + "</tr></thead>")
+    ths, legend = [], []
+    for col, i in enumerate(keep):
+        h = headers[i]
+        note = define(h)
+        attrs = f' data-col="{col}"'
+        if note:
+            attrs += f' title="{esc(note)}"'
+            legend.append(f"<dt>{esc(h)}</dt><dd>{esc(note)}</dd>")
+        if h in OPTIONAL_COLUMNS and col > 0:
+            attrs += ' class="opsbench-opt"'
+        ths.append(f'<th scope="col"{attrs}>{esc(h)}</th>')
+    out.append("<thead><tr>" + "".join(ths) + "</tr></thead>")
     out.append("<tbody>")
-    for row in rows:
+    for row in body:
         cells = []
-        for v in row:
+        for col, i in enumerate(keep):
+            v = row[i] if i < len(row) else ""
+            h = headers[i]
+            attrs = f' data-label="{esc(h)}"'
+            classes = ["opsbench-opt"] if h in OPTIONAL_COLUMNS and col > 0 else []
             if isinstance(v, Cell):
-                attrs = f' data-sort="{esc(v.sort)}"' if v.sort is not None else ""
-                attrs += f' class="{esc(v.cls)}"' if v.cls else ""
-                cells.append(f"<td{attrs}>{v.html}</td>")
+                attrs += f' data-sort="{esc(v.sort)}"' if v.sort is not None else ""
+                classes += [v.cls] if v.cls else []
+                content = v.html
             else:
-                cells.append(f"<td>{esc(v)}</td>")
+                content = esc(v)
+            attrs += f' class="{esc(" ".join(classes))}"' if classes else ""
+            cells.append(f"<td{attrs}>{content}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</tbody></table></div>")
+    out.append("</tbody></table>")
+    if legend:
+        out.append(
+            '<details class="opsbench-legend"><summary>What the columns mean</summary><dl>'
+            + "".join(legend)
+            + "</dl></details>"
+        )
+    out.append("</div>")
     return "\n".join(out)
 
 

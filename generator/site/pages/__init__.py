@@ -79,19 +79,16 @@ def build_plan(
         {"Leaderboard": "leaderboard.md"},
         {"Roles & incumbents": "roles.md"},
         {"Workloads": [{w.title: f"workloads/{w.id}.md"} for w in reg.workloads_file.workloads]},
-        {
-            "Models": [
-                "models/index.md",
-                *[{m.display_name: f"models/{m.id}.md"} for m in reg.models_file.models],
-            ]
-        },
+        {"Models": "models/index.md"},
         {"Hardware & capacity": "hardware.md"},
         {"Cost": "cost.md"},
         {"Prompt mix": "prompt-mix.md"},
         {"Deployment plans": "deployment-plans.md"},
         {"Proxy validity": "proxy-validity.md"},
         {"Orchestration": "orchestration.md"},
-        {"Runs": ["runs/index.md", *[{m.run_id: f"runs/{m.run_id}.md"} for m in reversed(manifests)]]},
+        # The archive, not one entry per run: the nav must not grow with each run
+        # (run and model pages still build; their index pages link them).
+        {"Runs": "runs/index.md"},
         {"Methodology": "methodology.md"},
     ]
     return plan, data

@@ -6,7 +6,7 @@ import pandas as pd
 
 from generator.analysis.calibration import measured_vs_ceiling as measured_table
 from generator.site.charts import measured_vs_ceiling
-from generator.site.html import esc, esc_md, fmt_num
+from generator.site.html import Cell, esc, esc_md, fmt_num
 from generator.site.pages.common import ingested_perf
 from generator.site.pages.context import SiteData
 from generator.site.plan import SitePlan
@@ -32,6 +32,42 @@ def _interval(est: float, low: float, high: float, digits: int) -> str:
     if est != est:
         return "—"
     return f"{num(est)} [{num(low)}, {num(high)}]"
+
+
+def _fit_matrix(data: SiteData, plan: SitePlan) -> list[str]:
+    """Models × machines: does it fit, and at what decode ceiling (the long table below has the parts)."""
+    machines = list(dict.fromkeys(r.machine_id for r in data.capacity))
+    models = list(dict.fromkeys(r.model_id for r in data.capacity))
+    if not machines:
+        return []
+    by = {(r.model_id, r.machine_id): r for r in data.capacity}
+    rows = []
+    for model in models:
+        row: list[object] = [model]
+        for machine in machines:
+            r = by.get((model, machine))
+            if r is None:
+                row.append("—")
+                continue
+            f, t = r.fit, r.throughput
+            tps = t.calibrated.tps if t.calibrated is not None else t.ceiling_tps
+            if f.fits:
+                label = f"fits · {fmt_num(tps, 0)} tok/s" + ("" if t.calibrated is not None else " ceiling")
+                row.append(Cell(esc(label), sort=tps, cls="opsbench-pass", plain=label))
+            else:
+                label = f"no · needs {fmt_num(f.total_gb, 1)} of {f.memory_gb:g} GB"
+                row.append(Cell(esc(label), sort=-1, cls="opsbench-fail", plain=label))
+        rows.append(row)
+    return [
+        "## Which model fits which machine",
+        "",
+        "Each cell: whether the model fits the machine's memory at the context and concurrency below, and "
+        "its decode speed (calibrated where a similar run measured it, else the bandwidth ceiling). The "
+        "table after it gives every figure behind a cell.",
+        "",
+        plan.table(PAGE, "fit-matrix", ["Model", *machines], rows),
+        "",
+    ]
 
 
 def _reference_block(data: SiteData, plan: SitePlan) -> list[str]:
@@ -167,6 +203,7 @@ def hardware_page(data: SiteData, plan: SitePlan) -> str:
         ),
         "",
     ]
+    out += _fit_matrix(data, plan)
     out += [
         "## Fit, ceiling and tokens per month",
         "",

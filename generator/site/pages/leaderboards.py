@@ -38,7 +38,7 @@ def leaderboard_page(data: SiteData, plan: SitePlan) -> str:
         "",
     ]
     if overall["cost_per_task"].notna().any():
-        out += [plan.chart(PAGE, quality_vs_cost(overall)), ""]
+        out += [plan.chart(PAGE, quality_vs_cost(overall, currency=data.reg.pricing.currency)), ""]
     else:
         out += [
             "*Quality vs cost: no run states its machine (`--machine`) and no paid model ran, "
