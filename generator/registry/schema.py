@@ -308,6 +308,11 @@ class ScoringPolicy(Strict):
         "many characters (shorter lines, such as 'Date:' headers, prove nothing when echoed).",
     )
     max_output_chars: Annotated[int, Field(gt=0)] = 16000
+    case_page_output_chars: Annotated[int, Field(gt=0)] = Field(
+        default=4000,
+        description="A case page shows at most this much of each model's latest output; the rest is "
+        "in the run's results.jsonl download (keeps the largest page under the size budget).",
+    )
 
 
 class StatisticsPolicy(Strict):
