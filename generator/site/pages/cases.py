@@ -22,6 +22,8 @@ from generator.site.plan import SitePlan, rel
 from generator.site.templates import Markup, render
 
 INDEX = "cases/index.md"
+# Drill-down pages stay out of the search index: their outputs would make it grow with every case.
+NO_SEARCH = "---\nsearch:\n  exclude: true\n---\n\n"
 FULL_TEXT = "full text in results.jsonl"
 
 
@@ -253,7 +255,7 @@ def model_cases_page(data: SiteData, plan: SitePlan, page: str, model_id: str, r
         plan.table(page, "cases", ["Case", "Suite", "Run", "Accepted", "What failed", "Latency (s)"], table_rows),
         "",
     ]
-    return "\n".join(out)
+    return NO_SEARCH + "\n".join(out)
 
 
 def cases_index(data: SiteData, plan: SitePlan, latest: pd.DataFrame, paths: dict, model_pages: dict) -> str:

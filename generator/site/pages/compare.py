@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from generator.analysis.cases import PairComparison
 from generator.site.html import Cell, esc, esc_md, fmt_num
+from generator.site.pages.cases import NO_SEARCH
 from generator.site.pages.common import model_link
 from generator.site.pages.context import SiteData
 from generator.site.plan import SitePlan, rel
@@ -87,7 +88,7 @@ def compare_page(data: SiteData, plan: SitePlan, page: str, c: PairComparison, c
         side_rows,
         sortable=False,
     )
-    return render(
+    return NO_SEARCH + render(
         "compare.md.j2",
         a=c.a,
         b=c.b,
