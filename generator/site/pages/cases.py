@@ -240,6 +240,10 @@ def model_cases_page(data: SiteData, plan: SitePlan, page: str, model_id: str, r
         "its latest result (latest run, lowest load level, last repeat) and the run it came from.",
         "",
     ]
+    runs = sorted(set(rows["run_id"].astype(str)))
+    if runs:
+        listed = " · ".join(run_link(page, r) for r in runs)
+        out += [f'<p class="opsbench-note">Runs behind these results: {listed}</p>', ""]
     table_rows = [
         [
             case_link(page, paths, r.case_id),
