@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from generator.analysis.cases import case_paths, compare_pair, cut, latest_results, safe_slug
+from generator.analysis.cases import case_paths, compare_pair, cut, latest_results, pair_inputs, safe_slug
 from generator.analysis.leaderboard import evidence_cells
 from generator.registry.loader import load_registry
 from generator.runs.scan import scan_runs
@@ -88,7 +88,8 @@ def test_case_pages_compare_and_downloads(site_inputs: dict[str, Path], tmp_path
     assert cmp_name in pages and cmp_name.removeprefix("compare/") in pages["compare/index.html"]
     store = scan_runs(site_inputs["runs"])
     q = evidence_cells(store.results)
-    expect = compare_pair(store.results, q, "gemma3-270m", "smollm2-135m", reg.policy.statistics)
+    inputs = pair_inputs(store.results, q, ["gemma3-270m", "smollm2-135m"])
+    expect = compare_pair(inputs, "gemma3-270m", "smollm2-135m", reg.policy.statistics)
     data = json.loads((out / "data" / "compare" / "gemma3-270m--smollm2-135m--paired.json").read_text())
     row = data["rows"][0]
     assert row["Shared cases"] == expect.paired.n == len(cases)
@@ -96,6 +97,11 @@ def test_case_pages_compare_and_downloads(site_inputs: dict[str, Path], tmp_path
     assert diff["value"] == expect.paired.diff and diff["ci_low"] == expect.paired.ci_low
     assert diff["ci_high"] == expect.paired.ci_high
     assert f"{expect.paired.diff:.3f} [{expect.paired.ci_low:.3f}, {expect.paired.ci_high:.3f}]" in pages[cmp_name]
+    qa = q[q["model_id"] == "gemma3-270m"].set_index("case_id")["accepted"]
+    qb = q[q["model_id"] == "smollm2-135m"].set_index("case_id")["accepted"]
+    assert abs(expect.paired.diff - float((qb - qa).dropna().mean())) < 1e-12
+    # Per case, the median of every warm request of every run (1.0 s old, 2.0 s new), as the evidence table pools them.
+    assert expect.latency_b == 2.0 and expect.latency_a == 1.5
     assert len(expect.both) + len(expect.only_a) + len(expect.only_b) + len(expect.neither) == len(cases)
 
     # Downloads are data: numbers, dicts of numbers, nulls; a schema in the JSON and beside the CSV.

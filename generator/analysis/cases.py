@@ -135,31 +135,63 @@ def shared_pairs(q: pd.DataFrame, model_ids: Sequence[str]) -> list[tuple[str, s
     return out
 
 
+@dataclass
+class PairInputs:
+    """Per-model series every comparison reads, computed once for all pairs (a board of
+    40 models has 780 pairs; filtering the whole frame per pair would dominate the build)."""
+
+    means: dict[str, pd.Series]  # case -> acceptance mean of the cell
+    single: dict[str, bool]  # every cell of the model holds one request
+    latency: dict[str, pd.Series]  # case -> warm median latency at the case's lowest level (s)
+    tokens: dict[str, pd.Series]  # case -> mean completion tokens
+
+
+def pair_inputs(df: pd.DataFrame, q: pd.DataFrame, model_ids: Sequence[str]) -> PairInputs:
+    models = [m for m in model_ids if m in set(q["model_id"])]
+    out = PairInputs({}, {}, {}, {})
+    for m in models:
+        out.means[m] = case_means(q, m)
+        out.single[m] = binary_cells(q, [m])
+    d = df[df["model_id"].isin(models)]
+    lat = cell_latency(d) if len(d) else pd.DataFrame(columns=["model_id", "case_id", LEVEL, "latency_p50_s"])
+    if len(lat):
+        lat = lat[lat[LEVEL] == lat.groupby(["model_id", "case_id"])[LEVEL].transform("min")]
+    tok = pd.to_numeric(d["completion_tokens"], errors="coerce") if len(d) else pd.Series(dtype=float)
+    tok_means = tok.groupby([d["model_id"], d["case_id"]]).mean() if len(d) else pd.Series(dtype=float)
+    for m in models:
+        rows = lat[lat["model_id"] == m]
+        out.latency[m] = pd.Series(
+            pd.to_numeric(rows["latency_p50_s"], errors="coerce").to_numpy(float), index=rows["case_id"].to_numpy()
+        )
+        out.tokens[m] = tok_means.xs(m, level=0) if m in tok_means.index.get_level_values(0) else pd.Series(dtype=float)
+    return out
+
+
 def _median(values: pd.Series) -> float | None:
     v = pd.to_numeric(values, errors="coerce").replace([np.inf, -np.inf], np.nan).dropna()
     return float(v.median()) if len(v) else None
 
 
-def compare_pair(df: pd.DataFrame, q: pd.DataFrame, a: str, b: str, policy: StatisticsPolicy) -> PairComparison:
+def _mean(values: pd.Series) -> float | None:
+    v = pd.to_numeric(values, errors="coerce").dropna()
+    return float(v.mean()) if len(v) else None
+
+
+def compare_pair(inputs: PairInputs, a: str, b: str, policy: StatisticsPolicy) -> PairComparison:
     """Paired difference (B − A) with its interval, the agreement grid and latency side by side.
 
     A case counts as passed by a model when every request of its cell was accepted (the cell
-    mean is 1); the paired figure itself uses the cell means, repeats averaged."""
-    ma, mb = case_means(q, a), case_means(q, b)
-    p = paired(ma, mb, policy, binary=binary_cells(q, [a, b]), names=(a, b))
+    mean is 1); the paired figure itself uses the cell means, repeats averaged. Latency is the
+    median over shared cases of each case's warm median; tokens the mean over shared cases."""
+    ma, mb = inputs.means[a], inputs.means[b]
+    p = paired(ma, mb, policy, binary=inputs.single[a] and inputs.single[b], names=(a, b))
     out = PairComparison(a, b, p)
     for case in p.cases:
         pa, pb = bool(ma.loc[case] >= 1.0), bool(mb.loc[case] >= 1.0)
         (out.both if pa and pb else out.only_a if pa else out.only_b if pb else out.neither).append(case)
-    shared_df = df[df["case_id"].isin(p.cases) & df["model_id"].isin([a, b])]
-    if len(shared_df):
-        lat = cell_latency(shared_df)
-        if len(lat):
-            lat = lat[lat[LEVEL] == lat.groupby(["model_id", "case_id"])[LEVEL].transform("min")]
-            out.latency_a = _median(lat.loc[lat["model_id"] == a, "latency_p50_s"])
-            out.latency_b = _median(lat.loc[lat["model_id"] == b, "latency_p50_s"])
-        tok = pd.to_numeric(shared_df["completion_tokens"], errors="coerce")
-        by = tok.groupby(shared_df["model_id"]).mean()
-        out.tokens_a = float(by[a]) if a in by and pd.notna(by[a]) else None
-        out.tokens_b = float(by[b]) if b in by and pd.notna(by[b]) else None
+    shared_cases = pd.Index(p.cases)
+    out.latency_a = _median(inputs.latency[a].reindex(shared_cases))
+    out.latency_b = _median(inputs.latency[b].reindex(shared_cases))
+    out.tokens_a = _mean(inputs.tokens[a].reindex(shared_cases))
+    out.tokens_b = _mean(inputs.tokens[b].reindex(shared_cases))
     return out

@@ -313,6 +313,11 @@ class ScoringPolicy(Strict):
         description="A case page shows at most this much of each model's latest output; the rest is "
         "in the run's results.jsonl download (keeps the largest page under the size budget).",
     )
+    compare_cases_shown: Annotated[int, Field(gt=0)] = Field(
+        default=200,
+        description="A compare page links at most this many cases of each agreement cell; the counts are "
+        "whole and each model's case list holds every case (a board of 40 models has 780 pairs).",
+    )
 
 
 class StatisticsPolicy(Strict):

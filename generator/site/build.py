@@ -73,7 +73,7 @@ class SiteWriter:
         with (
             source.open("rb") as src,
             target.open("wb") as raw,
-            gzip.GzipFile(filename=source.name, fileobj=raw, mode="wb", mtime=0) as gz,
+            gzip.GzipFile(filename=source.name, fileobj=raw, mode="wb", mtime=0, compresslevel=6) as gz,
         ):
             shutil.copyfileobj(src, gz, 1 << 20)
 

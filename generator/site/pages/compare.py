@@ -55,11 +55,15 @@ def compare_page(data: SiteData, plan: SitePlan, page: str, c: PairComparison, c
                 out.append(Markup(f'<a href="{esc(rel(page, target))}">{esc(case)}</a>'))
         return out
 
+    cap = reg.policy.scoring.compare_cases_shown
     grid = [
-        {"label": "Both pass", "cases": links(c.both)},
-        {"label": f"Only {c.a} passes", "cases": links(c.only_a)},
-        {"label": f"Only {c.b} passes", "cases": links(c.only_b)},
-        {"label": "Neither passes", "cases": links(c.neither)},
+        {"label": label, "n": len(cases), "cases": links(cases[:cap]), "more": max(0, len(cases) - cap)}
+        for label, cases in (
+            ("Both pass", c.both),
+            (f"Only {c.a} passes", c.only_a),
+            (f"Only {c.b} passes", c.only_b),
+            ("Neither passes", c.neither),
+        )
     ]
     board = data.board()
     currency = reg.pricing.currency
@@ -99,6 +103,14 @@ def compare_page(data: SiteData, plan: SitePlan, page: str, c: PairComparison, c
         figures=Markup(figures),
         grid=grid,
         side=Markup(side),
+        case_lists=Markup(
+            " · ".join(
+                f'<a href="{esc(rel(page, plan.model_case_pages[m]))}">{esc(m)}</a>'
+                for m in (c.a, c.b)
+                if m in plan.model_case_pages
+            )
+            or "none"
+        ),
     )
 
 

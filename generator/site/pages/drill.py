@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from generator.analysis.cases import case_paths, compare_pair, latest_results, model_slugs, shared_pairs
+from generator.analysis.cases import (
+    case_paths,
+    compare_pair,
+    latest_results,
+    model_slugs,
+    pair_inputs,
+    shared_pairs,
+)
 from generator.site.pages.cases import case_page, cases_index, model_cases_page
 from generator.site.pages.compare import compare_index, compare_page
 from generator.site.pages.context import SiteData
@@ -45,23 +52,27 @@ def add_drill_down(data: SiteData, plan: SitePlan, d: DrillDown) -> None:
     reg = data.reg
     cases = {(s, c.id): c for s, c in reg.all_cases()}
     latest = d.latest
+    by_case = {k: g for k, g in latest.groupby(["suite", "case_id"], sort=False, observed=True)}
     for (suite, case_id), page in sorted(d.paths.items()):
-        rows = latest[(latest["suite"] == suite) & (latest["case_id"] == case_id)]
+        rows = by_case[(suite, case_id)]
         plan.add(page, case_page(data, plan, page, suite, case_id, cases.get((suite, case_id)), rows, d.outputs))
+    by_model = {k: g for k, g in latest.groupby("model_id", sort=False, observed=True)}
     for model, page in sorted(d.model_pages.items()):
-        plan.add(page, model_cases_page(data, plan, page, model, latest[latest["model_id"] == model], d.case_by_id))
+        plan.add(page, model_cases_page(data, plan, page, model, by_model[model], d.case_by_id))
     plan.add("cases/index.md", cases_index(data, plan, latest, d.case_by_id, d.model_pages))
     q = data.quality()
     registry_models = [m.id for m in reg.models_file.models]
     pairs = []
     taken: set[str] = set()
     slugs = model_slugs(registry_models)
-    for a, b, n in shared_pairs(q, registry_models) if not q.empty else []:
+    found = shared_pairs(q, registry_models) if not q.empty else []
+    inputs = pair_inputs(data.df, q, sorted({m for a, b, _ in found for m in (a, b)}))
+    for a, b, n in found:
         page = f"compare/{slugs[a]}--{slugs[b]}.md"
         if page in taken:
             continue
         taken.add(page)
-        c = compare_pair(data.df, q, a, b, reg.policy.statistics)
+        c = compare_pair(inputs, a, b, reg.policy.statistics)
         plan.add(page, compare_page(data, plan, page, c, d.case_by_id))
         pairs.append((a, b, n, page))
     plan.add("compare/index.md", compare_index(data, plan, pairs))
