@@ -364,6 +364,6 @@ def test_workload_page_shows_rails_chain_and_escapes_rule_text(site_inputs: dict
     assert "<script>window.__pwned" not in page
     assert "&lt;script&gt;window.__pwned=5&lt;/script&gt;" in page
     data = json.loads((out / "data" / "workloads" / "escalation-classification--rails.json").read_text())
-    llama = next(row for row in data if row["Model"] == "llama3.1-8b")
+    llama = next(row for row in data["rows"] if row["Model"] == "llama3.1-8b")
     assert llama["Finding before"] == "reject" and llama["Local"] == "50%" and llama["Human review"] == "50%"
     assert llama["escalate recall before → after"] == "0% → 100% [57%, 100%] n=5"

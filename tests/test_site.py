@@ -108,7 +108,7 @@ def test_site_pages_escaping_and_no_runs(site_inputs: dict[str, Path], tmp_path:
     assert "executed here,1,gemma3-270m" in csv_text
     # The hard failure is counted, by kind, and the table is also there as JSON.
     assert "timeout: 1" in csv_text
-    rows = json.loads((out / "data" / "leaderboard--overall.json").read_text())
+    rows = json.loads((out / "data" / "leaderboard--overall.json").read_text())["rows"]
     assert {r["Model"] for r in rows} == {"gemma3-270m", "llama3.1-8b"}
     # Every generated page of the nav exists, and the reports folder got this run's report.
     for name in ("roles.html", "hardware.html", "cost.html", "methodology.html", "runs/index.html"):

@@ -6,6 +6,7 @@ into a temporary folder beside it, so a failed build never leaves a half site.
 
 from __future__ import annotations
 
+import gzip
 import os
 import re
 import shutil
@@ -16,16 +17,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
 from ruamel.yaml import YAML
 
 from generator import __version__
+from generator.analysis.cases import latest_results
 from generator.analysis.orchestration import load_orchestration_runs
 from generator.analysis.review import ReviewReport, review_report
 from generator.errors import OpsBenchError
 from generator.mine.store import load_mining_runs
 from generator.registry.loader import Registry, load_registry
 from generator.review.store import load_review_evidence
-from generator.runs.scan import load_reviews, scan_runs
+from generator.runs.records import ResultRecord
+from generator.runs.scan import list_run_folders, load_reviews, scan_runs
 from generator.runs.writer import atomic_write_text
 from generator.site.pages import build_plan, reports
 
@@ -62,6 +66,64 @@ class SiteWriter:
         if target.exists():
             raise BuildError(f"generated {rel} would overwrite a file from site_src/")
         target.write_text(content, encoding="utf-8")
+
+    def gzip_copy(self, rel: str, source: Path) -> None:
+        """A file of the run store, gzip-compressed (``mtime=0``: the same bytes every build)."""
+        target = self._target(rel)
+        if target.exists():
+            raise BuildError(f"generated {rel} would overwrite a file from site_src/")
+        with (
+            source.open("rb") as src,
+            target.open("wb") as raw,
+            gzip.GzipFile(filename=source.name, fileobj=raw, mode="wb", mtime=0, compresslevel=6) as gz,
+        ):
+            shutil.copyfileobj(src, gz, 1 << 20)
+
+    def copy(self, rel: str, source: Path) -> None:
+        target = self._target(rel)
+        if target.exists():
+            raise BuildError(f"generated {rel} would overwrite a file from site_src/")
+        shutil.copyfile(source, target)
+
+
+def read_case_outputs(runs_dir: Path, latest: pd.DataFrame) -> dict[tuple[str, str], str]:
+    """The whole output text of each result a case page shows, keyed by (run id, result key).
+
+    The one place case pages read outputs: only the runs that hold a shown result are read,
+    only their ``key``, ``run_id`` and ``output`` fields, and only the shown keys are kept, so a
+    big archive's other outputs never sit in memory (``scan_runs`` keeps just an excerpt).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from generator.runs.reader import load_run, load_run_table
+
+    if latest.empty:
+        return {}
+    wanted: dict[str, set[str]] = {}
+    for r in latest.itertuples():
+        key = ResultRecord.make_key(r.model_id, r.case_id, int(r.repeat), int(r.concurrency))
+        wanted.setdefault(str(r.run_id), set()).add(key)
+    schema = pa.schema([("key", pa.string()), ("run_id", pa.string()), ("output", pa.string())])
+    out: dict[tuple[str, str], str] = {}
+    folders = {f.name: f for f in list_run_folders(runs_dir)}
+    for run_id, keys in sorted(wanted.items()):
+        folder = folders.get(run_id)
+        if folder is None:
+            continue
+        key_set = pa.array(sorted(keys), type=pa.string())
+        try:
+            _, table = load_run_table(
+                folder, schema, transform=lambda b, _m, ks=key_set: b.filter(pc.is_in(b.column("key"), value_set=ks))
+            )
+            rows = table.to_pylist()
+        except pa.ArrowException:
+            _, dict_rows = load_run(folder)
+            rows = [r for r in dict_rows if r.get("key") in keys]
+        for row in rows:
+            if isinstance(row.get("output"), str):
+                out[(run_id, row["key"])] = row["output"]
+    return out
 
 
 def _vega_bundle() -> str:
@@ -140,6 +202,7 @@ def build_site(
     # Pages show at most an excerpt of each output: keep no more (plus one character, to show the cut).
     store = scan_runs(runs_dir, output_chars=reg.policy.scoring.output_excerpt_chars + 1)
     manifests = store.manifests
+    latest = latest_results(store.results, [m.run_id for m in manifests])
     plan, data = build_plan(
         reg,
         store.results,
@@ -150,6 +213,8 @@ def build_site(
         perf_records=store.perf_records,
         mining=load_mining_runs(runs_dir),
         orchestration=load_orchestration_runs(runs_dir),
+        latest=latest,
+        outputs=read_case_outputs(runs_dir, latest),
     )
     if not config_file.is_file():
         raise BuildError(f"{config_file} not found")
@@ -167,6 +232,18 @@ def build_site(
             writer.text(rel, text)
         for rel, text in sorted(plan.data_files.items()):
             writer.text(rel, text)
+        folders = {f.name: f for f in list_run_folders(runs_dir)}
+        for run_id, rel_dir in sorted(plan.run_downloads.items()):
+            folder = folders.get(run_id)
+            if folder is None:
+                continue
+            for name in ("manifest.json", "results.jsonl"):
+                if not (folder / name).is_file():
+                    continue
+                if name.endswith(".jsonl"):
+                    writer.gzip_copy(f"{rel_dir}/{name}.gz", folder / name)
+                else:
+                    writer.copy(f"{rel_dir}/{name}", folder / name)
         for chart in plan.charts:
             writer.text(f"charts/{chart.name}.svg", chart.svg())
         writer.text("assets/vendor/vega-bundle.js", _vega_bundle())

@@ -132,14 +132,22 @@ def table(
     return "\n".join(out)
 
 
-def pre(text: str | None, limit: int) -> str:
-    """An escaped excerpt of untrusted text in a <pre> block (blank lines kept inside)."""
-    body = text if isinstance(text, str) else ""
-    if len(body) > limit:
-        body = body[:limit] + "…"
-    # A literal blank line could end the raw HTML block for some Markdown parsers.
-    escaped = esc(body).replace("\n\n", "\n&#8203;\n")
-    return f'<pre class="opsbench-output"><code>{escaped}</code></pre>'
+def pre(text: str | None, limit: int, note: str = "") -> str:
+    """An escaped excerpt of untrusted text in a <pre> block, cut at a word and marked.
+
+    Newlines are written as ``&#10;``: the block is one source line, so no blank line can end
+    the raw HTML block, and copied text holds exactly the output's characters (no zero-width
+    spaces). ``note`` names where the full text is when the excerpt is cut.
+    """
+    from generator.analysis.cases import cut
+
+    body, more = cut(text if isinstance(text, str) else "", limit)
+    escaped = esc(body).replace("\r", "&#13;").replace("\n", "&#10;")
+    block = f'<pre class="opsbench-output"><code>{escaped}{"…" if more else ""}</code></pre>'
+    if more:
+        where = f"; {note}" if note else ""
+        block += f'<p class="opsbench-truncated">(truncated, {more:,} more characters{esc(where)})</p>'
+    return block
 
 
 def json_attr(spec: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ import csv
 import html
 import io
 import json
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,13 +36,86 @@ def rel(from_page: str, target: str) -> str:
     return "../" * from_page.count("/") + target
 
 
+MISSING = {"", "—", "-", "n/a", "nan"}
+
+
 def plain(value: Any) -> Any:
-    """The value a CSV/JSON download holds for one cell."""
+    """The value a CSV/JSON download holds for one cell: numbers stay numbers (a dict of them
+    where the page shows several in one cell), and a missing value is null, never "—"."""
     if isinstance(value, Cell):
-        if value.plain is not None:
-            return value.plain
-        return html.unescape(_TAG.sub("", value.html)).strip()
-    return value
+        value = value.plain if value.plain is not None else html.unescape(_TAG.sub("", value.html)).strip()
+    if isinstance(value, dict):
+        return {k: _scalar(v) for k, v in value.items()}
+    return _scalar(value)
+
+
+def _scalar(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        f = float(value)
+        return None if math.isnan(f) or math.isinf(f) else value
+    if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars
+        return _scalar(value.item())
+    if isinstance(value, str) and value.strip() in MISSING:
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def _type(values: list[Any]) -> str:
+    kinds = {"null" if v is None else "boolean" if isinstance(v, bool) else
+             "number" if isinstance(v, int | float) else "object" if isinstance(v, dict) else "string"
+             for v in values}
+    kinds.discard("null")
+    return "/".join(sorted(kinds)) or "null"
+
+
+FIELD_DOCS = {
+    "rate": "share of cases, 0..1",
+    "ci_low": "lower end of the 95 % interval",
+    "ci_high": "upper end of the 95 % interval",
+    "se": "standard error",
+    "n": "count (cases or requests)",
+    "value": "the figure itself",
+    "total": "the figure's maximum",
+    "currency": "ISO currency code",
+}
+
+
+def schema_of(headers: Sequence[str], rows: list[list[Any]]) -> dict[str, Any]:
+    """What each column of a download holds: its type, and for structured cells their fields."""
+    out: dict[str, Any] = {}
+    for i, h in enumerate(headers):
+        col = [r[i] for r in rows]
+        entry: dict[str, Any] = {"description": h, "type": _type(col)}
+        subs = sorted({k for v in col if isinstance(v, dict) for k in v})
+        if subs:
+            entry["fields"] = {
+                k: {"type": _type([v.get(k) for v in col if isinstance(v, dict)]), "description": FIELD_DOCS.get(k, k)}
+                for k in subs
+            }
+        out[h] = entry
+    return out
+
+
+def csv_columns(headers: Sequence[str], rows: list[list[Any]]) -> tuple[list[str], list[list[Any]]]:
+    """Flat CSV columns: a structured cell becomes one column per field (``Header.field``)."""
+    subs = [sorted({k for r in rows if isinstance(r[i], dict) for k in r[i]}) for i in range(len(headers))]
+    cols: list[str] = []
+    for h, ks in zip(headers, subs, strict=True):
+        cols += [f"{h}.{k}" for k in ks] if ks else [h]
+    flat = []
+    for r in rows:
+        line: list[Any] = []
+        for v, ks in zip(r, subs, strict=True):
+            if ks:
+                line += [(v.get(k) if isinstance(v, dict) else None) for k in ks]
+            else:
+                line.append(v)
+        flat.append(["" if x is None else x for x in line])
+    return cols, flat
 
 
 VEGA_BUNDLE = "assets/vendor/vega-bundle.js"
@@ -53,6 +127,11 @@ class SitePlan:
     charts: list[Chart] = field(default_factory=list)
     data_files: dict[str, str] = field(default_factory=dict)  # docs-relative path -> text
     nav: list[Any] = field(default_factory=list)
+    datasets: list[dict[str, Any]] = field(default_factory=list)  # what data/index.json lists
+    run_downloads: dict[str, str] = field(default_factory=dict)  # run id -> docs folder of its files
+    # Drill-down targets, set before any page is made so every count can link to its cases.
+    case_pages: dict[str, str] = field(default_factory=dict)  # case id -> its page
+    model_case_pages: dict[str, str] = field(default_factory=dict)  # model id -> its list of cases
 
     def add(self, path: str, text: str) -> None:
         if path in self.pages:
@@ -89,13 +168,22 @@ class SitePlan:
         if f"{base}.csv" in self.data_files:
             raise ValueError(f"two tables named {slug} on {page}")
         plain_rows = [[plain(v) for v in row] for row in rows]
+        schema = schema_of(headers, plain_rows)
+        cols, flat = csv_columns(headers, plain_rows)
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(headers)
-        writer.writerows(plain_rows)
+        writer.writerow(cols)
+        writer.writerows(flat)
         self.data_files[f"{base}.csv"] = buf.getvalue()
+        note = {"schema": schema, "csv_columns": cols, "page": page, "empty_cells": "null in JSON, empty in CSV"}
+        self.data_files[f"{base}.schema.json"] = json.dumps(note, indent=1, ensure_ascii=False) + "\n"
         records = [dict(zip(headers, r, strict=True)) for r in plain_rows]
-        self.data_files[f"{base}.json"] = json.dumps(records, indent=1, default=str, ensure_ascii=False) + "\n"
+        self.data_files[f"{base}.json"] = (
+            json.dumps({"schema": schema, "rows": records}, indent=1, default=str, ensure_ascii=False) + "\n"
+        )
+        self.datasets.append(
+            {"path": f"{base}.json", "csv": f"{base}.csv", "page": page, "columns": list(headers), "rows": len(rows)}
+        )
         shown = rows if max_rows is None else rows[:max_rows]
         cls = "opsbench-table opsbench-sortable" if sortable else "opsbench-table"
         links = (
@@ -105,3 +193,29 @@ class SitePlan:
         if len(shown) < len(rows):
             links += f" · showing {len(shown):,} of {len(rows):,} rows; the downloads hold all of them"
         return table(headers, shown, cls=cls) + "\n" + links + "</p>"
+
+    def case_link(self, page: str, case_id: str) -> Cell | str:
+        """A case id linked to its drill-down page (plain text when it has none)."""
+        target = self.case_pages.get(case_id)
+        if target is None:
+            return case_id
+        return Cell(f'<a href="{esc(rel(page, target))}">{esc(case_id)}</a>', plain=case_id)
+
+    def cases_count(self, page: str, model_id: str, count: Any) -> Cell | Any:
+        """A count of a model's cases linked to the list of those cases and their runs."""
+        target = self.model_case_pages.get(model_id)
+        if target is None:
+            return count
+        title = f"the cases and runs behind {model_id}'s figures"
+        return Cell(
+            f'<a href="{esc(rel(page, target))}" title="{esc(title)}">{esc(count)}</a>', sort=count, plain=count
+        )
+
+    def download(self, page: str, path: str, description: str, rows: int | None = None) -> None:
+        """List a data file that is not a table (a run's results, say) in data/index.json."""
+        self.datasets.append({"path": path, "page": page, "description": description, "rows": rows})
+
+    def index_json(self) -> str:
+        """data/index.json: every dataset of the site, with the page that shows it."""
+        items = sorted(self.datasets, key=lambda d: d["path"])
+        return json.dumps({"datasets": items}, indent=1, ensure_ascii=False) + "\n"

@@ -32,6 +32,16 @@ class ScoringPolicy(Strict):
         "many characters (shorter lines, such as 'Date:' headers, prove nothing when echoed).",
     )
     max_output_chars: Annotated[int, Field(gt=0)] = 16000
+    case_page_output_chars: Annotated[int, Field(gt=0)] = Field(
+        default=4000,
+        description="A case page shows at most this much of each model's latest output; the rest is "
+        "in the run's results.jsonl download (keeps the largest page under the size budget).",
+    )
+    compare_cases_shown: Annotated[int, Field(gt=0)] = Field(
+        default=200,
+        description="A compare page links at most this many cases of each agreement cell; the counts are "
+        "whole and each model's case list holds every case (a board of 40 models has 780 pairs).",
+    )
 
 
 class StatisticsPolicy(Strict):

@@ -12,9 +12,11 @@ from generator.analysis.review import ReviewReport
 from generator.mine.store import MiningRun
 from generator.registry.loader import Registry
 from generator.runs.records import Manifest
+from generator.site.pages.cases import run_files_dir
 from generator.site.pages.context import SiteData, gather
 from generator.site.pages.cost import cost_page
 from generator.site.pages.deployment import deployment_page
+from generator.site.pages.drill import add_drill_down, drill_down
 from generator.site.pages.hardware import hardware_page
 from generator.site.pages.home import home_page
 from generator.site.pages.leaderboards import leaderboard_page
@@ -41,6 +43,8 @@ def build_plan(
     perf_records: dict | None = None,
     mining: list[MiningRun] | None = None,
     orchestration: list | None = None,
+    latest: pd.DataFrame | None = None,
+    outputs: dict[tuple[str, str], str] | None = None,
 ) -> tuple[SitePlan, SiteData]:
     """Gather every page, chart and data file of the site (nothing written yet)."""
     from generator.analysis.plans import measured_load_s, role_quality, site_plans
@@ -48,6 +52,8 @@ def build_plan(
 
     data = gather(reg, df, manifests, summaries, perf, review=review, perf_records=perf_records)
     plan = SitePlan()
+    drill = drill_down(data, plan, latest, outputs or {})
+    plan.run_downloads = {m.run_id: run_files_dir(m.run_id) for m in manifests}
     plan.add("index.md", home_page(data, plan))
     plan.add("leaderboard.md", leaderboard_page(data, plan))
     plan.add("roles.md", roles_page(data, plan))
@@ -74,6 +80,11 @@ def build_plan(
     for m in manifests:
         plan.add(f"runs/{m.run_id}.md", run_page(data, plan, m))
     plan.add("methodology.md", methodology_page(data, plan))
+    add_drill_down(data, plan, drill)
+    for m in manifests:
+        plan.download(f"runs/{m.run_id}.md", f"{run_files_dir(m.run_id)}/results.jsonl.gz", "the run's results")
+        plan.download(f"runs/{m.run_id}.md", f"{run_files_dir(m.run_id)}/manifest.json", "the run's manifest")
+    plan.data_files["data/index.json"] = plan.index_json()
     plan.nav = [
         {"Home": "index.md"},
         {"Leaderboard": "leaderboard.md"},
@@ -86,6 +97,8 @@ def build_plan(
         {"Deployment plans": "deployment-plans.md"},
         {"Proxy validity": "proxy-validity.md"},
         {"Orchestration": "orchestration.md"},
+        {"Cases": "cases/index.md"},
+        {"Compare models": "compare/index.md"},
         # The archive, not one entry per run: the nav must not grow with each run
         # (run and model pages still build; their index pages link them).
         {"Runs": "runs/index.md"},

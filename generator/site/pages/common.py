@@ -74,8 +74,14 @@ def acceptance_cell(rate: float, low: float, high: float) -> Cell:
         f"{fmt_num(rate, pct=True)} "
         f'<span class="opsbench-ci">[{fmt_num(low, pct=True)}, {fmt_num(high, pct=True)}]</span>'
     )
-    plain = "" if pd.isna(rate) else f"{rate:.4f} [{low:.4f}, {high:.4f}]"
+    plain = {"rate": rate, "ci_low": low, "ci_high": high}
     return Cell(text, sort=f"{rate:.6f}" if pd.notna(rate) else "", plain=plain)
+
+
+def num_cell(value: Any, digits: int = 2, text: str | None = None) -> Cell:
+    """A figure shown rounded, downloaded as the number itself (null when missing)."""
+    missing = value is None or pd.isna(value)
+    return Cell(text if text is not None else fmt_num(value, digits), plain=None if missing else float(value))
 
 
 def rank_cell(rank: int, better: str) -> Cell:
@@ -166,18 +172,30 @@ def board_table(
                 *(getattr(r, e) for e in extra),
                 rank_cell(r.rank, r.better_than_this),
                 model_link(reg, page, r.model_id),
-                r.cases,
+                plan.cases_count(page, r.model_id, r.cases),
                 acceptance_cell(r.acceptance_rate, r.acceptance_low, r.acceptance_high),
-                Cell(f"{r.weighted_score:g}/{r.weighted_total:g}", sort=r.weighted_score),
-                fmt_num(r.review_pain),
-                Cell(f"{fmt_num(r.hard_failure_rate, pct=True)} ({r.hard_failures})", sort=r.hard_failure_rate),
+                Cell(
+                    f"{r.weighted_score:g}/{r.weighted_total:g}",
+                    sort=r.weighted_score,
+                    plain={"value": r.weighted_score, "total": r.weighted_total},
+                ),
+                num_cell(r.review_pain),
+                Cell(
+                    f"{fmt_num(r.hard_failure_rate, pct=True)} ({r.hard_failures})",
+                    sort=r.hard_failure_rate,
+                    plain={"rate": r.hard_failure_rate, "n": r.hard_failures},
+                ),
                 r.failure_kinds or "—",
-                fmt_num(getattr(r, "judge_score", None)),
-                fmt_num(r.ttft_p50_s, 3),
-                fmt_secs(r.latency_p50_s),
-                fmt_secs(r.latency_p95_s),
-                fmt_num(r.output_tps_p50, 1),
-                "—" if pd.isna(cost) else f"{cost:.6f} {currency}",
+                num_cell(getattr(r, "judge_score", None)),
+                num_cell(r.ttft_p50_s, 3),
+                num_cell(r.latency_p50_s, text=fmt_secs(r.latency_p50_s)),
+                num_cell(r.latency_p95_s, text=fmt_secs(r.latency_p95_s)),
+                num_cell(r.output_tps_p50, 1),
+                Cell(
+                    "—" if pd.isna(cost) else f"{cost:.6f} {currency}",
+                    sort=None if pd.isna(cost) else cost,
+                    plain={"value": None if pd.isna(cost) else cost, "currency": currency},
+                ),
             ]
         )
     return plan.table(page, slug, [*[e.capitalize() for e in extra], *BOARD_HEADERS], rows)

@@ -9,6 +9,7 @@ from generator.analysis.evidence import LEVEL, base_cells, cell_latency, cells, 
 from generator.privacy import localities
 from generator.runs.records import Manifest
 from generator.site.html import Cell, esc, esc_md, fmt_num
+from generator.site.pages.common import num_cell
 from generator.site.pages.context import SiteData
 from generator.site.plan import SitePlan, rel
 
@@ -177,6 +178,15 @@ def run_page(data: SiteData, plan: SitePlan, m: Manifest) -> str:
             "it shows only the metrics that file really has.</p>",
             "",
         ]
+    files = plan.run_downloads.get(m.run_id)
+    if files:
+        out += [
+            '<p class="opsbench-download">Download this run: '
+            f'<a href="{esc(rel(page, files + "/manifest.json"))}">manifest.json</a> · '
+            f'<a href="{esc(rel(page, files + "/results.jsonl.gz"))}">results.jsonl</a> (gzip; every '
+            "request, repeat and whole output, one JSON object a line)</p>",
+            "",
+        ]
     out += [
         "## Settings",
         "",
@@ -227,13 +237,13 @@ def run_page(data: SiteData, plan: SitePlan, m: Manifest) -> str:
     rows = [
         [
             r.model_id,
-            r.case_id,
+            plan.case_link(page, r.case_id),
             *([fmt_num(r.level, 0)] if several else []),
             r.n,
-            fmt_num(r.accepted, pct=True),
+            num_cell(r.accepted, text=fmt_num(r.accepted, pct=True)),
             r.n_hard,
-            fmt_num(r.pain, 1),
-            fmt_num(r.latency_p50_s),
+            num_cell(r.pain, 1),
+            num_cell(r.latency_p50_s),
             r.why,
         ]
         for r in per.itertuples()

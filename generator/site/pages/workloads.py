@@ -13,7 +13,7 @@ from generator.site.html import Cell, esc, esc_md, fmt_num, pre
 from generator.site.pages.common import finding_cell, fmt_secs, model_link
 from generator.site.pages.context import SiteData
 from generator.site.pages.routing_blocks import chain_section, claims_section, length_section, rails_section
-from generator.site.plan import SitePlan
+from generator.site.plan import SitePlan, rel
 
 
 def _gate_name(gate: Gate) -> str:
@@ -57,7 +57,7 @@ def _roi_block(plan: SitePlan, page: str, r: RoiResult, econ: WorkloadEconomics 
                 [
                     m.model_id,
                     "pass" if m.passes_gates else "not passed",
-                    m.cases,
+                    plan.cases_count(page, m.model_id, m.cases),
                     f"{m.acceptance.value:.2f} ({m.acceptance.low:.2f}–{m.acceptance.high:.2f})",
                     f"{m.local_share.value:g}" + ("" if m.local_share.measured else " (stated)"),
                     _span(m.staff_hours),
@@ -231,7 +231,7 @@ def workload_page(data: SiteData, plan: SitePlan, w: Workload) -> str:
     rows = [
         [
             model_link(reg, page, d.model_id),
-            d.cases,
+            plan.cases_count(page, d.model_id, d.cases) if d.cases else d.cases,
             finding_cell(d.finding),
             d.route,
             d.fragility_text if d.finding != "no-runs" else "—",
@@ -321,7 +321,11 @@ def workload_page(data: SiteData, plan: SitePlan, w: Workload) -> str:
                 "",
             ]
             if f["excerpt"]:
-                out += [pre(f["excerpt"], excerpt), ""]
+                out += [pre(f["excerpt"], excerpt, "full text on the case page"), ""]
+            target = plan.case_pages.get(f["case_id"])
+            if target:
+                link = f'<a href="{esc(rel(page, target))}">Case page: every model\'s output and checks</a>'
+                out += [f"<p>{link}</p>", ""]
     if not shown:
         out += ["No failing cases recorded." if measured else "No runs yet.", ""]
     if w.id in data.roi:
@@ -334,7 +338,10 @@ def workload_page(data: SiteData, plan: SitePlan, w: Workload) -> str:
             page,
             "cases",
             ["Suite", "Case", "Role", "Severity", "Title", "Checks"],
-            [[s, c.id, c.role, c.severity, c.title, ", ".join(ch.kind for ch in c.checks)] for s, c in cases],
+            [
+                [s, plan.case_link(page, c.id), c.role, c.severity, c.title, ", ".join(ch.kind for ch in c.checks)]
+                for s, c in cases
+            ],
         ),
         "",
     ]

@@ -1,0 +1,282 @@
+"""Drill-down pages: one page per case (prompt, input, checks, each model's latest output),
+one list of cases per model (what leaderboard counts link to), and the cases index.
+
+The pages only render: which result is shown comes from ``generator.analysis.cases``, and
+the output texts from ``build.read_case_outputs`` (the one reader of whole outputs).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+
+from generator.analysis.cases import model_slugs
+from generator.registry.schema import TaskCase
+from generator.runs.records import ResultRecord
+from generator.site.html import Cell, esc, fmt_num, pre
+from generator.site.pages.common import fmt_secs, model_link
+from generator.site.pages.context import SiteData
+from generator.site.plan import SitePlan, rel
+from generator.site.templates import Markup, render
+
+INDEX = "cases/index.md"
+# Drill-down pages stay out of the search index: their outputs would make it grow with every case.
+NO_SEARCH = "---\nsearch:\n  exclude: true\n---\n\n"
+FULL_TEXT = "full text in results.jsonl"
+
+
+def run_files_dir(run_id: str) -> str:
+    """Where a run's manifest.json and results.jsonl.gz are in the site."""
+    return f"data/runs/{run_id}"
+
+
+def run_link(page: str, run_id: str) -> Markup:
+    return Markup(f'<a href="{esc(rel(page, f"runs/{run_id}.md"))}">{esc(run_id)}</a>')
+
+
+def case_link(page: str, paths: dict[str, str], case_id: str, label: str | None = None) -> Any:
+    """A case id linked to its page (a Cell, so tables keep the id as plain text)."""
+    target = paths.get(case_id)
+    text = esc(label if label is not None else case_id)
+    if target is None:
+        return Cell(text, plain=case_id)
+    return Cell(f'<a href="{esc(rel(page, target))}">{text}</a>', plain=case_id)
+
+
+def case_link_html(page: str, paths: dict[str, str], case_id: str) -> Markup:
+    return Markup(case_link(page, paths, case_id).html)
+
+
+def _quote(items: list[Any]) -> str:
+    return ", ".join(f"“{x}”" for x in items)
+
+
+def describe_check(check: Any) -> tuple[str, str, str]:
+    """A check in plain language, plus what to show only on request (a regex, a schema)."""
+    kind = check.kind
+    if kind == "json_valid":
+        text, detail, label = "The output must be valid JSON.", "", ""
+    elif kind == "json_schema":
+        text = "The output must be JSON that matches the case's JSON Schema."
+        detail, label = json.dumps(check.schema_, indent=1, sort_keys=True), "Show the schema"
+    elif kind == "exact_field":
+        text = f"The JSON field “{check.field}” must equal {json.dumps(check.expected, ensure_ascii=False)}."
+        detail, label = "", ""
+    elif kind == "label":
+        where = f"the JSON field “{check.field}”" if check.field else "the answer"
+        text = f"{where[0].upper()}{where[1:]} must be the label “{check.expected}” (one of {_quote(check.labels)})."
+        detail, label = "", ""
+    elif kind == "evidence":
+        text = f"The output must quote at least {check.min_lines} line(s) of the input word for word"
+        text += f", including {_quote(check.required)}." if check.required else "."
+        detail, label = "", ""
+    elif kind == "banned_phrases":
+        parts = []
+        if check.phrases:
+            parts.append(f"any of {_quote(check.phrases)} (any letter case)")
+        if check.patterns:
+            parts.append(f"text matching {len(check.patterns)} pattern(s)")
+        text = "The output must not contain " + " or ".join(parts) + "."
+        detail, label = "\n".join(check.patterns), "Show the patterns (regular expressions)" if check.patterns else ""
+    elif kind == "required_phrases":
+        which = "every one" if check.mode == "all" else "at least one"
+        text = f"The output must contain {which} of {_quote(check.phrases)}."
+        detail, label = "", ""
+    elif kind == "regex":
+        text = "The output must " + ("" if check.must_match else "not ") + "match a pattern."
+        detail, label = check.pattern, "Show the pattern (regular expression)"
+    else:
+        text, detail, label = f"A {kind} check.", "", ""
+    if check.note:
+        text += f" {check.note}"
+    return text, detail, label
+
+
+def _expected(case: TaskCase) -> list[str]:
+    out = []
+    for c in case.checks:
+        if c.kind == "label":
+            out.append(f"label “{c.expected}”" + (f" in field “{c.field}”" if c.field else ""))
+        elif c.kind == "exact_field":
+            out.append(f"field “{c.field}” = {json.dumps(c.expected, ensure_ascii=False)}")
+        elif c.kind == "required_phrases":
+            out.append(f"mentions {'all' if c.mode == 'all' else 'any'} of {_quote(c.phrases)}")
+    return out
+
+
+def _prompt_parts(case: TaskCase, limit: int) -> list[dict[str, Any]]:
+    parts = []
+    if case.system:
+        parts.append({"label": "System", "html": Markup(pre(case.system, limit))})
+    if case.prompt is not None:
+        parts.append({"label": "User", "html": Markup(pre(case.prompt, limit))})
+    for m in case.messages or []:
+        parts.append({"label": m.role.capitalize(), "html": Markup(pre(m.content, limit))})
+    return parts
+
+
+def _accepted(r: Any) -> Cell:
+    """Yes / no / hard failure on the page; true, false or null (hard failure) in the download."""
+    if r.status == "failed":
+        return Cell("hard failure", sort=-1, plain=None)
+    ok = bool(r.accepted) if pd.notna(r.accepted) else False
+    return Cell("yes" if ok else "no", sort=int(ok), plain=ok)
+
+
+def _num(value: Any, digits: int = 2) -> str:
+    return fmt_num(None if value is None or pd.isna(value) else value, digits)
+
+
+def case_page(
+    data: SiteData,
+    plan: SitePlan,
+    page: str,
+    suite: str,
+    case_id: str,
+    case: TaskCase | None,
+    rows: pd.DataFrame,
+    outputs: dict[tuple[str, str], str],
+) -> str:
+    reg = data.reg
+    limit = reg.policy.scoring.case_page_output_chars
+    whole = reg.policy.scoring.max_output_chars * 4  # registry text is shown whole: it is not model output
+    results = []
+    heads = model_slugs(rows["model_id"].astype(str))
+    for r in rows.sort_values("model_id", kind="mergesort").itertuples():
+        key = ResultRecord.make_key(r.model_id, r.case_id, int(r.repeat), int(r.concurrency))
+        text = outputs.get((r.run_id, key))
+        files = run_files_dir(r.run_id)
+        download = Markup(f'<a href="{esc(rel(page, files + "/results.jsonl.gz"))}">results.jsonl</a>')
+        if text is None:
+            body = Markup(
+                '<p class="opsbench-note">No output text stored (a hard failure, or the run keeps only a hash).</p>'
+            )
+        else:
+            body = Markup(pre(text, limit, FULL_TEXT))
+        ml = model_link(reg, page, r.model_id)
+        accepted = r.accepted
+        verdict = "hard failure" if r.status == "failed" else ("accepted" if accepted else "not accepted")
+        results.append(
+            {
+                # Headings become TOC entries, which the theme strips of tags (unescaping them):
+                # a heading holds the model's safe slug; the text itself is in the line below it.
+                "model_id": heads[r.model_id],
+                "model_link": Markup(ml.html) if isinstance(ml, Cell) else ml,
+                "run_link": run_link(page, r.run_id),
+                "repeat": int(r.repeat),
+                "level": int(r.concurrency),
+                "runs_with_case": int(r.runs_with_case),
+                "verdict": verdict,
+                "why": r.failure_summary if isinstance(r.failure_summary, str) else "",
+                "ttft": _num(r.ttft_s, 3),
+                "latency": fmt_secs(None if pd.isna(r.e2e_s) else r.e2e_s),
+                "prompt_tokens": _num(r.prompt_tokens, 0),
+                "completion_tokens": _num(r.completion_tokens, 0),
+                "tps": _num(r.output_tps, 1),
+                "download": download,
+                "output": body,
+            }
+        )
+    summary_rows = [
+        [
+            model_link(reg, page, r.model_id),
+            Cell(run_link(page, r.run_id), plain=r.run_id),
+            _accepted(r),
+            r.failure_summary if isinstance(r.failure_summary, str) and r.failure_summary else None,
+            Cell(_num(r.ttft_s, 3), plain=r.ttft_s),
+            Cell(_num(r.e2e_s), plain=r.e2e_s),
+            Cell(_num(r.completion_tokens, 0), plain=r.completion_tokens),
+        ]
+        for r in rows.sort_values("model_id", kind="mergesort").itertuples()
+    ]
+    summary = plan.table(
+        page,
+        "results",
+        ["Model", "Run", "Accepted", "What failed", "TTFT (s)", "Latency (s)", "Output tokens"],
+        summary_rows,
+    )
+    checks = []
+    meta = None
+    if case is not None:
+        meta = {"role": case.role, "workload": case.workload, "severity": case.severity}
+        for cid, c in zip(case.check_ids(), case.checks, strict=True):
+            text, detail, label = describe_check(c)
+            checks.append(
+                {
+                    "id": cid,
+                    "kind": c.kind,
+                    "severity": c.severity or case.severity,
+                    "text": text,
+                    "detail": detail,
+                    "detail_label": label,
+                }
+            )
+    return render(
+        "case.md.j2",
+        # The heading (and so the browser title) is the page's safe slug: contributor text in
+        # <title> would pass through the theme's striptags, which unescapes it.
+        heading=page.rsplit("/", 1)[-1].removesuffix(".md"),
+        title=case.title if case is not None else case_id,
+        case_id=case_id,
+        suite=suite,
+        meta=meta,
+        prompt=_prompt_parts(case, whole) if case is not None else [],
+        input_html=Markup(pre(case.input, whole)) if case is not None and case.input else "",
+        expected=_expected(case) if case is not None else [],
+        checks=checks,
+        summary=Markup(summary),
+        results=results,
+    )
+
+
+def model_cases_page(data: SiteData, plan: SitePlan, page: str, model_id: str, rows: pd.DataFrame, paths: dict) -> str:
+    """Every case behind a model's leaderboard count, with its latest result and run."""
+    slug = page.rsplit("/", 1)[-1].removesuffix(".md")  # safe: the title passes through striptags
+    out = [f"# Cases of {slug}", ""]
+    out += [
+        "The cases behind this model's counts on the leaderboard, role and workload pages: each with "
+        "its latest result (latest run, lowest load level, last repeat) and the run it came from.",
+        "",
+    ]
+    runs = sorted(set(rows["run_id"].astype(str)))
+    if runs:
+        listed = " · ".join(run_link(page, r) for r in runs)
+        out += [f'<p class="opsbench-note">Runs behind these results: {listed}</p>', ""]
+    table_rows = [
+        [
+            case_link(page, paths, r.case_id),
+            r.suite,
+            Cell(run_link(page, r.run_id), plain=r.run_id),
+            _accepted(r),
+            r.failure_summary if isinstance(r.failure_summary, str) and r.failure_summary else None,
+            Cell(_num(r.e2e_s), plain=r.e2e_s),
+        ]
+        for r in rows.sort_values(["accepted", "suite", "case_id"], kind="mergesort").itertuples()
+    ]
+    out += [
+        plan.table(page, "cases", ["Case", "Suite", "Run", "Accepted", "What failed", "Latency (s)"], table_rows),
+        "",
+    ]
+    return NO_SEARCH + "\n".join(out)
+
+
+def cases_index(data: SiteData, plan: SitePlan, latest: pd.DataFrame, paths: dict, model_pages: dict) -> str:
+    out = ["# Cases", ""]
+    if latest.empty:
+        return "\n".join([*out, "No runs yet.", ""])
+    out += ["Every measured case, with how many models' latest result of it was accepted.", ""]
+    g = latest.groupby(["suite", "case_id"], observed=True)
+    acc = g["accepted"].apply(lambda s: int(pd.Series(s).fillna(False).astype(bool).sum()))
+    n = g["model_id"].nunique()
+    rows = [
+        [case_link(INDEX, paths, case_id), suite, int(n[(suite, case_id)]), int(acc[(suite, case_id)])]
+        for suite, case_id in sorted(n.index)
+    ]
+    out += [plan.table(INDEX, "cases", ["Case", "Suite", "Models", "Accepted by"], rows), ""]
+    links = " · ".join(
+        f'<a href="{esc(rel(INDEX, target))}">{esc(m)}</a>' for m, target in sorted(model_pages.items())
+    )
+    out += ["## Per model", "", f"<p>{links}</p>", ""]
+    return "\n".join(out)

@@ -1,0 +1,170 @@
+"""Drill-down (case pages, per-model case lists), the compare view, and downloads as data."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from generator.analysis.cases import case_paths, compare_pair, cut, latest_results, pair_inputs, safe_slug
+from generator.analysis.leaderboard import evidence_cells
+from generator.registry.loader import load_registry
+from generator.runs.scan import scan_runs
+from generator.site.html import pre
+from tests.synth import write_run
+from tests.test_site import all_html, build
+
+HOSTILE = '<script>window.__pwned=7</script><img src=x onerror="window.__pwned=8">'
+OLD_RUN = "20260101-000000-smoke-aaaaaa"
+NEW_RUN = "20260102-000000-smoke-bbbbbb"
+
+
+def _plant(inputs: dict[str, Path], long_chars: int) -> tuple[list[str], dict[tuple[str, str], str | None]]:
+    """Two runs of smoke for two registry models: the newer one is what case pages show."""
+    reg = load_registry(inputs["registry"])
+    cases = [c.id for c in reg.suites["smoke"].cases]
+    old = {("gemma3-270m", c): "OLD OUTPUT of an earlier run" for c in cases}
+    write_run(reg, inputs["runs"], OLD_RUN, "smoke", old, created_at="2026-01-01T00:00:00Z")
+    new: dict[tuple[str, str], str | None] = {}
+    for i, c in enumerate(cases):
+        new[("gemma3-270m", c)] = f"first paragraph {i}\n\nsecond paragraph {HOSTILE}"
+        new[("smollm2-135m", c)] = "word " * (long_chars // 5 + 50) if i == 0 else f"answer {i}"
+    new[("smollm2-135m", cases[1])] = None  # a hard failure
+    write_run(reg, inputs["runs"], NEW_RUN, "smoke", new, created_at="2026-01-02T00:00:00Z", latency=2.0)
+    return cases, new
+
+
+def test_case_pages_compare_and_downloads(site_inputs: dict[str, Path], tmp_path: Path) -> None:
+    reg = load_registry(site_inputs["registry"])
+    limit = reg.policy.scoring.case_page_output_chars
+    cases, new = _plant(site_inputs, limit)
+    out = tmp_path / "site"
+    code, output = build(site_inputs, out)
+    assert code == 0, output
+    pages = all_html(out)
+
+    # One page per case; the latest run's whole output, escaped; the older run's is not shown.
+    first = pages[f"cases/smoke/{cases[0]}.html"]
+    second = pages[f"cases/smoke/{cases[2]}.html"]
+    assert "OLD OUTPUT" not in second and NEW_RUN in second
+    assert "first paragraph 2&#10;&#10;second paragraph &lt;script&gt;window.__pwned=7&lt;/script&gt;" in second
+    for name, html in pages.items():
+        assert "<script>window.__pwned" not in html, name
+        assert 'onerror="window.__pwned' not in html, name
+        assert "&#8203;" not in html, name  # blank lines are real newlines, not zero-width spaces
+    # A long output is cut at a word, marked, and points to the download.
+    m = re.search(r"word…</code></pre>\s*<p class=\"opsbench-truncated\">\(truncated, ([\d,]+) more characters; "
+                  r"full text in results.jsonl\)</p>", first)
+    assert m, "truncation mark missing"
+    long_text = new[("smollm2-135m", cases[0])]
+    assert isinstance(long_text, str)
+    assert int(m.group(1).replace(",", "")) == len(long_text) - len(cut(long_text, limit)[0]) > 0
+    # Checks in plain language; a regex is shown only on request, inside <details>.
+    regex_case = reg.suites["smoke"].cases[1]
+    assert any(c.kind == "regex" for c in regex_case.checks)
+    page = pages[f"cases/smoke/{regex_case.id}.html"]
+    pattern = next(c.pattern for c in regex_case.checks if c.kind == "regex")
+    assert "The output must match a pattern." in page or "The output must not match a pattern." in page
+    escaped = pattern.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&#34;")
+    before, _, after = page.partition("<summary>Show the pattern (regular expression)</summary>")
+    assert after and (escaped in after or pattern in after) and pattern not in before.split('id="checks"')[1]
+    # Hard failure shows as such.
+    assert "hard failure" in pages[f"cases/smoke/{cases[1]}.html"]
+
+    # The leaderboard's case count links to the model's case list, which links the case pages and runs.
+    lb = pages["leaderboard.html"]
+    assert re.search(r'<a href="cases/models/smollm2-135m.html"[^>]*>\d+</a>', lb)
+    listing = pages["cases/models/smollm2-135m.html"]
+    assert f'href="../../cases/smoke/{cases[0]}.html"' in listing and f'href="../../runs/{NEW_RUN}.html"' in listing
+    run_page = pages[f"runs/{NEW_RUN}.html"]
+    assert f'href="../cases/smoke/{cases[0]}.html"' in run_page
+    assert f'href="../data/runs/{NEW_RUN}/results.jsonl.gz"' in run_page
+
+    # Compare: the paired figures are compare_pair's on the shared cases.
+    cmp_name = "compare/gemma3-270m--smollm2-135m.html"
+    assert cmp_name in pages and cmp_name.removeprefix("compare/") in pages["compare/index.html"]
+    store = scan_runs(site_inputs["runs"])
+    q = evidence_cells(store.results)
+    inputs = pair_inputs(store.results, q, ["gemma3-270m", "smollm2-135m"])
+    expect = compare_pair(inputs, "gemma3-270m", "smollm2-135m", reg.policy.statistics)
+    data = json.loads((out / "data" / "compare" / "gemma3-270m--smollm2-135m--paired.json").read_text())
+    row = data["rows"][0]
+    assert row["Shared cases"] == expect.paired.n == len(cases)
+    diff = row["Difference (B − A) [95 % CI]"]
+    assert diff["value"] == expect.paired.diff and diff["ci_low"] == expect.paired.ci_low
+    assert diff["ci_high"] == expect.paired.ci_high
+    assert f"{expect.paired.diff:.3f} [{expect.paired.ci_low:.3f}, {expect.paired.ci_high:.3f}]" in pages[cmp_name]
+    qa = q[q["model_id"] == "gemma3-270m"].set_index("case_id")["accepted"]
+    qb = q[q["model_id"] == "smollm2-135m"].set_index("case_id")["accepted"]
+    assert abs(expect.paired.diff - float((qb - qa).dropna().mean())) < 1e-12
+    # Per case, the median of every warm request of every run (1.0 s old, 2.0 s new), as the evidence table pools them.
+    assert expect.latency_b == 2.0 and expect.latency_a == 1.5
+    assert len(expect.both) + len(expect.only_a) + len(expect.only_b) + len(expect.neither) == len(cases)
+
+    # Downloads are data: numbers, dicts of numbers, nulls; a schema in the JSON and beside the CSV.
+    board = json.loads((out / "data" / "leaderboard--overall.json").read_text())
+    assert set(board) == {"schema", "rows"}
+    r0 = board["rows"][0]
+    acc = r0["Acceptance [95 % CI]"]
+    assert all(isinstance(acc[k], float) for k in ("rate", "ci_low", "ci_high"))
+    assert isinstance(r0["Cases"], int) and isinstance(r0["Review pain"], float)
+    assert r0["Cost per task"] == {"value": None, "currency": reg.pricing.currency}  # no machine: unknown
+    assert r0["Judge (0–2)"] is None and "—" not in json.dumps(board["rows"])
+    assert board["schema"]["Acceptance [95 % CI]"]["fields"]["rate"]["type"] == "number"
+    side = json.loads((out / "data" / "leaderboard--overall.schema.json").read_text())
+    header = (out / "data" / "leaderboard--overall.csv").read_text().splitlines()[0].split(",")
+    assert side["csv_columns"] == header and "Acceptance [95 % CI].rate" in header
+
+    # data/index.json lists every dataset; each run offers its manifest and results.
+    index = json.loads((out / "data" / "index.json").read_text())["datasets"]
+    paths = {d["path"] for d in index}
+    lb_entry = next(d for d in index if d["path"] == "data/leaderboard--overall.json")
+    assert lb_entry["page"] == "leaderboard.md" and lb_entry["rows"] == len(board["rows"])
+    assert "Model" in lb_entry["columns"]
+    for path in paths:
+        assert (out / path).is_file(), path
+    for run_id in (OLD_RUN, NEW_RUN):
+        assert f"data/runs/{run_id}/results.jsonl.gz" in paths
+        src = (site_inputs["runs"] / run_id / "results.jsonl").read_bytes()
+        assert gzip.decompress((out / "data" / "runs" / run_id / "results.jsonl.gz").read_bytes()) == src
+        assert json.loads((out / "data" / "runs" / run_id / "manifest.json").read_text())["run_id"] == run_id
+
+
+def test_safe_slug_never_a_path() -> None:
+    taken: set[str] = set()
+    assert safe_slug("../../etc/passwd", taken) == "etc-passwd"
+    assert safe_slug("ETC passwd", taken) == "etc-passwd-2"
+    assert safe_slug("..", taken) == "case"
+    assert safe_slug("<script>", taken) == "script"
+    paths = case_paths([("smoke", "a/b"), ("smoke", "a b"), ("models", "x")])
+    assert len(set(paths.values())) == 3
+    assert all(re.fullmatch(r"cases/[a-z0-9-]+/[a-z0-9-]+\.md", p) for p in paths.values())
+    assert paths[("models", "x")] != "cases/models/x.md"  # cases/models/ holds the per-model lists
+
+
+def test_cut_at_word_and_pre_marks_it() -> None:
+    assert cut("alpha beta gamma", 12) == ("alpha beta", 6)
+    assert cut("short", 10) == ("short", 0)
+    html = pre("alpha beta\n\ngamma delta", 14, "full text in results.jsonl")
+    assert "alpha beta&#10;&#10;…" not in html  # cut before the blank line's words, at a word
+    assert html.startswith('<pre class="opsbench-output"><code>alpha beta…</code></pre>')
+    assert "(truncated, 13 more characters; full text in results.jsonl)" in html
+    assert "\n" not in pre("a\n\nb", 100)
+
+
+def test_latest_results_picks_latest_run_lowest_level_last_repeat() -> None:
+    rows = []
+    for run in ("r1", "r2"):
+        for level in (1, 4):
+            for rep in (1, 2):
+                rows.append(
+                    {"run_id": run, "model_id": "m", "suite": "s", "case_id": "c", "repeat": rep,
+                     "concurrency": level, "status": "ok", "accepted": True}
+                )
+    latest = latest_results(pd.DataFrame(rows), ["r1", "r2"])
+    assert len(latest) == 1
+    r = latest.iloc[0]
+    assert (r["run_id"], r["concurrency"], r["repeat"], r["runs_with_case"]) == ("r2", 1, 2, 2)
