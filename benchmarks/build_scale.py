@@ -1299,6 +1299,9 @@ def main() -> None:
         if not site_src.exists():
             shutil.copytree(REPO / "site_src", site_src)
         shutil.copy(REPO / "mkdocs.yml", config)
+        # theme.custom_dir is relative to mkdocs.yml: the overrides travel with it.
+        shutil.rmtree(work / "overrides", ignore_errors=True)
+        shutil.copytree(REPO / "overrides", work / "overrides")
         table = []
         for label in labels:
             base = work / label

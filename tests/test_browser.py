@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import re
 import shutil
 import socket
 import threading
@@ -81,10 +82,12 @@ def served_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    config = (REPO / "mkdocs.yml").read_text()
-    inputs["config"].write_text(
-        config.replace("site_url: https://opsbench.invalid/", f"site_url: http://127.0.0.1:{port}/")
-    )
+    # An explicit site_url wins over the one derived from repo_url. The repository link is
+    # dropped here: Material fetches its star count from api.github.com, which the test's
+    # browser (offline) cannot reach and would log as a console error.
+    config = re.sub(r"(?m)^repo_url:.*$", "", (REPO / "mkdocs.yml").read_text())
+    assert "site_url:" not in config
+    inputs["config"].write_text(config + f"\nsite_url: http://127.0.0.1:{port}/\n")
     plant_run(inputs)
     site = root / "site"
     result = CliRunner().invoke(
