@@ -225,12 +225,24 @@ def test_instant_navigation_keeps_charts_working(served_site: str, browser) -> N
 
 
 def _case_or_run_page(site_root: Path) -> str:
-    """A case page when the site has them, else a run page (case pages arrive with the drill-down)."""
-    for folder in ("cases", "runs"):
-        found = sorted(p for p in (site_root / folder).glob("**/*.html") if p.name != "index.html")
-        if found:
-            return found[0].relative_to(site_root).as_posix()
+    """A case page (cases/<suite>/<case>.html; not the per-model case lists), else a run page."""
+    cases = sorted(
+        p
+        for p in (site_root / "cases").glob("*/*.html")
+        if p.name != "index.html" and p.parent.name != "models"
+    )
+    if cases:
+        return cases[0].relative_to(site_root).as_posix()
+    runs = sorted(p for p in (site_root / "runs").glob("*.html") if p.name != "index.html")
+    if runs:
+        return runs[0].relative_to(site_root).as_posix()
     raise AssertionError("the site has neither case nor run pages")
+
+
+def _compare_page(site_root: Path) -> str | None:
+    """The first pair's compare page, if the site has a pair of models with shared cases."""
+    pairs = sorted((site_root / "compare").glob("*--*.html"))
+    return pairs[0].relative_to(site_root).as_posix() if pairs else None
 
 
 def _site_root(served_site: str) -> Path:
@@ -295,9 +307,9 @@ def test_filter_and_column_toggle(served_site: str, browser) -> None:  # type: i
 def test_mobile_cards_and_screenshots(served_site: str, browser) -> None:  # type: ignore[no-untyped-def]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     pages = ["index.html", "workloads/claim-summarization.html", _case_or_run_page(_site_root(served_site))]
-    for extra in ("compare.html",):
-        if (_site_root(served_site) / extra).exists():
-            pages.append(extra)
+    compare = _compare_page(_site_root(served_site))
+    if compare:
+        pages += ["compare/index.html", compare]
     for width in (1280, 390):
         context = browser.new_context(viewport={"width": width, "height": 900})
         page = context.new_page()
@@ -307,6 +319,11 @@ def test_mobile_cards_and_screenshots(served_site: str, browser) -> None:  # typ
         for name in pages:
             page.goto(served_site + name, wait_until="networkidle")
             assert page.evaluate("() => window.__pwned") is None
+            if name == "index.html":
+                # The answer comes first: the verdict sentence is the page's first paragraph, in view.
+                first = page.locator("article p").first
+                assert "opsbench-verdict" in (first.get_attribute("class") or "")
+                assert first.is_visible() and first.inner_text().strip().endswith(".")
             stem = name.replace("/", "-").removesuffix(".html")
             page.screenshot(path=str(SCREENSHOTS / f"{stem}-{width}.png"), full_page=True)
         if width == 390:
