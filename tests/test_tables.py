@@ -29,3 +29,25 @@ def test_headers_with_units_find_their_entry() -> None:
     assert define("Acceptance [95 % CI]") == GLOSSARY["Acceptance [95 % CI]"]
     assert define("Acceptance (shared cases)") == GLOSSARY["Acceptance"]
     assert define("Something else") is None
+
+
+def test_a_model_without_latency_is_left_off_the_latency_axis_not_plotted_at_zero() -> None:
+    """A missing latency is missing: plotting it at 0 s would show the model as the fastest."""
+    import json
+
+    import pandas as pd
+
+    from generator.site.charts import acceptance_vs_latency
+
+    board = pd.DataFrame(
+        {
+            "model_id": ["measured", "no-latency"],
+            "acceptance_rate": [0.5, 0.9],
+            "acceptance_low": [0.3, 0.7],
+            "acceptance_high": [0.7, 0.97],
+            "latency_p50_s": [1.5, float("nan")],
+            "cases": [20, 20],
+        }
+    )
+    text = json.dumps(acceptance_vs_latency(board).spec)
+    assert "measured" in text and "no-latency" not in text

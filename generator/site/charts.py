@@ -44,7 +44,9 @@ def acceptance_vs_latency(board: pd.DataFrame, name: str = "acceptance-vs-latenc
     import altair as alt
 
     data = board[["model_id", "acceptance_rate", "acceptance_low", "acceptance_high", "latency_p50_s", "cases"]].copy()
-    data["latency_p50_s"] = data["latency_p50_s"].fillna(0.0)
+    # A model with no latency measurement has no place on a latency axis: it is left out
+    # (the board beside the chart lists it), never plotted at 0 s as if it were fastest.
+    data = data[data["latency_p50_s"].notna()]
     source = alt.Data(values=_records(data))
     base = alt.Chart(source).encode(
         x=alt.X("latency_p50_s:Q", title="Median latency, warm (s)", scale=alt.Scale(zero=True)),
