@@ -42,10 +42,12 @@ actionlint:
 ## test: lint and run the test suite
 test: dev browser actionlint
 	$(BIN)/ruff check generator tests benchmarks
+	$(BIN)/ruff format --check generator tests benchmarks
 	$(BIN)/python -m pytest
 
 lint: dev
 	$(BIN)/ruff check generator tests benchmarks
+	$(BIN)/ruff format --check generator tests benchmarks
 
 clean:
 	rm -rf $(VENV) site .pytest_cache .tools ci-runs

@@ -848,13 +848,9 @@ def prepare(reg: Registry, variants: dict[str, list[str]]) -> tuple[list[CaseDat
             scored.append(Variant(text, s.model_dump(), max(2, len(text) // 4)))
         # Best (accepted) variants first, so skill draws the accepted ones.
         scored.sort(key=lambda v: (not v.score["accepted"], v.score["review_pain"]))
-        hard = Variant(
-            None, score_case(case, None, weights, hard_failure=True, echo_min_chars=echo).model_dump(), 0
-        )
+        hard = Variant(None, score_case(case, None, weights, hard_failure=True, echo_min_chars=echo).model_dump(), 0)
         prompt_chars = len((case.prompt or "").replace("{{input}}", case.input))
-        cases.append(
-            CaseData(case.id, case.role, case.workload, case.severity, prompt_chars // 4, scored, hard)
-        )
+        cases.append(CaseData(case.id, case.role, case.workload, case.severity, prompt_chars // 4, scored, hard))
     rng = random.Random(7)
     models = []
     for m in reg.models_file.models[:N_MODELS]:
@@ -1072,9 +1068,7 @@ def write_runs(runs_dir: Path, label: str) -> tuple[int, int, float]:
     for r in range(N_RUNS):
         run_id = f"202602{r + 1:02d}-0300{r:02d}-{SUITE}-{label.lower()}-{r:02d}"
         created = f"2026-02-{r + 1:02d}T03:00:{r:02d}Z"
-        jobs.append(
-            (runs_dir, run_id, list(range(r * per_run, (r + 1) * per_run)), n_cases, repeats, created)
-        )
+        jobs.append((runs_dir, run_id, list(range(r * per_run, (r + 1) * per_run)), n_cases, repeats, created))
     t0 = time.perf_counter()
     with multiprocessing.get_context("fork").Pool(min(2, os.cpu_count() or 1)) as pool:
         done = pool.map(_write_run, jobs)
@@ -1291,9 +1285,7 @@ def main() -> None:
             "(every build pays it)",
             flush=True,
         )
-        _SHARED.update(
-            cases=cases, models=models, registry_hash=reg.content_hash, suite_hash=reg.suite_hashes[SUITE]
-        )
+        _SHARED.update(cases=cases, models=models, registry_hash=reg.content_hash, suite_hash=reg.suite_hashes[SUITE])
         site_src = work / "site_src"
         config = work / "mkdocs.yml"
         if not site_src.exists():

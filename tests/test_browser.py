@@ -136,9 +136,7 @@ def browser() -> Iterator[object]:
 def _page(browser, base: str):  # type: ignore[no-untyped-def]
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     # Nothing but our loopback server may be reached.
-    context.route(
-        "**/*", lambda route: route.continue_() if route.request.url.startswith(base) else route.abort()
-    )
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base) else route.abort())
     page = context.new_page()
     errors: list[str] = []
     page.on(
@@ -173,9 +171,7 @@ def test_pages_render_charts_without_errors(served_site: str, browser) -> None: 
         charts_seen += total
         assert page.evaluate("() => window.__pwned") is None, f"a planted payload ran on {name}"
         if name in ("index.html", "workloads/claim-summarization.html"):
-            page.screenshot(
-                path=str(out / f"{name.replace('/', '-').removesuffix('.html')}.png"), full_page=True
-            )
+            page.screenshot(path=str(out / f"{name.replace('/', '-').removesuffix('.html')}.png"), full_page=True)
     context.close()
     assert charts_seen >= 3
     assert errors == [], errors
@@ -227,9 +223,7 @@ def test_instant_navigation_keeps_charts_working(served_site: str, browser) -> N
 def _case_or_run_page(site_root: Path) -> str:
     """A case page (cases/<suite>/<case>.html; not the per-model case lists), else a run page."""
     cases = sorted(
-        p
-        for p in (site_root / "cases").glob("*/*.html")
-        if p.name != "index.html" and p.parent.name != "models"
+        p for p in (site_root / "cases").glob("*/*.html") if p.name != "index.html" and p.parent.name != "models"
     )
     if cases:
         return cases[0].relative_to(site_root).as_posix()

@@ -152,9 +152,7 @@ def test_prompt_echo_fails_a_copied_instruction() -> None:
     own = score_case(c, "I need evidence: the test output.", WEIGHTS, hard_failure=False, echo_min_chars=40)
     assert own.accepted
     # Quoting the input is evidence, not an echo.
-    quoting = score_case(
-        c, "The input says DONE. Fixed it. I need evidence.", WEIGHTS, False, echo_min_chars=8
-    )
+    quoting = score_case(c, "The input says DONE. Fixed it. I need evidence.", WEIGHTS, False, echo_min_chars=8)
     assert quoting.accepted
 
 

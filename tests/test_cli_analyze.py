@@ -247,7 +247,10 @@ def test_diff_without_a_pair_is_a_usage_error(runs: Path, registry_copy: Path) -
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.endswith("\n\nError: no runs of suite 'zz'\n")
     result = CliRunner().invoke(cli, [*args[:2], "synthetic", *args[3:]], prog_name="opsbench")
-    assert result.stderr.endswith("Error: no earlier run of suite 'synthetic' measured the models of 20260101-000000-a\n")
+    assert result.stderr.endswith(
+        "Error: no earlier run of suite 'synthetic' measured the models of 20260101-000000-a\n"
+    )
+
 
 def test_promote_apply_exact_output(runs: Path, registry_copy: Path) -> None:
     """llama 20/30 = 0.667 against gemma4 10/30 = 0.333; pain 10 × 2 ÷ 30 = 0.667 against

@@ -33,18 +33,6 @@ def machines(reg: Registry) -> dict[str, Machine]:
     return {m.id: m for m in reg.hardware.machines}
 
 
-
-
-
-
-
-
-
-
-
-
-
-
 def test_seed_claims_are_structured_not_read_by_keyword(reg: Registry, registry_copy: Path) -> None:
     """Which formula checks a quoted figure is the claim's `kind`, not a word in its text."""
     heavy = next(s for s in reg.pricing.scenario_a if s.id == "heavy")
@@ -78,9 +66,7 @@ def test_seed_claims_are_structured_not_read_by_keyword(reg: Registry, registry_
         ("four-users-max5x", 3360, 13, (3360 - HW_MONTHLY) * 36, HW_MONTHLY / 4),  # +77,360
     ],
 )
-def test_scenario_b_rows(
-    reg: Registry, sid: str, saving: float, month: int, over: float, per_user: float
-) -> None:
+def test_scenario_b_rows(reg: Registry, sid: str, saving: float, month: int, over: float, per_user: float) -> None:
     sb = next(s for s in reg.pricing.scenario_b if s.id == sid)
     r = scenario_b(sb, reg.pricing, reg.hardware, rel_tol=TOL)
     assert r.monthly_saving == pytest.approx(saving)
@@ -185,9 +171,7 @@ def test_scenario_a_seed_api_costs_imply_9_765(reg: Registry) -> None:
 
 def test_scenario_a_without_model_or_fit(reg: Registry) -> None:
     sa = next(s for s in reg.pricing.scenario_a if s.id == "heavy")
-    unchecked = scenario_a(
-        sa.model_copy(update={"model": None}), reg.pricing, reg.hardware, reg.models, rel_tol=TOL
-    )
+    unchecked = scenario_a(sa.model_copy(update={"model": None}), reg.pricing, reg.hardware, reg.models, rel_tol=TOL)
     assert unchecked.exceeds_capacity is None
     assert unchecked.monthly_saving == pytest.approx(10000)
     assert unchecked.break_even is not None and unchecked.break_even.month == 5  # 40,000 ÷ 9,900 = 4.04
@@ -196,10 +180,6 @@ def test_scenario_a_without_model_or_fit(reg: Registry) -> None:
     r = scenario_a(small, reg.pricing, reg.hardware, reg.models, rel_tol=TOL)
     assert r.model_fits is False and r.exceeds_capacity is True
     assert "does not fit" in r.verdict
-
-
-
-
 
 
 def test_cost_report_collects_everything(reg: Registry) -> None:

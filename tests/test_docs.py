@@ -34,8 +34,21 @@ def test_every_command_has_help_with_an_example() -> None:
 
 
 def test_table_commands_offer_json() -> None:
-    for name in ("validate", "leaderboard", "promote", "decide", "diff", "capacity", "cost", "roi", "probe",
-                 "ingest", "mine", "plan", "proxy"):
+    for name in (
+        "validate",
+        "leaderboard",
+        "promote",
+        "decide",
+        "diff",
+        "capacity",
+        "cost",
+        "roi",
+        "probe",
+        "ingest",
+        "mine",
+        "plan",
+        "proxy",
+    ):
         params = {p.name for p in cli.commands[name].params}
         assert "json_" in params, f"opsbench {name} has no --json"
     assert "json_" in {p.name for p in cli.commands["tasks"].commands["list"].params}

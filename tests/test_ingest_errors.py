@@ -271,8 +271,6 @@ def test_unknown_model_override_is_refused(registry_copy: Path, tmp_path: Path) 
 
 
 def test_unsafe_suite_is_a_usage_error(registry_copy: Path) -> None:
-    result = CliRunner().invoke(
-        cli, ["ingest", "vllm", str(VLLM), "--suite", "../x", "--registry", str(registry_copy)]
-    )
+    result = CliRunner().invoke(cli, ["ingest", "vllm", str(VLLM), "--suite", "../x", "--registry", str(registry_copy)])
     assert result.exit_code == 2
     assert "Invalid value for '--suite'" in result.output

@@ -78,9 +78,7 @@ def test_aider_quant_file(registry_copy: Path) -> None:
 
 
 def test_lm_eval_results_acc_and_stderr(registry_copy: Path) -> None:
-    result = ingest(
-        registry_copy, "lm-eval", str(FIX / "lm-eval" / "results_2025-01-21T00-40-03.356274.json")
-    )
+    result = ingest(registry_copy, "lm-eval", str(FIX / "lm-eval" / "results_2025-01-21T00-40-03.356274.json"))
     assert result.exit_code == 0, result.output
     run = only_run()
     manifest, rows = load_run(run)
@@ -110,9 +108,7 @@ def test_lm_eval_samples_take_the_model_from_the_results_file_beside_them(regist
             "detail": "acc=0.0",
         }
     ]
-    assert {r["model_id"] for r in rows} == {
-        "/home/cs29824/matthew/lm-evaluation-harness/examples/dog_steer.csv"
-    }
+    assert {r["model_id"] for r in rows} == {"/home/cs29824/matthew/lm-evaluation-harness/examples/dog_steer.csv"}
     assert rows[0]["timing"]["e2e_s"] is None and rows[0]["usage"]["prompt_tokens"] is None
     assert rows[0]["role"] == "ingested" and rows[0]["severity"] == "unrated"
     assert manifest.expected_results == 5
@@ -206,9 +202,7 @@ def test_generic_csv_and_jsonl_give_the_same_rows(registry_copy: Path) -> None:
     runs = list_run_folders(OUT)
     assert len(runs) == 2
     loaded = [load_run(r) for r in runs]
-    strip = [
-        [{k: v for k, v in row.items() if k not in ("run_id", "suite")} for row in rows] for _, rows in loaded
-    ]
+    strip = [[{k: v for k, v in row.items() if k not in ("run_id", "suite")} for row in rows] for _, rows in loaded]
     assert strip[0] == strip[1]
     manifest, rows = loaded[0]
     by = {(r["model_id"], r["case_id"]): r for r in rows}
@@ -294,9 +288,7 @@ def test_guidellm_maps_by_definition(registry_copy: Path) -> None:
     assert (eight.strategy, eight.concurrency, eight.completed, eight.failed) == ("concurrent", 8, 96, 2)
     assert eight.duration_s == duration
     assert eight.request_throughput == pytest.approx(96 / duration)
-    assert eight.output_throughput == pytest.approx(
-        m["output_token_count"]["successful"]["total_sum"] / duration
-    )
+    assert eight.output_throughput == pytest.approx(m["output_token_count"]["successful"]["total_sum"] / duration)
     assert eight.ttft_ms["p99"] == m["time_to_first_token_ms"]["successful"]["percentiles"]["p99"]
     # GuideLLM's inter_token_latency_ms is (last - first) / (tokens - 1): vLLM's TPOT
     assert eight.tpot_ms["mean"] == m["inter_token_latency_ms"]["successful"]["mean"]

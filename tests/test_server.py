@@ -78,13 +78,9 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             proc.kill()
 
 
-def test_openai_provider_against_llama_cpp_server(
-    llama_server: str, registry_copy: Path, tmp_path: Path
-) -> None:
+def test_openai_provider_against_llama_cpp_server(llama_server: str, registry_copy: Path, tmp_path: Path) -> None:
     models = registry_copy / "models.yaml"
-    models.write_text(
-        models.read_text().replace("base_url: http://127.0.0.1:8080/v1", f"base_url: {llama_server}")
-    )
+    models.write_text(models.read_text().replace("base_url: http://127.0.0.1:8080/v1", f"base_url: {llama_server}"))
     reg = load_registry(registry_copy)
     cases = reg.suites["smoke"].cases[:2]
     out = tmp_path / "runs"

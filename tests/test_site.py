@@ -205,9 +205,7 @@ def test_measured_above_ceiling_is_flagged(site_inputs: dict[str, Path], tmp_pat
     reg = load_registry(site_inputs["registry"])
     smoke = [c.id for c in reg.suites["smoke"].cases]
     run = {("gemma3-270m", c): "x" for c in smoke}
-    write_run(
-        reg, site_inputs["runs"], "20260102-030405-smoke-abcdef", "smoke", run, machine="bench-2core", tpot=0.05
-    )
+    write_run(reg, site_inputs["runs"], "20260102-030405-smoke-abcdef", "smoke", run, machine="bench-2core", tpot=0.05)
     code, output = build(site_inputs, tmp_path / "site")
     assert code == 0, output
     assert "above its ceiling" not in (tmp_path / "site" / "hardware.html").read_text()  # 20 tok/s: 14 %

@@ -56,8 +56,11 @@ def test_case_pages_compare_and_downloads(site_inputs: dict[str, Path], tmp_path
         assert 'onerror="window.__pwned' not in html, name
         assert "&#8203;" not in html, name  # blank lines are real newlines, not zero-width spaces
     # A long output is cut at a word, marked, and points to the download.
-    m = re.search(r"word…</code></pre>\s*<p class=\"opsbench-truncated\">\(truncated, ([\d,]+) more characters; "
-                  r"full text in results.jsonl\)</p>", first)
+    m = re.search(
+        r"word…</code></pre>\s*<p class=\"opsbench-truncated\">\(truncated, ([\d,]+) more characters; "
+        r"full text in results.jsonl\)</p>",
+        first,
+    )
     assert m, "truncation mark missing"
     long_text = new[("smollm2-135m", cases[0])]
     assert isinstance(long_text, str)
@@ -161,8 +164,16 @@ def test_latest_results_picks_latest_run_lowest_level_last_repeat() -> None:
         for level in (1, 4):
             for rep in (1, 2):
                 rows.append(
-                    {"run_id": run, "model_id": "m", "suite": "s", "case_id": "c", "repeat": rep,
-                     "concurrency": level, "status": "ok", "accepted": True}
+                    {
+                        "run_id": run,
+                        "model_id": "m",
+                        "suite": "s",
+                        "case_id": "c",
+                        "repeat": rep,
+                        "concurrency": level,
+                        "status": "ok",
+                        "accepted": True,
+                    }
                 )
     latest = latest_results(pd.DataFrame(rows), ["r1", "r2"])
     assert len(latest) == 1

@@ -20,7 +20,6 @@ file's ``currency``; other currencies are converted with ``fx_to_currency``.
 * Savings over the window = (monthly saving − hardware per month) × months.
 """
 
-
 from __future__ import annotations
 
 import dataclasses

@@ -22,9 +22,7 @@ def _suite(ctx: click.Context, param: click.Parameter, value: str | None) -> str
 @click.argument("fmt", metavar="FORMAT", type=click.Choice(list(FORMATS)))
 @click.argument("path", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--model", default=None, help="Registry model id for every record (single-model files only).")
-@click.option(
-    "--suite", default=None, callback=_suite, help="Suite name of the run [default: ingest-FORMAT]."
-)
+@click.option("--suite", default=None, callback=_suite, help="Suite name of the run [default: ingest-FORMAT].")
 @click.option(
     "--out",
     "out_dir",

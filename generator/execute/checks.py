@@ -104,8 +104,7 @@ CHECK_DESCRIPTIONS: dict[str, str] = {
     "label": "The answer must choose the expected label among the case's labels, in free text or a JSON field.",
     "evidence": "The answer must quote lines that really are in the case input: every required line, "
     "and at least the minimum number of source lines.",
-    "banned_phrases": "The answer must not contain any banned phrase (case-insensitive) nor match any banned "
-    "pattern.",
+    "banned_phrases": "The answer must not contain any banned phrase (case-insensitive) nor match any banned pattern.",
     "required_phrases": "The answer must contain the required phrases: all of them, or any one (mode any).",
     "regex": "The answer must match the pattern, or, with must_match false, must not match it.",
     "prompt_echo": "A built-in check: fails an answer that repeats a line of the case's own instructions.",

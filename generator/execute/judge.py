@@ -64,9 +64,7 @@ def judge_output(
         messages=[
             {
                 "role": "user",
-                "content": JUDGE_TEMPLATE.format(
-                    rubric=case.rubric or DEFAULT_RUBRIC, task=task_text, answer=output
-                ),
+                "content": JUDGE_TEMPLATE.format(rubric=case.rubric or DEFAULT_RUBRIC, task=task_text, answer=output),
             }
         ],
         max_tokens=96,

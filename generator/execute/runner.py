@@ -377,9 +377,7 @@ def start_run(
         created_at=iso(utcnow()),
         tool_version=__version__,
         settings=settings,
-        models=[
-            ModelInRun(id=m, provider=models[m].provider, served_name=models[m].request_name) for m in ids
-        ],
+        models=[ModelInRun(id=m, provider=models[m].provider, served_name=models[m].request_name) for m in ids],
         case_ids=[c.id for c in cases],
         expected_results=len(items),
         registry_hash=registry.content_hash,

@@ -161,11 +161,7 @@ def ingest_file(
     reg = _registry_facts(registry_dir)
     if model is not None and model not in reg.model_ids:
         raise InputError(
-            [
-                Problem(
-                    display_path(registry_dir / "models.yaml"), None, f"--model {model!r} is not a model id"
-                )
-            ]
+            [Problem(display_path(registry_dir / "models.yaml"), None, f"--model {model!r} is not a model id")]
         )
     src = common.read_source(path, reg.limits, allow_zip=fmt == "inspect")
     module_name, func = FORMATS[fmt]
@@ -181,9 +177,7 @@ def ingest_file(
     names = ex.source_models()
     if model is not None and len(names) > 1:
         shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
-        raise common.fail(
-            src.shown, f"--model needs a single-model file; this file names {len(names)} models: {shown}"
-        )
+        raise common.fail(src.shown, f"--model needs a single-model file; this file names {len(names)} models: {shown}")
 
     suite = suite or f"ingest-{fmt}"
     run_id = common.run_id_for(ex.date, suite, src.sha256)
@@ -271,8 +265,7 @@ def ingest_file(
         summaries=len(summaries),
         perf=len(perf),
         models=[
-            {"source": m.source, "model_id": m.model_id, "external": m.external, "matched_by": m.via}
-            for m in matches
+            {"source": m.source, "model_id": m.model_id, "external": m.external, "matched_by": m.via} for m in matches
         ],
         external_models=resolver.external,
         unmapped=list(ex.unmapped),

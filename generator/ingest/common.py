@@ -236,9 +236,7 @@ def path_of(base: str, key: str | int) -> str:
     return f"{base}.{key}" if base else key
 
 
-def need(
-    probs: Problems, obj: dict[str, Any], key: str, base: str, kind: str, line: int | None = None
-) -> Any:
+def need(probs: Problems, obj: dict[str, Any], key: str, base: str, kind: str, line: int | None = None) -> Any:
     """A required field of the given kind, or None after recording a problem."""
     if key not in obj or obj[key] is None:
         prefix = f"{base}: " if base else ""
@@ -438,9 +436,7 @@ def case_score(accepted: bool, checks: list[CheckOutcome]) -> CaseScore:
 
 
 def check_outcome(id_: str, kind: str, passed: bool, detail: str, category: str = "accuracy") -> CheckOutcome:
-    return CheckOutcome(
-        id=id_, kind=kind, category=category, severity=UNRATED, passed=passed, detail=detail[:200]
-    )
+    return CheckOutcome(id=id_, kind=kind, category=category, severity=UNRATED, passed=passed, detail=detail[:200])
 
 
 def binary(value: Any) -> bool | None:

@@ -177,9 +177,7 @@ def _row(probs: Problems, raw: dict[str, Any], line: int, from_csv: bool, ctx: P
     return Row(model, fields)
 
 
-def _add(
-    ex: Extracted, probs: Problems, row: Row | None, line: int, seen: dict[tuple[Any, ...], int]
-) -> None:
+def _add(ex: Extracted, probs: Problems, row: Row | None, line: int, seen: dict[tuple[Any, ...], int]) -> None:
     if row is None:
         return
     f = row.fields

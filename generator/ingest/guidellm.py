@@ -250,8 +250,7 @@ def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
         model = _model(data, bench)
         if model is None and ctx.model_override is None:
             probs.add(
-                f"{where}: no model name (worker.backend_model / config.backend.model / args.model); "
-                "pass --model"
+                f"{where}: no model name (worker.backend_model / config.backend.model / args.model); pass --model"
             )
             continue
         strategy = _dict(bench, "config", "strategy") or _dict(bench, "args", "strategy")
@@ -308,9 +307,7 @@ def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
                 "guidellm_time_per_output_token_ms": _dist(metrics, "time_per_output_token_ms") or None,
                 "incomplete": totals.get("incomplete"),
                 "strategy": strategy or None,
-                "profile": (_dict(bench, "config", "profile") or _dict(bench, "args", "profile")).get(
-                    "type_"
-                ),
+                "profile": (_dict(bench, "config", "profile") or _dict(bench, "args", "profile")).get("type_"),
             }.items()
             if v is not None
         }
@@ -325,12 +322,8 @@ def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
                     "completed": successful,
                     "failed": errored,
                     "duration_s": duration,
-                    "request_throughput": successful / duration
-                    if successful is not None and duration
-                    else None,
-                    "output_throughput": out_tokens / duration
-                    if out_tokens is not None and duration
-                    else None,
+                    "request_throughput": successful / duration if successful is not None and duration else None,
+                    "output_throughput": out_tokens / duration if out_tokens is not None and duration else None,
                     "ttft_ms": _dist(metrics, "time_to_first_token_ms"),
                     "tpot_ms": _dist(metrics, "inter_token_latency_ms"),
                     "e2el_ms": _dist(metrics, "request_latency", 1000.0),
@@ -348,9 +341,7 @@ def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
             "confidence intervals not given as numeric lower / upper: "
             + ", ".join(f"metrics.{k}" for k in sorted(odd_intervals))
         )
-    if any(p.fields.get("intervals") for p in ex.perf) and all(
-        p.fields.get("interval_level") is None for p in ex.perf
-    ):
+    if any(p.fields.get("intervals") for p in ex.perf) and all(p.fields.get("interval_level") is None for p in ex.perf):
         ex.unmapped.append("confidence level of the intervals: not recorded with them (interval_level left empty)")
     if no_objectives:
         ex.unmapped.append(
@@ -358,7 +349,5 @@ def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
             "the report (slo_ms left empty)"
         )
     ex.unmapped.append("vLLM-style ITL (gaps between streamed chunks): GuideLLM does not report it")
-    ex.unmapped.append(
-        "per-request samples (benchmarks[].requests): no scores, and pages never carry raw rows"
-    )
+    ex.unmapped.append("per-request samples (benchmarks[].requests): no scores, and pages never carry raw rows")
     return ex

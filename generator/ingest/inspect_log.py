@@ -195,9 +195,7 @@ def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
         seen = {_sample_key(sample) for _, sample in items}
         # A sample known only from summaries.json: its scores and error, nothing more.
         only_summary = [
-            (f"{SUMMARIES} $[{j}]", summary)
-            for j, summary in enumerate(summaries)
-            if _sample_key(summary) not in seen
+            (f"{SUMMARIES} $[{j}]", summary) for j, summary in enumerate(summaries) if _sample_key(summary) not in seen
         ]
         items = [(f"{name} $", sample) for name, sample in items] + only_summary
     else:
@@ -266,9 +264,7 @@ def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
                 finer.add(name)
                 continue
             explanation = score.get("explanation") if isinstance(score.get("explanation"), str) else ""
-            checks.append(
-                check_outcome(name, f"inspect:{name}", passed, f"value={value!r} {explanation}".strip())
-            )
+            checks.append(check_outcome(name, f"inspect:{name}", passed, f"value={value!r} {explanation}".strip()))
         if not checks and not error:
             scoreless += 1
             continue
@@ -286,15 +282,11 @@ def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
             u = output.get("usage") if isinstance(output.get("usage"), dict) else {}
             usage = {
                 "prompt_tokens": u.get("input_tokens") if isinstance(u.get("input_tokens"), int) else None,
-                "completion_tokens": u.get("output_tokens")
-                if isinstance(u.get("output_tokens"), int)
-                else None,
+                "completion_tokens": u.get("output_tokens") if isinstance(u.get("output_tokens"), int) else None,
             }
             timing = {"e2e_s": number_or_none(output.get("time"))}
         out, cut = truncate(text, ctx.max_output_chars)
-        message = (
-            error.get("message") if isinstance(error, dict) else (error if isinstance(error, str) else None)
-        )
+        message = error.get("message") if isinstance(error, dict) else (error if isinstance(error, str) else None)
         fields: dict[str, Any] = {
             "case_id": f"{task}/{sid}",
             "repeat": epoch,
@@ -325,11 +317,7 @@ def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
         if not isinstance(name, str):
             probs.add(f"{where}: missing required field 'name'")
             continue
-        err = (
-            number_or_none(metrics["stderr"].get("value"))
-            if isinstance(metrics.get("stderr"), dict)
-            else None
-        )
+        err = number_or_none(metrics["stderr"].get("value")) if isinstance(metrics.get("stderr"), dict) else None
         for metric, body in metrics.items():
             if metric in ERROR_METRICS or not isinstance(body, dict):
                 continue
@@ -366,13 +354,10 @@ def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
     if scoreless:
         ex.unmapped.append(f"{scoreless} sample(s) without scores: acceptance cannot be decided")
     if finer:
-        ex.unmapped.append(
-            f"scorers with multi-value scores ({', '.join(sorted(finer))}): not a pass/fail check"
-        )
+        ex.unmapped.append(f"scorers with multi-value scores ({', '.join(sorted(finer))}): not a pass/fail check")
     if multi_gen:
         ex.unmapped.append(
-            f"output, usage and time of {multi_gen} sample(s) with several generations: "
-            "not one request's figures"
+            f"output, usage and time of {multi_gen} sample(s) with several generations: not one request's figures"
         )
     if only_summary:
         ex.unmapped.append(

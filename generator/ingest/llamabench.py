@@ -156,9 +156,7 @@ def _entries(src: SourceFile, probs: Problems) -> tuple[list[tuple[str, int | No
 
 
 def _hardware(obj: dict[str, Any]) -> str | None:
-    parts = [
-        str(obj[k]) for k in ("backends", "gpu_info", "cpu_info") if isinstance(obj.get(k), str) and obj[k]
-    ]
+    parts = [str(obj[k]) for k in ("backends", "gpu_info", "cpu_info") if isinstance(obj.get(k), str) and obj[k]]
     if isinstance(obj.get("n_threads"), int):
         parts.append(f"{obj['n_threads']} threads")
     if isinstance(obj.get("n_gpu_layers"), int):
@@ -190,13 +188,7 @@ def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
         if strategy == "pg":
             extra["avg_ts_prompt_and_generation"] = avg
         depth = obj.get("n_depth") or 0
-        label = (
-            f"pp{n_prompt}"
-            if strategy == "pp"
-            else f"tg{n_gen}"
-            if strategy == "tg"
-            else f"pp{n_prompt}+tg{n_gen}"
-        )
+        label = f"pp{n_prompt}" if strategy == "pp" else f"tg{n_gen}" if strategy == "tg" else f"pp{n_prompt}+tg{n_gen}"
         ex.perf.append(
             Row(
                 model,

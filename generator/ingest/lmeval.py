@@ -52,9 +52,7 @@ from generator.ingest.common import (
     truncate,
 )
 
-SAMPLES_NAME = re.compile(
-    r"^samples_(?P<task>.+)_(?P<date>\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(?:\.\d+)?)\.jsonl$"
-)
+SAMPLES_NAME = re.compile(r"^samples_(?P<task>.+)_(?P<date>\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(?:\.\d+)?)\.jsonl$")
 #: Per-document metrics that are 0/1 outcomes, so a mean of them counts successes.
 BINARY_METRICS = {"acc", "acc_norm", "exact_match", "acc_mutual_info"}
 #: Keys of a samples line that are bookkeeping, not metrics.
@@ -119,9 +117,7 @@ def parse_results(src: SourceFile, ctx: ParseContext) -> Extracted:
     n_samples, configs = head.n_samples or {}, head.configs or {}
     name = model_name(data)
     if name is None and ctx.model_override is None:
-        raise fail(
-            src.shown, "$: no model name (model_name / config.model_args / config.model); pass --model"
-        )
+        raise fail(src.shown, "$: no model name (model_name / config.model_args / config.model); pass --model")
     name = name or "(unnamed in source)"
 
     ex = Extracted()
@@ -142,9 +138,7 @@ def parse_results(src: SourceFile, ctx: ParseContext) -> Extracted:
         trials = trials if isinstance(trials, int) and not isinstance(trials, bool) else None
         task_config = configs.get(task) if isinstance(configs.get(task), dict) else {}
         aggregation = {
-            m.get("metric"): m.get("aggregation")
-            for m in task_config.get("metric_list") or []
-            if isinstance(m, dict)
+            m.get("metric"): m.get("aggregation") for m in task_config.get("metric_list") or [] if isinstance(m, dict)
         }
         repeats = task_config.get("repeats", 1)
         alias = metrics.get("alias")
@@ -158,11 +152,7 @@ def parse_results(src: SourceFile, ctx: ParseContext) -> Extracted:
                 ex.unmapped.append(f"{path_of(where, key)}: {value!r} is not a number")
                 continue
             err = number_or_none(metrics.get(f"{metric}_stderr,{filt}", metrics.get(f"{metric}_stderr")))
-            counted = (
-                metric in BINARY_METRICS
-                and aggregation.get(metric, "mean") == "mean"
-                and repeats in (1, None)
-            )
+            counted = metric in BINARY_METRICS and aggregation.get(metric, "mean") == "mean" and repeats in (1, None)
             ex.summaries.append(
                 Row(
                     name,
@@ -181,9 +171,7 @@ def parse_results(src: SourceFile, ctx: ParseContext) -> Extracted:
                                 "filter": filt,
                                 "n_shot": (data.get("n-shot") or {}).get(task),
                                 "version": (data.get("versions") or {}).get(task),
-                                "higher_is_better": (
-                                    (data.get("higher_is_better") or {}).get(task) or {}
-                                ).get(metric),
+                                "higher_is_better": ((data.get("higher_is_better") or {}).get(task) or {}).get(metric),
                                 "n_samples": counts or None,
                             }.items()
                             if v is not None
@@ -279,9 +267,7 @@ def parse_samples(src: SourceFile, ctx: ParseContext) -> Extracted:
         )
     ex.results = [Row(name or "(unnamed in source)", fields) for fields in rows]
     if finer:
-        ex.unmapped.append(
-            f"metrics graded finer than 0/1 ({', '.join(sorted(finer))}): not a pass/fail check"
-        )
+        ex.unmapped.append(f"metrics graded finer than 0/1 ({', '.join(sorted(finer))}): not a pass/fail check")
     if no_binary:
         ex.unmapped.append(f"{no_binary} document(s) with no 0/1 metric: acceptance cannot be decided")
     ex.unmapped.append("timings and token counts: lm-eval does not record them per document")

@@ -190,9 +190,7 @@ def _fields(
     counts.cached += is_cached
     counts.costs += cell.get("cost") is not None
     text = (
-        text_field
-        if isinstance(text_field, str) or text_field is None
-        else json.dumps(text_field, ensure_ascii=False)
+        text_field if isinstance(text_field, str) or text_field is None else json.dumps(text_field, ensure_ascii=False)
     )
     output, cut = truncate(text, ctx.max_output_chars)
     fields: dict[str, Any] = {

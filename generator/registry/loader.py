@@ -118,9 +118,7 @@ class _Locator:
         return Problem(display_path(doc.path), doc.line(loc), message)
 
 
-def _load_suites(
-    tasks_dir: Path, problems: list[Problem], loc: _Locator, limits: FileLimits
-) -> dict[str, Suite]:
+def _load_suites(tasks_dir: Path, problems: list[Problem], loc: _Locator, limits: FileLimits) -> dict[str, Suite]:
     suites: dict[str, Suite] = {}
     if not tasks_dir.is_dir():
         problems.append(Problem(display_path(tasks_dir), None, "task folder is missing"))
@@ -215,9 +213,7 @@ def load_registry(root: Path | str = "registry") -> Registry:
         raise InputError(problems)
     all_files = [p for p in root.rglob("*.yaml") if p.is_file()]
     reg.content_hash = _hash_files(all_files, root)
-    reg.suite_hashes = {
-        s: _hash_files([p for p in (root / "tasks" / s).glob("*.yaml")], root) for s in suites
-    }
+    reg.suite_hashes = {s: _hash_files([p for p in (root / "tasks" / s).glob("*.yaml")], root) for s in suites}
     return reg
 
 
@@ -239,23 +235,17 @@ def cross_check(reg: Registry, loc: _Locator) -> list[Problem]:
     for alias, target in reg.models_file.aliases.items():
         if target not in model_ids:
             out.append(
-                loc.problem(
-                    "models.yaml", ["aliases", alias], f"alias {alias!r} names unknown model {target!r}"
-                )
+                loc.problem("models.yaml", ["aliases", alias], f"alias {alias!r} names unknown model {target!r}")
             )
 
     for i, m in enumerate(models):
         if m.same_weights_as is not None and m.same_weights_as not in model_ids:
             out.append(
-                loc.problem(
-                    "models.yaml", ["models", i, "same_weights_as"], f"unknown model {m.same_weights_as!r}"
-                )
+                loc.problem("models.yaml", ["models", i, "same_weights_as"], f"unknown model {m.same_weights_as!r}")
             )
     mining = reg.policy.mining
     if mining is not None and mining.classifier is not None and mining.classifier not in model_ids:
-        out.append(
-            loc.problem("policy.yaml", ["mining", "classifier"], f"unknown model {mining.classifier!r}")
-        )
+        out.append(loc.problem("policy.yaml", ["mining", "classifier"], f"unknown model {mining.classifier!r}"))
 
     roles = reg.roles_file.roles
     role_ids = {r.id for r in roles}
@@ -264,17 +254,13 @@ def cross_check(reg: Registry, loc: _Locator) -> list[Problem]:
             out.append(loc.problem("roles.yaml", ["roles", i, "id"], f"duplicate role id {key!r}"))
     for i, role in enumerate(roles):
         if role.incumbent not in model_ids:
-            out.append(
-                loc.problem("roles.yaml", ["roles", i, "incumbent"], f"unknown model {role.incumbent!r}")
-            )
+            out.append(loc.problem("roles.yaml", ["roles", i, "incumbent"], f"unknown model {role.incumbent!r}"))
         for j, ch in enumerate(role.challengers):
             if ch not in model_ids:
                 out.append(loc.problem("roles.yaml", ["roles", i, "challengers", j], f"unknown model {ch!r}"))
             if ch == role.incumbent:
                 out.append(
-                    loc.problem(
-                        "roles.yaml", ["roles", i, "challengers", j], f"{ch!r} is already the incumbent"
-                    )
+                    loc.problem("roles.yaml", ["roles", i, "challengers", j], f"{ch!r} is already the incumbent")
                 )
         if len(set(role.challengers)) != len(role.challengers):
             out.append(loc.problem("roles.yaml", ["roles", i, "challengers"], "a challenger is listed twice"))
@@ -336,9 +322,7 @@ def cross_check(reg: Registry, loc: _Locator) -> list[Problem]:
         for key, idx in _dupes(claims.electricity).items():
             for i in idx[1:]:
                 out.append(
-                    loc.problem(
-                        "hardware.yaml", ["seed_claims", "electricity", i, "id"], f"duplicate claim id {key!r}"
-                    )
+                    loc.problem("hardware.yaml", ["seed_claims", "electricity", i, "id"], f"duplicate claim id {key!r}")
                 )
         for i, sv in enumerate(claims.electricity_saving):
             for side in ("cheaper", "dearer"):
@@ -363,9 +347,7 @@ def cross_check(reg: Registry, loc: _Locator) -> list[Problem]:
         for i, item in enumerate(items):
             if item.currency not in currencies:
                 out.append(
-                    loc.problem(
-                        "pricing.yaml", [name, i, "currency"], f"no fx rate for currency {item.currency!r}"
-                    )
+                    loc.problem("pricing.yaml", [name, i, "currency"], f"no fx rate for currency {item.currency!r}")
                 )
     for i, m in enumerate(machines):
         if m.currency is not None and m.currency not in currencies:
@@ -380,44 +362,32 @@ def cross_check(reg: Registry, loc: _Locator) -> list[Problem]:
         if sa.api not in api_ids:
             out.append(loc.problem("pricing.yaml", ["scenario_a", i, "api"], f"unknown api price {sa.api!r}"))
         if sa.machine not in machine_ids:
-            out.append(
-                loc.problem("pricing.yaml", ["scenario_a", i, "machine"], f"unknown machine {sa.machine!r}")
-            )
+            out.append(loc.problem("pricing.yaml", ["scenario_a", i, "machine"], f"unknown machine {sa.machine!r}"))
         if sa.model is not None and sa.model not in model_ids:
             out.append(loc.problem("pricing.yaml", ["scenario_a", i, "model"], f"unknown model {sa.model!r}"))
     for i, sb in enumerate(pr.scenario_b):
         for key in ("from_tier", "to_tier"):
             if getattr(sb, key) not in tier_ids:
                 out.append(
-                    loc.problem(
-                        "pricing.yaml", ["scenario_b", i, key], f"unknown subscription {getattr(sb, key)!r}"
-                    )
+                    loc.problem("pricing.yaml", ["scenario_b", i, key], f"unknown subscription {getattr(sb, key)!r}")
                 )
         if sb.machine not in machine_ids:
-            out.append(
-                loc.problem("pricing.yaml", ["scenario_b", i, "machine"], f"unknown machine {sb.machine!r}")
-            )
+            out.append(loc.problem("pricing.yaml", ["scenario_b", i, "machine"], f"unknown machine {sb.machine!r}"))
 
     workloads = reg.workloads_file.workloads
     workload_ids = {w.id for w in workloads}
     for key, idx in _dupes(workloads).items():
         for i in idx[1:]:
-            out.append(
-                loc.problem("workloads.yaml", ["workloads", i, "id"], f"duplicate workload id {key!r}")
-            )
+            out.append(loc.problem("workloads.yaml", ["workloads", i, "id"], f"duplicate workload id {key!r}"))
     for i, w in enumerate(workloads):
         for j, r in enumerate(w.roles):
             if r not in role_ids:
                 out.append(loc.problem("workloads.yaml", ["workloads", i, "roles", j], f"unknown role {r!r}"))
         for j, c in enumerate(w.candidates):
             if c not in model_ids:
-                out.append(
-                    loc.problem("workloads.yaml", ["workloads", i, "candidates", j], f"unknown model {c!r}")
-                )
+                out.append(loc.problem("workloads.yaml", ["workloads", i, "candidates", j], f"unknown model {c!r}"))
         if w.baseline is not None and w.baseline not in model_ids:
-            out.append(
-                loc.problem("workloads.yaml", ["workloads", i, "baseline"], f"unknown model {w.baseline!r}")
-            )
+            out.append(loc.problem("workloads.yaml", ["workloads", i, "baseline"], f"unknown model {w.baseline!r}"))
         if w.roi is not None and w.roi.currency not in currencies:
             out.append(
                 loc.problem(
@@ -437,11 +407,7 @@ def cross_check(reg: Registry, loc: _Locator) -> list[Problem]:
         for case in suite.cases:
             key = f"case:{suite_id}:{case.id}"
             if case.id in seen:
-                out.append(
-                    loc.problem(
-                        key, ["id"], f"duplicate case id {case.id!r} (also in suite {seen[case.id]!r})"
-                    )
-                )
+                out.append(loc.problem(key, ["id"], f"duplicate case id {case.id!r} (also in suite {seen[case.id]!r})"))
             else:
                 seen[case.id] = suite_id
             if case.role not in role_ids:
@@ -465,9 +431,7 @@ def cross_check(reg: Registry, loc: _Locator) -> list[Problem]:
             texts = [case.prompt] if case.prompt is not None else [m.content for m in case.messages or []]
             if case.input and not any("{{input}}" in t for t in texts):
                 where = "prompt" if case.prompt is not None else "messages"
-                out.append(
-                    loc.problem(key, [where], f"{where} never uses {{{{input}}}}, so the input is unused")
-                )
+                out.append(loc.problem(key, [where], f"{where} never uses {{{{input}}}}, so the input is unused"))
             if case.workload in reg.workloads and case.role not in reg.workloads[case.workload].roles:
                 out.append(
                     loc.problem(
@@ -479,9 +443,7 @@ def cross_check(reg: Registry, loc: _Locator) -> list[Problem]:
                 )
     for i, w in enumerate(workloads):
         if w.id not in used_workloads:
-            out.append(
-                loc.problem("workloads.yaml", ["workloads", i, "id"], f"workload {w.id!r} has no cases")
-            )
+            out.append(loc.problem("workloads.yaml", ["workloads", i, "id"], f"workload {w.id!r} has no cases"))
     for i, r in enumerate(roles):
         if r.id not in used_roles:
             out.append(loc.problem("roles.yaml", ["roles", i, "id"], f"role {r.id!r} has no cases"))

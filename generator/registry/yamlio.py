@@ -161,13 +161,9 @@ def _message(err: dict[str, Any], root: Any) -> tuple[tuple[Any, ...], str]:
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     if kind == "union_tag_invalid" and isinstance(err.get("input"), dict):
-        msg = (
-            f"unknown check kind {err['input'].get('kind')!r}; expected one of {err['ctx']['expected_tags']}"
-        )
+        msg = f"unknown check kind {err['input'].get('kind')!r}; expected one of {err['ctx']['expected_tags']}"
     if kind == "literal_error" and loc and loc[-1] == "schema_version":
-        msg = (
-            "unsupported schema_version; this version of opsbench reads " + msg.split("Input should be ")[-1]
-        )
+        msg = "unsupported schema_version; this version of opsbench reads " + msg.split("Input should be ")[-1]
     return loc, f"{where}: {msg}" if where else msg
 
 

@@ -469,9 +469,7 @@ class OrchestrationCall(Record):
     timing: Timing
     usage: Usage
     cost: CallCost
-    injected: list[str] = Field(
-        default_factory=list, description="Earlier steps whose outputs this prompt carried."
-    )
+    injected: list[str] = Field(default_factory=list, description="Earlier steps whose outputs this prompt carried.")
     output: str | None = Field(default=None, description="Untrusted model text, truncated to the policy limit.")
     output_truncated: bool = False
     score: CaseScore | None = Field(default=None, description="Synthesis only: the final output's checks.")

@@ -65,9 +65,18 @@ def _scalar(value: Any) -> Any:
 
 
 def _type(values: list[Any]) -> str:
-    kinds = {"null" if v is None else "boolean" if isinstance(v, bool) else
-             "number" if isinstance(v, int | float) else "object" if isinstance(v, dict) else "string"
-             for v in values}
+    kinds = {
+        "null"
+        if v is None
+        else "boolean"
+        if isinstance(v, bool)
+        else "number"
+        if isinstance(v, int | float)
+        else "object"
+        if isinstance(v, dict)
+        else "string"
+        for v in values
+    }
     kinds.discard("null")
     return "/".join(sorted(kinds)) or "null"
 

@@ -242,9 +242,7 @@ class EmbeddedProvider:
                 gen.done_at = time.monotonic()
                 gen.text = "".join(pieces)
                 completion_tokens = (
-                    len(llm.tokenize(gen.text.encode("utf-8"), add_bos=False, special=True))
-                    if gen.text
-                    else 0
+                    len(llm.tokenize(gen.text.encode("utf-8"), add_bos=False, special=True)) if gen.text else 0
                 )
                 gen.usage = Usage(
                     prompt_tokens=len(prompt_tokens),

@@ -79,9 +79,7 @@ class _HttpBase:
 
     def _timeout(self, prompt: Prompt) -> httpx.Timeout:
         # The read timeout bounds a stall between chunks; the total is enforced below.
-        return httpx.Timeout(
-            connect=min(10.0, prompt.timeout_s), read=prompt.timeout_s, write=30.0, pool=30.0
-        )
+        return httpx.Timeout(connect=min(10.0, prompt.timeout_s), read=prompt.timeout_s, write=30.0, pool=30.0)
 
 
 class OpenAIProvider(_HttpBase):

@@ -37,7 +37,6 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=False, frozen=False)
 
 
-
 def _check_regex(value: str) -> str:
     """A contributor's regex must compile (one rule for every pattern field)."""
     try:

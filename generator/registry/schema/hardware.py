@@ -124,6 +124,8 @@ class BandwidthClaim(Strict):
     machine: str
     claim: str
     claimed_gbs: Positive
+
+
 class PlanModelClaim(Strict):
     """One model of a source's deployment option, with the figures it states for it."""
 

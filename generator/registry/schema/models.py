@@ -113,9 +113,7 @@ class ModelEntry(Strict):
     @classmethod
     def _env_name(cls, value: str | None) -> str | None:
         if value is not None and not re.fullmatch(r"[A-Z_][A-Z0-9_]*", value):
-            raise ValueError(
-                "api_key_env must be an environment variable NAME (e.g. OPENAI_API_KEY), never a key"
-            )
+            raise ValueError("api_key_env must be an environment variable NAME (e.g. OPENAI_API_KEY), never a key")
         return value
 
     @model_validator(mode="after")
@@ -130,9 +128,7 @@ class ModelEntry(Strict):
             and self.params_active_b > self.params_total_b
         ):
             raise ValueError("params_active_b cannot exceed params_total_b")
-        if self.cost_tier == "paid" and (
-            self.price_input_per_mtok is None or self.price_output_per_mtok is None
-        ):
+        if self.cost_tier == "paid" and (self.price_input_per_mtok is None or self.price_output_per_mtok is None):
             raise ValueError("a paid model needs price_input_per_mtok and price_output_per_mtok")
         if self.provider == "embedded" and not self.gguf_package:
             raise ValueError("an embedded model needs gguf_package")

@@ -18,9 +18,7 @@ Severity = Literal["low", "medium", "high", "critical"]
 
 class ScoringPolicy(Strict):
     severity_weights: dict[Severity, Positive]
-    review_pain_definition: str = Field(
-        description="Plain-language definition printed on the methodology page."
-    )
+    review_pain_definition: str = Field(description="Plain-language definition printed on the methodology page.")
     prompt_echo_min_chars: Annotated[int, Field(ge=0)] = Field(
         default=40,
         description="Fail outputs that repeat an instruction line this long verbatim (0: off).",
@@ -243,9 +241,7 @@ class RoutingPolicy(Strict):
     length_strata_tokens: list[Annotated[int, Field(gt=0)]] = Field(
         min_length=1, description="The same in prompt tokens, as each model's tokenizer counted them."
     )
-    regex_max_chars: Annotated[int, Field(gt=0, le=10_000)] = Field(
-        description="Longest regex a guard rule may state."
-    )
+    regex_max_chars: Annotated[int, Field(gt=0, le=10_000)] = Field(description="Longest regex a guard rule may state.")
     regex_timeout_s: Annotated[float, Field(gt=0, le=10)] = Field(
         description="Time one regex search over one input may take; past it the rule counts as matching "
         "(fail closed: the input leaves the local route) and the page says so."
@@ -305,7 +301,6 @@ class PrivacyPolicy(Strict):
     )
     findings_source: str = Field(description="Where the findings are quoted from.")
     findings: list[PrivacyFinding] = Field(default_factory=list)
-
 
 
 class SecretPattern(Strict):

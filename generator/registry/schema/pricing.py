@@ -85,9 +85,7 @@ class ScenarioB(Strict):
 class PricingFile(Strict):
     schema_version: Literal[1] = 1
     currency: str
-    fx_to_currency: dict[str, Positive] = Field(
-        description="Rate to convert each listed currency into `currency`."
-    )
+    fx_to_currency: dict[str, Positive] = Field(description="Rate to convert each listed currency into `currency`.")
     electricity_price_per_kwh: NonNegative
     electricity_monthly_flat: NonNegative | None = Field(
         default=None, description="A flat monthly electricity figure, when the source states one."

@@ -132,8 +132,7 @@ class RubricDimension(Strict):
             raise ValueError(f"scale_min ({self.scale_min}) must be below scale_max ({self.scale_max})")
         if self.id in REVIEW_RESERVED_FIELDS:
             raise ValueError(
-                f"dimension id {self.id!r} is a column of the review file; "
-                f"avoid {sorted(REVIEW_RESERVED_FIELDS)}"
+                f"dimension id {self.id!r} is a column of the review file; avoid {sorted(REVIEW_RESERVED_FIELDS)}"
             )
         return self
 

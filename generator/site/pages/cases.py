@@ -275,8 +275,6 @@ def cases_index(data: SiteData, plan: SitePlan, latest: pd.DataFrame, paths: dic
         for suite, case_id in sorted(n.index)
     ]
     out += [plan.table(INDEX, "cases", ["Case", "Suite", "Models", "Accepted by"], rows), ""]
-    links = " · ".join(
-        f'<a href="{esc(rel(INDEX, target))}">{esc(m)}</a>' for m, target in sorted(model_pages.items())
-    )
+    links = " · ".join(f'<a href="{esc(rel(INDEX, target))}">{esc(m)}</a>' for m, target in sorted(model_pages.items()))
     out += ["## Per model", "", f"<p>{links}</p>", ""]
     return "\n".join(out)

@@ -24,8 +24,16 @@ def compare_page(data: SiteData, plan: SitePlan, page: str, c: PairComparison, c
     figures = plan.table(
         page,
         "paired",
-        ["Shared cases", f"{c.a} acceptance", f"{c.b} acceptance", "Difference (B − A) [95 % CI]", "p-value",
-         "Cases B better", "Cases A better", "Test"],
+        [
+            "Shared cases",
+            f"{c.a} acceptance",
+            f"{c.b} acceptance",
+            "Difference (B − A) [95 % CI]",
+            "p-value",
+            "Cases B better",
+            "Cases A better",
+            "Test",
+        ],
         [
             [
                 p.n,

@@ -94,8 +94,15 @@ def home_page(data: SiteData, plan: SitePlan) -> str:
     routing = plan.table(
         PAGE,
         "routing",
-        ["Workload", "Verdict", "Fragility", "Best measured candidate", "Key figure vs gate", "Untested candidates",
-         "Baseline"],
+        [
+            "Workload",
+            "Verdict",
+            "Fragility",
+            "Best measured candidate",
+            "Key figure vs gate",
+            "Untested candidates",
+            "Baseline",
+        ],
         _routing_rows(data),
     )
     out = [
