@@ -5,7 +5,15 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # llama-cpp-python builds llama.cpp from source; the multimodal (llava) library is
 # not used here, and skipping it shortens the first install.
+# On x86-64 the build targets AVX2 instead of the build machine's own CPU (GGML_NATIVE):
+# a native build on Sapphire Rapids compiles ggml's AMX kernels, which crash with a
+# segmentation fault at the first decode (ggml-org/llama.cpp#20824), and a wheel built
+# natively is not portable to another CPU anyway. Set CMAKE_ARGS yourself to override.
+ifeq ($(shell uname -m),x86_64)
+export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+else
 export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
+endif
 
 .PHONY: site test dev lint browser actionlint clean
 

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from generator.cli.options import _table, handles_errors, invocation_args, json_option, registry_option
+from generator.cli.options import (
+    _table,
+    handles_errors,
+    invocation_args,
+    json_option,
+    out_folder_option,
+    registry_option,
+)
 from generator.ingest import FORMATS
 from generator.registry.schema import SLUG_RE
 
@@ -23,14 +30,7 @@ def _suite(ctx: click.Context, param: click.Parameter, value: str | None) -> str
 @click.argument("path", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--model", default=None, help="Registry model id for every record (single-model files only).")
 @click.option("--suite", default=None, callback=_suite, help="Suite name of the run [default: ingest-FORMAT].")
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("runs"),
-    show_default=True,
-    help="Folder the run folder is created in.",
-)
+@out_folder_option("run")
 @registry_option
 @json_option
 @handles_errors

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import click
 
-from generator.cli.options import _table, handles_errors, invocation_args, json_option, registry_option
+from generator.cli.options import (
+    _table,
+    handles_errors,
+    invocation_args,
+    json_option,
+    out_folder_option,
+    registry_option,
+)
 
 
 def _pct(x: float | None) -> str:
@@ -48,14 +55,7 @@ def _ci(s) -> str:  # a mix.Share
     default=None,
     help="A person's tiers for audited ids (CSV: id,tier): adds Cohen's kappa to the aggregates.",
 )
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("runs"),
-    show_default=True,
-    help="Folder the mining folder is created in.",
-)
+@out_folder_option("mining")
 @json_option
 @handles_errors
 def mine(

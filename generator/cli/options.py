@@ -59,6 +59,18 @@ runs_option = click.option(
 json_option = click.option("--json", "json_", is_flag=True, help="Print JSON instead of a table.")
 
 
+def out_folder_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--out``: the folder a new run (or mining, orchestration) folder is created in; default runs/."""
+    return click.option(
+        "--out",
+        "out_dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=Path("runs"),
+        show_default=True,
+        help=f"Folder the {what} folder is created in.",
+    )
+
+
 def invocation_args(ctx: click.Context) -> list[str]:
     """The command line that reproduces this invocation (non-default options only)."""
     args = ctx.command_path.split()[1:]

@@ -9,7 +9,14 @@ from pathlib import Path
 import click
 
 from generator.analysis.serialize import json_safe
-from generator.cli.options import _table, handles_errors, invocation_args, json_option, registry_option
+from generator.cli.options import (
+    _table,
+    handles_errors,
+    invocation_args,
+    json_option,
+    out_folder_option,
+    registry_option,
+)
 
 
 def _num(x: float | None, fmt: str = "{:.2f}") -> str:
@@ -28,14 +35,7 @@ def _num(x: float | None, fmt: str = "{:.2f}") -> str:
 @click.option("--max-tokens", default=None, type=int, help="Override every call's max_tokens.")
 @click.option("--judges", default=None, help="Comma-separated judge model ids (default: policy.yaml judge.judges).")
 @click.option("--resume", "resume_id", default=None, help="Finish an interrupted orchestration run by id.")
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("runs"),
-    show_default=True,
-    help="Folder the run folder is created in.",
-)
+@out_folder_option("run")
 @json_option
 @handles_errors
 def orchestrate(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from generator.cli.options import handles_errors, invocation_args, json_option, registry_option
+from generator.cli.options import handles_errors, invocation_args, json_option, out_folder_option, registry_option
 
 
 @click.command()
@@ -37,14 +37,7 @@ from generator.cli.options import handles_errors, invocation_args, json_option, 
     help="Keep a sha256 of each output and its check outcomes, not its text "
     "(default: policy.yaml privacy.redact_outputs).",
 )
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("runs"),
-    show_default=True,
-    help="Folder the run folder is created in.",
-)
+@out_folder_option("run")
 @handles_errors
 def run(
     registry_dir: Path,
