@@ -78,6 +78,15 @@ def run(
         raise click.UsageError("give --suite (or --resume RUN_ID)")
     progress = make_progress(sys.stderr)
     created: list[str] = [resume_id] if resume_id else []
+    # What a new run and a new escalation-chain run take alike.
+    common = {
+        "cli_args": invocation_args(click.get_current_context()),
+        "max_tokens": max_tokens,
+        "machine": machine,
+        "case_ids": list(case_ids) or None,
+        "progress": progress,
+        "on_created": created.append,
+    }
     try:
         if resume_id:
             path = resume_run(reg, resume_id, out_dir, progress=progress)
@@ -91,19 +100,7 @@ def run(
                 )
             from generator.execute.escalation import start_chain_run
 
-            path = start_chain_run(
-                reg,
-                suite or "",
-                escalate_role,
-                repeats,
-                out_dir,
-                cli_args=invocation_args(click.get_current_context()),
-                max_tokens=max_tokens,
-                machine=machine,
-                case_ids=list(case_ids) or None,
-                progress=progress,
-                on_created=created.append,
-            )
+            path = start_chain_run(reg, suite or "", escalate_role, repeats, out_dir, **common)
         else:
             levels = [int(x) for x in sweep.split(",")] if sweep else [concurrency]
             ids = [m.strip() for m in models.split(",") if m.strip()] if models else None
@@ -114,12 +111,7 @@ def run(
                 repeats,
                 levels,
                 out_dir,
-                cli_args=invocation_args(click.get_current_context()),
-                max_tokens=max_tokens,
-                machine=machine,
-                case_ids=list(case_ids) or None,
-                progress=progress,
-                on_created=created.append,
+                **common,
                 judges=[j.strip() for j in judges.split(",") if j.strip()] if judges is not None else None,
                 redact_outputs=redact_outputs,
             )
