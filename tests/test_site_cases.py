@@ -13,7 +13,7 @@ from generator.analysis.cases import case_paths, compare_pair, cut, latest_resul
 from generator.analysis.leaderboard import evidence_cells
 from generator.registry.loader import load_registry
 from generator.runs.scan import scan_runs
-from generator.site.html import pre
+from generator.site.html import RAW_OPEN, pre
 from tests.synth import write_run
 from tests.test_site import all_html, build
 
@@ -153,7 +153,7 @@ def test_cut_at_word_and_pre_marks_it() -> None:
     assert cut("short", 10) == ("short", 0)
     html = pre("alpha beta\n\ngamma delta", 14, "full text in results.jsonl")
     assert "alpha beta&#10;&#10;…" not in html  # cut before the blank line's words, at a word
-    assert html.startswith('<pre class="opsbench-output"><code>alpha beta…</code></pre>')
+    assert html.startswith(RAW_OPEN + '<pre class="opsbench-output"><code>alpha beta…</code></pre>')
     assert "(truncated, 13 more characters; full text in results.jsonl)" in html
     assert "\n" not in pre("a\n\nb", 100)
 

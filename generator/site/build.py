@@ -7,6 +7,7 @@ into a temporary folder beside it, so a failed build never leaves a half site.
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import re
 import shutil
@@ -31,6 +32,8 @@ from generator.review.store import load_review_evidence
 from generator.runs.records import ResultRecord
 from generator.runs.scan import list_run_folders, load_reviews, scan_runs
 from generator.runs.writer import atomic_write_text
+from generator.site import mkdocs_hook
+from generator.site.html import split_raw
 from generator.site.pages import build_plan, reports
 
 
@@ -228,8 +231,14 @@ def build_site(
         docs = work / "docs"
         shutil.copytree(site_src, docs)
         writer = SiteWriter(docs)
+        fragments = work / "fragments"
         for rel, text in sorted(plan.pages.items()):
-            writer.text(rel, text)
+            page_text, blocks = split_raw(text)
+            writer.text(rel, page_text)
+            if blocks:
+                target = fragments / f"{rel}.json"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(json.dumps(blocks, ensure_ascii=False), encoding="utf-8")
         for rel, text in sorted(plan.data_files.items()):
             writer.text(rel, text)
         folders = {f.name: f for f in list_run_folders(runs_dir)}
@@ -258,6 +267,10 @@ def build_site(
         publish_urls(config)
         extra = config.setdefault("extra", {})
         extra["build_stamp"] = _build_stamp(runs_dir, manifests)
+        # The raw HTML blocks lifted out of the pages, and the hook that puts them back.
+        extra["opsbench_fragments"] = str(fragments)
+        hooks = [str((config_file.parent / h).resolve()) for h in config.get("hooks") or []]
+        config["hooks"] = [*hooks, str(Path(mkdocs_hook.__file__).resolve())]
         config["docs_dir"] = str(docs)
         config["site_dir"] = str(work / "site")
         config["nav"] = [*plan.nav, *static_nav]

@@ -147,7 +147,59 @@ def pre(text: str | None, limit: int, note: str = "") -> str:
     if more:
         where = f"; {note}" if note else ""
         block += f'<p class="opsbench-truncated">(truncated, {more:,} more characters{esc(where)})</p>'
-    return block
+    return raw_block(block)
+
+
+# Raw HTML blocks the build hands to the page after Markdown, not through it (``raw_block``).
+RAW_OPEN = "<!--opsbench-raw-->"
+RAW_CLOSE = "<!--/opsbench-raw-->"
+_RAW_MARK = re.compile(re.escape(RAW_OPEN) + "|" + re.escape(RAW_CLOSE))
+RAW_TOKEN = "<!--opsbench-fragment:{}-->"
+
+
+def raw_block(markup: str) -> str:
+    """Mark generated HTML that Markdown must not parse.
+
+    Python-Markdown finds where a raw HTML block ends by running an HTML parser over all of it:
+    on pages made of big tables and outputs that is most of a build's time, for a block it then
+    passes through unchanged. ``split_raw`` lifts each marked block out of the page before
+    Markdown runs and the build's mkdocs hook puts it back into the rendered page, so the HTML
+    is the same and Markdown only sees a one-line comment. The markers are HTML comments, and
+    untrusted text is escaped (``<`` becomes ``&lt;``), so no output or contributor text can
+    open or close a block.
+    """
+    return f"{RAW_OPEN}{markup}{RAW_CLOSE}"
+
+
+def split_raw(text: str) -> tuple[str, list[str]]:
+    """``text`` with each outermost ``raw_block`` replaced by a token, and the blocks in order
+    (inner markers dropped). A marker without its partner is left in place, harmless: it is an
+    HTML comment."""
+    out: list[str] = []
+    blocks: list[str] = []
+    depth, start, last = 0, 0, 0
+    for m in _RAW_MARK.finditer(text):
+        if m.group() == RAW_OPEN:
+            if depth == 0:
+                start = m.start()
+            depth += 1
+        elif depth:
+            depth -= 1
+            if depth == 0:
+                out.append(text[last:start])
+                out.append(RAW_TOKEN.format(len(blocks)))
+                blocks.append(_RAW_MARK.sub("", text[start + len(RAW_OPEN) : m.start()]))
+                last = m.end()
+    out.append(text[last:])
+    return "".join(out), blocks
+
+
+def join_raw(html_text: str, blocks: list[str]) -> str:
+    """Put the blocks ``split_raw`` lifted out back at their tokens in the rendered page."""
+    if not blocks:
+        return html_text
+    parts = re.split(r"<!--opsbench-fragment:(\d+)-->", html_text)
+    return "".join(blocks[int(p)] if i % 2 else p for i, p in enumerate(parts))
 
 
 def json_attr(spec: dict[str, Any]) -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from generator.site.charts import Chart
-from generator.site.html import Cell, esc, json_attr, table
+from generator.site.html import Cell, esc, json_attr, raw_block, table
 
 _TAG = re.compile(r"<[^>]+>")
 
@@ -153,7 +153,7 @@ class SitePlan:
             raise ValueError(f"two charts named {chart.name}")
         self.charts.append(chart)
         svg = rel(page, f"charts/{chart.name}.svg")
-        return (
+        return raw_block(
             # data-bundle: charts.js loads the Vega bundle from it, so only pages with a chart fetch it.
             f'<div class="opsbench-chart" data-chart="{esc(chart.name)}" data-spec="{json_attr(chart.spec)}" '
             f'data-bundle="{esc(rel(page, VEGA_BUNDLE))}">'
@@ -201,7 +201,7 @@ class SitePlan:
         )
         if len(shown) < len(rows):
             links += f" · showing {len(shown):,} of {len(rows):,} rows; the downloads hold all of them"
-        return table(headers, shown, cls=cls) + "\n" + links + "</p>"
+        return raw_block(table(headers, shown, cls=cls) + "\n" + links + "</p>")
 
     def case_link(self, page: str, case_id: str) -> Cell | str:
         """A case id linked to its drill-down page (plain text when it has none)."""

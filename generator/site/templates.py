@@ -15,6 +15,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from generator.site.html import raw_block
+
 __all__ = ["Markup", "environment", "render"]
 
 
@@ -29,6 +31,8 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    # {% filter raw_block %}...{% endfilter %}: HTML that Markdown must not parse (see html.raw_block).
+    env.filters["raw_block"] = lambda text: Markup(raw_block(str(text)))
     return env
 
 

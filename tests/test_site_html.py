@@ -1,0 +1,67 @@
+"""Raw HTML blocks lifted out of a page before Markdown and put back after it
+(``generator.site.html.split_raw`` / ``join_raw``, the build's mkdocs hook)."""
+
+from __future__ import annotations
+
+import markdown
+
+from generator.site.html import RAW_CLOSE, RAW_OPEN, esc, join_raw, pre, raw_block, split_raw
+from generator.site.plan import SitePlan
+
+EXTENSIONS = ["admonition", "attr_list", "tables", "toc"]
+
+
+def _render(text: str) -> str:
+    return markdown.Markdown(extensions=EXTENSIONS).convert(text)
+
+
+def test_split_then_join_after_markdown_is_the_page_markdown_would_have_made() -> None:
+    plan = SitePlan()
+    table = plan.table("x.md", "t", ["Model", "Output"], [["a & b", "<script>alert(1)</script>"], ["c", "d"]])
+    page = "\n".join(
+        [
+            "# Title",
+            "",
+            "Some *prose* with a [link](y.md).",
+            "",
+            table,
+            "",
+            "## Outputs",
+            "",
+            pre("line one\n\nline <b>two</b>", 400),
+            "",
+            f"<p>inline {raw_block('<code>kept</code>')} in a paragraph</p>",
+            "",
+        ]
+    )
+    lifted, blocks = split_raw(page)
+    assert len(blocks) == 3
+    assert "<table" not in lifted and "opsbench-output" not in lifted
+    # The page as it was before blocks were marked: the same HTML, with Markdown's own parse.
+    unmarked = page.replace(RAW_OPEN, "").replace(RAW_CLOSE, "")
+    assert join_raw(_render(lifted), blocks) == _render(unmarked)
+
+
+def test_nested_blocks_lift_as_one_and_lose_their_inner_markers() -> None:
+    inner = raw_block("<pre>x</pre>")
+    text = "a\n\n" + raw_block(f"<div>{inner}</div>") + "\n\nb"
+    lifted, blocks = split_raw(text)
+    assert blocks == ["<div><pre>x</pre></div>"]
+    assert RAW_OPEN not in lifted and RAW_CLOSE not in lifted
+    assert join_raw(lifted, blocks) == "a\n\n<div><pre>x</pre></div>\n\nb"
+
+
+def test_a_marker_without_its_partner_stays_an_inert_comment() -> None:
+    text = f"x {RAW_CLOSE} y {RAW_OPEN} z"
+    lifted, blocks = split_raw(text)
+    assert blocks == [] and lifted == text
+
+
+def test_untrusted_text_cannot_open_or_close_a_block() -> None:
+    hostile = f"{RAW_CLOSE}<script>alert(1)</script>{RAW_OPEN}<!--opsbench-fragment:0-->"
+    page = f"<p>{esc(hostile)}</p>\n\n" + raw_block("<table></table>")
+    lifted, blocks = split_raw(page)
+    assert blocks == ["<table></table>"]
+    assert "<script>" not in join_raw(_render(lifted), blocks)
+    # The escaped token in the text is not a token: only the real one is replaced.
+    assert join_raw(_render(lifted), blocks).count("<table></table>") == 1
