@@ -77,6 +77,30 @@ def test_case_pages_compare_and_downloads(site_inputs: dict[str, Path], tmp_path
     # Hard failure shows as such.
     assert "hard failure" in pages[f"cases/smoke/{cases[1]}.html"]
 
+    # Drill-down pages are stamped into the theme's page shell: the same chrome as a mkdocs page
+    # (header, nav, footer stamp), their own title, canonical URL, skip link and table of contents.
+    lb_html = pages["leaderboard.html"]
+    for chrome in (
+        'class="md-header md-header--shadow"',
+        'class="md-footer"',
+        "opsbench-build-stamp",
+        "md-nav--primary",
+    ):
+        assert chrome in first and chrome in lb_html, chrome
+    assert f"<title>Case {cases[0]} - Local Model Ops Bench</title>" in first
+    assert re.search(rf'<link rel="canonical" href="[^"]*/cases/smoke/{cases[0]}\.html">', first)
+    assert f'<a href="#case-{cases[0]}" class="md-skip">' in first
+    toc = first.split('data-md-component="toc"', 1)[1].split("</nav>\n", 1)[0]
+    for anchor in ("#prompt", "#checks", "#results-per-model", "#smollm2-135m"):
+        assert f'href="{anchor}"' in toc, anchor
+    assert 'href="../../leaderboard.html"' in first  # the nav's links are right from two folders down
+    assert not (out / "_opsbench-shell").exists()
+    for name, html in pages.items():
+        assert "OPSBENCHSHELL" not in html and "opsbench-raw" not in html and "opsbench-fragment" not in html, name
+    sitemap = (out / "sitemap.xml").read_text()
+    assert f"/cases/smoke/{cases[0]}.html</loc>" in sitemap and "_opsbench-shell" not in sitemap
+    assert gzip.decompress((out / "sitemap.xml.gz").read_bytes()).decode() == sitemap
+
     # The leaderboard's case count links to the model's case list, which links the case pages and runs.
     lb = pages["leaderboard.html"]
     assert re.search(r'<a href="cases/models/smollm2-135m.html"[^>]*>\d+</a>', lb)

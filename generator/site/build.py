@@ -35,6 +35,7 @@ from generator.runs.writer import atomic_write_text
 from generator.site import mkdocs_hook
 from generator.site.html import split_raw
 from generator.site.pages import build_plan, reports
+from generator.site.shell import ShellError, shell_sources, stamp
 
 
 class BuildError(OpsBenchError):
@@ -231,6 +232,8 @@ def build_site(
         docs = work / "docs"
         shutil.copytree(site_src, docs)
         writer = SiteWriter(docs)
+        for rel, text in shell_sources(list(plan.html_pages)).items():
+            writer.text(rel, text)
         fragments = work / "fragments"
         for rel, text in sorted(plan.pages.items()):
             page_text, blocks = split_raw(text)
@@ -293,8 +296,12 @@ def build_site(
             raise BuildError(
                 "mkdocs build --strict failed; the previous site is untouched:\n" + "\n".join(important or log)[-4000:]
             )
-        # Swap: old site aside, new site in, old site removed.
         new_site = work / "site"
+        try:
+            stamp(new_site, plan.html_pages, config.get("site_url"))
+        except (OSError, ShellError) as exc:
+            raise BuildError(f"stamping the drill-down pages failed; the previous site is untouched: {exc}") from exc
+        # Swap: old site aside, new site in, old site removed.
         backup = work / "previous-site"
         if out_dir.exists():
             os.replace(out_dir, backup)
@@ -305,4 +312,4 @@ def build_site(
         reports_dir.mkdir(parents=True, exist_ok=True)
         for name, text in sorted(reports(data).items()):
             atomic_write_text(reports_dir / name, text)
-    return BuildResult(pages=len(plan.pages), charts=len(plan.charts))
+    return BuildResult(pages=len(plan.pages) + len(plan.html_pages), charts=len(plan.charts))

@@ -194,6 +194,11 @@ def split_raw(text: str) -> tuple[str, list[str]]:
     return "".join(out), blocks
 
 
+def strip_raw(text: str) -> str:
+    """``text`` without ``raw_block`` markers: for HTML that never goes through Markdown."""
+    return _RAW_MARK.sub("", text)
+
+
 def join_raw(html_text: str, blocks: list[str]) -> str:
     """Put the blocks ``split_raw`` lifted out back at their tokens in the rendered page."""
     if not blocks:

@@ -133,6 +133,9 @@ VEGA_BUNDLE = "assets/vendor/vega-bundle.js"
 @dataclass
 class SitePlan:
     pages: dict[str, str] = field(default_factory=dict)  # docs-relative path -> Markdown
+    # Pages made as HTML: docs-relative .md path (what links name) -> (title, article HTML),
+    # stamped into the site's page shell after mkdocs (generator/site/shell.py).
+    html_pages: dict[str, tuple[str, str]] = field(default_factory=dict)
     charts: list[Chart] = field(default_factory=list)
     data_files: dict[str, str] = field(default_factory=dict)  # docs-relative path -> text
     nav: list[Any] = field(default_factory=list)
@@ -143,9 +146,16 @@ class SitePlan:
     model_case_pages: dict[str, str] = field(default_factory=dict)  # model id -> its list of cases
 
     def add(self, path: str, text: str) -> None:
-        if path in self.pages:
+        if path in self.pages or path in self.html_pages:
             raise ValueError(f"two pages generated at {path}")
         self.pages[path] = text
+
+    def add_html(self, path: str, title: str, body: str) -> None:
+        """A page whose body is HTML already (a drill-down page): it skips Markdown and the
+        theme's per-page rendering, which at thousands of case pages is most of a build."""
+        if path in self.pages or path in self.html_pages:
+            raise ValueError(f"two pages generated at {path}")
+        self.html_pages[path] = (title, body)
 
     def chart(self, page: str, chart: Chart) -> str:
         """Register a chart and return its container: spec for vega-embed plus an SVG fallback."""

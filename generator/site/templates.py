@@ -17,7 +17,27 @@ from markupsafe import Markup
 
 from generator.site.html import raw_block
 
-__all__ = ["Markup", "environment", "render"]
+__all__ = ["Headings", "Markup", "environment", "render"]
+
+
+class Headings:
+    """``h(level, text)`` in an HTML page template: a heading with the id and permalink that
+    Markdown's toc extension gives the Markdown pages (the same slugs, ``_1`` for a repeat),
+    so an HTML page body reads and links like the rest of the site."""
+
+    def __init__(self) -> None:
+        self.ids: set[str] = set()
+
+    def __call__(self, level: int, text: str) -> Markup:
+        from markdown.extensions.toc import slugify, unique
+
+        from generator.site.html import esc
+
+        hid = esc(unique(slugify(str(text), "-"), self.ids))
+        return Markup(
+            f'<h{level} id="{hid}">{esc(text)}<a class="headerlink" href="#{hid}" title="Permanent link">&para;</a>'
+            f"</h{level}>"
+        )
 
 
 @cache
@@ -37,5 +57,8 @@ def environment() -> Environment:
 
 
 def render(name: str, **context: Any) -> str:
-    """Render one template from generator/site/templates/ with autoescape."""
+    """Render one template from generator/site/templates/ with autoescape; an ``.html.j2`` page
+    body gets ``h`` (:class:`Headings`) for its headings."""
+    if name.endswith(".html.j2"):
+        context.setdefault("h", Headings())
     return environment().get_template(name).render(**context)

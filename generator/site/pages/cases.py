@@ -19,7 +19,7 @@ from generator.site.html import Cell, esc, fmt_num, pre
 from generator.site.pages.common import fmt_secs, model_link
 from generator.site.pages.context import SiteData
 from generator.site.plan import SitePlan, rel
-from generator.site.templates import Markup, render
+from generator.site.templates import Headings, Markup, render
 
 INDEX = "cases/index.md"
 # Drill-down pages stay out of the search index: their outputs would make it grow with every case.
@@ -138,7 +138,9 @@ def case_page(
     case: TaskCase | None,
     rows: pd.DataFrame,
     outputs: dict[tuple[str, str], str],
-) -> str:
+) -> tuple[str, str]:
+    """The page of one case (title, HTML body): prompt, input, expected answer, checks in plain
+    words, and each model's latest output with its check results and timings."""
     reg = data.reg
     limit = reg.policy.scoring.case_page_output_chars
     whole = reg.policy.scoring.max_output_chars * 4  # registry text is shown whole: it is not model output
@@ -213,11 +215,11 @@ def case_page(
                     "detail_label": label,
                 }
             )
-    return render(
-        "case.md.j2",
-        # The heading (and so the browser title) is the page's safe slug: contributor text in
-        # <title> would pass through the theme's striptags, which unescapes it.
-        heading=page.rsplit("/", 1)[-1].removesuffix(".md"),
+    # The heading and the browser title are the page's safe slug (the case id as it is in the path).
+    heading = page.rsplit("/", 1)[-1].removesuffix(".md")
+    return f"Case {heading}", render(
+        "case.html.j2",
+        heading=heading,
         title=case.title if case is not None else case_id,
         case_id=case_id,
         suite=suite,
@@ -231,13 +233,16 @@ def case_page(
     )
 
 
-def model_cases_page(data: SiteData, plan: SitePlan, page: str, model_id: str, rows: pd.DataFrame, paths: dict) -> str:
-    """Every case behind a model's leaderboard count, with its latest result and run."""
-    slug = page.rsplit("/", 1)[-1].removesuffix(".md")  # safe: the title passes through striptags
-    out = [f"# Cases of {slug}", ""]
+def model_cases_page(
+    data: SiteData, plan: SitePlan, page: str, model_id: str, rows: pd.DataFrame, paths: dict
+) -> tuple[str, str]:
+    """Every case behind a model's leaderboard count, with its latest result and run (title, HTML)."""
+    slug = page.rsplit("/", 1)[-1].removesuffix(".md")  # the model's safe slug, as in the path
+    title = f"Cases of {slug}"
+    out = [str(Headings()(1, title)), ""]
     out += [
-        "The cases behind this model's counts on the leaderboard, role and workload pages: each with "
-        "its latest result (latest run, lowest load level, last repeat) and the run it came from.",
+        "<p>The cases behind this model's counts on the leaderboard, role and workload pages: each with "
+        "its latest result (latest run, lowest load level, last repeat) and the run it came from.</p>",
         "",
     ]
     runs = sorted(set(rows["run_id"].astype(str)))
@@ -259,7 +264,7 @@ def model_cases_page(data: SiteData, plan: SitePlan, page: str, model_id: str, r
         plan.table(page, "cases", ["Case", "Suite", "Run", "Accepted", "What failed", "Latency (s)"], table_rows),
         "",
     ]
-    return NO_SEARCH + "\n".join(out)
+    return title, "\n".join(out)
 
 
 def cases_index(data: SiteData, plan: SitePlan, latest: pd.DataFrame, paths: dict, model_pages: dict) -> str:

@@ -4,8 +4,7 @@ picker. The figures come from ``generator.analysis.cases.compare_pair``; this on
 from __future__ import annotations
 
 from generator.analysis.cases import PairComparison
-from generator.site.html import Cell, esc, esc_md, fmt_num
-from generator.site.pages.cases import NO_SEARCH
+from generator.site.html import Cell, esc, fmt_num
 from generator.site.pages.common import model_link
 from generator.site.pages.context import SiteData
 from generator.site.plan import SitePlan, rel
@@ -18,7 +17,10 @@ def _pct(x: float | None) -> str:
     return "—" if x is None else f"{x * 100:.1f} %"
 
 
-def compare_page(data: SiteData, plan: SitePlan, page: str, c: PairComparison, case_paths: dict[str, str]) -> str:
+def compare_page(
+    data: SiteData, plan: SitePlan, page: str, c: PairComparison, case_paths: dict[str, str]
+) -> tuple[str, str]:
+    """One pair's comparison on their shared cases (title, HTML body)."""
     reg = data.reg
     p = c.paired
     figures = plan.table(
@@ -100,12 +102,10 @@ def compare_page(data: SiteData, plan: SitePlan, page: str, c: PairComparison, c
         side_rows,
         sortable=False,
     )
-    return NO_SEARCH + render(
-        "compare.md.j2",
+    return f"{c.a} vs {c.b}", render(
+        "compare.html.j2",
         a=c.a,
         b=c.b,
-        a_md=Markup(esc_md(c.a)),
-        b_md=Markup(esc_md(c.b)),
         n=p.n,
         method=p.method,
         figures=Markup(figures),

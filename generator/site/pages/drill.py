@@ -55,10 +55,10 @@ def add_drill_down(data: SiteData, plan: SitePlan, d: DrillDown) -> None:
     by_case = {k: g for k, g in latest.groupby(["suite", "case_id"], sort=False, observed=True)}
     for (suite, case_id), page in sorted(d.paths.items()):
         rows = by_case[(suite, case_id)]
-        plan.add(page, case_page(data, plan, page, suite, case_id, cases.get((suite, case_id)), rows, d.outputs))
+        plan.add_html(page, *case_page(data, plan, page, suite, case_id, cases.get((suite, case_id)), rows, d.outputs))
     by_model = {k: g for k, g in latest.groupby("model_id", sort=False, observed=True)}
     for model, page in sorted(d.model_pages.items()):
-        plan.add(page, model_cases_page(data, plan, page, model, by_model[model], d.case_by_id))
+        plan.add_html(page, *model_cases_page(data, plan, page, model, by_model[model], d.case_by_id))
     plan.add("cases/index.md", cases_index(data, plan, latest, d.case_by_id, d.model_pages))
     q = data.quality()
     registry_models = [m.id for m in reg.models_file.models]
@@ -73,6 +73,6 @@ def add_drill_down(data: SiteData, plan: SitePlan, d: DrillDown) -> None:
             continue
         taken.add(page)
         c = compare_pair(inputs, a, b, reg.policy.statistics)
-        plan.add(page, compare_page(data, plan, page, c, d.case_by_id))
+        plan.add_html(page, *compare_page(data, plan, page, c, d.case_by_id))
         pairs.append((a, b, n, page))
     plan.add("compare/index.md", compare_index(data, plan, pairs))
