@@ -115,6 +115,8 @@ class FaultHandler(BaseHTTPRequestHandler):
             self._stream_ok(usage=False)
         elif mode == "http500":
             self._json(500, {"error": "internal"})
+        elif mode == "http500-long":  # a server that answers with its whole traceback
+            self._json(500, {"error": "Traceback (most recent call last):\n" + "  frame\n" * 2000})
         elif mode == "flaky500":  # fails twice, then works: retries recover
             if n <= 2:
                 self._json(503, {"error": "warming up"})

@@ -436,7 +436,7 @@ def case_score(accepted: bool, checks: list[CheckOutcome]) -> CaseScore:
 
 
 def check_outcome(id_: str, kind: str, passed: bool, detail: str, category: str = "accuracy") -> CheckOutcome:
-    return CheckOutcome(id=id_, kind=kind, category=category, severity=UNRATED, passed=passed, detail=detail[:200])
+    return CheckOutcome(id=id_, kind=kind, category=category, severity=UNRATED, passed=passed, detail=detail)
 
 
 def binary(value: Any) -> bool | None:

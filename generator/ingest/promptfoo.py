@@ -197,7 +197,7 @@ def _fields(
         "case_id": case_id,
         "status": "failed" if hard else "ok",
         "failure_kind": "runtime_error" if hard else None,
-        "error": error[:500] if hard and error else None,
+        "error": error if hard and error else None,
         "timing": {"e2e_s": latency / 1000 if latency is not None and not is_cached else None},
         "usage": {
             "prompt_tokens": usage.get("prompt") if isinstance(usage.get("prompt"), int) else None,
