@@ -40,7 +40,7 @@ def probe(model: ModelEntry, provider: Provider, policy: PolicyFile) -> ProbeRes
         max_tokens=1,
         temperature=0.0,
         seed=policy.execution.seed,
-        timeout_s=max(r.probe_max_s * 4, policy.execution.request_timeout_s),
+        timeout_s=max(r.probe_max_s * r.probe_wait_factor, policy.execution.request_timeout_s),
     )
     t0 = time.perf_counter()
     load_s = provider.load()

@@ -205,6 +205,10 @@ class ExecutionPolicy(Strict):
 class ReadinessPolicy(Strict):
     probe_prompt: str = "ping"
     probe_max_s: Positive = 15
+    probe_wait_factor: Annotated[float, Field(ge=1, le=100)] = Field(
+        description="The probe request waits up to probe_max_s times this (at least execution.request_timeout_s): "
+        "a cold start past the threshold is measured, not cut off."
+    )
 
 
 class ClaimCheckPolicy(Strict):
