@@ -840,15 +840,20 @@ class ModelData:
 def prepare(reg: Registry, variants: dict[str, list[str]]) -> tuple[list[CaseData], list[ModelData]]:
     weights = reg.policy.scoring.severity_weights
     echo = reg.policy.scoring.prompt_echo_min_chars
+    limits = {
+        "evidence_min_chars": reg.policy.scoring.evidence_min_chars,
+        "detail_chars": reg.policy.scoring.check_detail_chars,
+    }
     cases = []
     for case in reg.suites[SUITE].cases:
         scored = []
         for text in variants[case.id]:
-            s = score_case(case, text, weights, hard_failure=False, echo_min_chars=echo)
+            s = score_case(case, text, weights, hard_failure=False, echo_min_chars=echo, **limits)
             scored.append(Variant(text, s.model_dump(), max(2, len(text) // 4)))
         # Best (accepted) variants first, so skill draws the accepted ones.
         scored.sort(key=lambda v: (not v.score["accepted"], v.score["review_pain"]))
-        hard = Variant(None, score_case(case, None, weights, hard_failure=True, echo_min_chars=echo).model_dump(), 0)
+        hard_score = score_case(case, None, weights, hard_failure=True, echo_min_chars=echo, **limits)
+        hard = Variant(None, hard_score.model_dump(), 0)
         prompt_chars = len((case.prompt or "").replace("{{input}}", case.input))
         cases.append(CaseData(case.id, case.role, case.workload, case.severity, prompt_chars // 4, scored, hard))
     rng = random.Random(7)

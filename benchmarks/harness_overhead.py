@@ -151,7 +151,7 @@ def main() -> None:
     cases = reg.suites[suite].cases
     repeats = args.repeats
     model = reg.models["gemma3-270m-server"]
-    provider = OpenAIProvider(model)
+    provider = OpenAIProvider(model, reg.policy.execution)
 
     proc = start_server(port)
     try:

@@ -93,6 +93,13 @@ class FaultHandler(BaseHTTPRequestHandler):
         }
         self.wfile.write((json.dumps(final) + "\n").encode())
 
+    def do_GET(self) -> None:
+        """``/v1/models``: the models the server says it serves (``server.served`` names them)."""
+        if self.path.endswith("/models") and self.server.served is not None:
+            self._json(200, {"object": "list", "data": [{"id": name} for name in self.server.served]})
+        else:
+            self._json(404, {"error": "no model list"})
+
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
@@ -115,6 +122,8 @@ class FaultHandler(BaseHTTPRequestHandler):
             self._stream_ok(usage=False)
         elif mode == "http500":
             self._json(500, {"error": "internal"})
+        elif mode == "http500-long":  # a server that answers with its whole traceback
+            self._json(500, {"error": "Traceback (most recent call last):\n" + "  frame\n" * 2000})
         elif mode == "flaky500":  # fails twice, then works: retries recover
             if n <= 2:
                 self._json(503, {"error": "warming up"})
@@ -164,6 +173,7 @@ class FaultServer(ThreadingHTTPServer):
         self.hits: Counter[str] = Counter()
         self.auth_headers: list[str | None] = []
         self.stall_s = stall_s
+        self.served: list[str] | None = None  # what GET /models lists; None: 404
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     @property

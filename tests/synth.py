@@ -60,7 +60,15 @@ def write_run(
     for (model, case_id), output in outputs.items():
         case = cases[case_id]
         hard = output is None
-        score = score_case(case, output, reg.policy.scoring.severity_weights, hard_failure=hard)
+        sp = reg.policy.scoring
+        score = score_case(
+            case,
+            output,
+            sp.severity_weights,
+            hard_failure=hard,
+            evidence_min_chars=sp.evidence_min_chars,
+            detail_chars=sp.check_detail_chars,
+        )
         folder.append(
             ResultRecord(
                 run_id=run_id,

@@ -10,6 +10,8 @@ from generator.execute.checks import extract_json, find_label, score_case
 from generator.registry.schema import TaskCase
 
 WEIGHTS = {"low": 1.0, "medium": 2.0, "high": 3.0, "critical": 5.0}
+# The policy's scoring numbers the checks take (policy.yaml scoring.evidence_min_chars, check_detail_chars).
+LIMITS: dict[str, Any] = {"evidence_min_chars": 12, "detail_chars": 200}
 
 
 def case(checks: list[dict[str, Any]], severity: str = "high", input_: str = "") -> TaskCase:
@@ -27,7 +29,7 @@ def case(checks: list[dict[str, Any]], severity: str = "high", input_: str = "")
 
 
 def outcome(checks: list[dict[str, Any]], output: str, input_: str = "") -> tuple[bool, str]:
-    s = score_case(case(checks, input_=input_), output, WEIGHTS, hard_failure=False)
+    s = score_case(case(checks, input_=input_), output, WEIGHTS, hard_failure=False, **LIMITS)
     return s.checks[0].passed, s.checks[0].detail
 
 
@@ -114,12 +116,12 @@ def test_score_weights_pain_and_hard_failure() -> None:
         ],
         severity="medium",
     )
-    good = score_case(c, "ok", WEIGHTS, hard_failure=False)
+    good = score_case(c, "ok", WEIGHTS, hard_failure=False, **LIMITS)
     assert (good.accepted, good.score, good.review_pain) == (True, 2.0, 0.0)
-    bad = score_case(c, "bad", WEIGHTS, hard_failure=False)
+    bad = score_case(c, "bad", WEIGHTS, hard_failure=False, **LIMITS)
     # required (medium: 2) failed + banned (critical: 5) failed
     assert (bad.accepted, bad.score, bad.review_pain) == (False, 0.0, 7.0)
-    hard = score_case(c, None, WEIGHTS, hard_failure=True)
+    hard = score_case(c, None, WEIGHTS, hard_failure=True, **LIMITS)
     # every check fails unrun (2 + 5) plus the case weight (2) for the hard failure
     assert (hard.accepted, hard.review_pain) == (False, 9.0)
     assert all(o.detail == "not run: no response" for o in hard.checks)
@@ -128,7 +130,7 @@ def test_score_weights_pain_and_hard_failure() -> None:
 @pytest.mark.parametrize("payload", ["<script>alert(1)</script>", "../../etc/passwd", "{{input}}"])
 def test_untrusted_output_is_only_text(payload: str) -> None:
     c = case([{"kind": "required_phrases", "phrases": ["x"]}])
-    s = score_case(c, payload, WEIGHTS, hard_failure=False)
+    s = score_case(c, payload, WEIGHTS, hard_failure=False, **LIMITS)
     assert not s.accepted  # judged as text; nothing executed or opened
 
 
@@ -145,20 +147,22 @@ def test_prompt_echo_fails_a_copied_instruction() -> None:
         }
     )
     echoed = "Do not accept a claim of completion without proof or evidence. Sure."
-    s = score_case(c, echoed, WEIGHTS, hard_failure=False, echo_min_chars=40)
+    s = score_case(c, echoed, WEIGHTS, hard_failure=False, echo_min_chars=40, **LIMITS)
     assert s.checks[0].passed  # the phrase is there...
     assert s.checks[-1].kind == "prompt_echo" and not s.checks[-1].passed  # ...but only as an echo
     assert not s.accepted
-    own = score_case(c, "I need evidence: the test output.", WEIGHTS, hard_failure=False, echo_min_chars=40)
+    own = score_case(c, "I need evidence: the test output.", WEIGHTS, hard_failure=False, echo_min_chars=40, **LIMITS)
     assert own.accepted
     # Quoting the input is evidence, not an echo.
-    quoting = score_case(c, "The input says DONE. Fixed it. I need evidence.", WEIGHTS, False, echo_min_chars=8)
+    quoting = score_case(
+        c, "The input says DONE. Fixed it. I need evidence.", WEIGHTS, False, echo_min_chars=8, **LIMITS
+    )
     assert quoting.accepted
 
 
 def test_thinking_is_not_scored() -> None:
     c = case([{"kind": "json_valid"}, {"kind": "banned_phrases", "phrases": ["lgtm"]}])
-    s = score_case(c, '<think>Maybe LGTM? no.</think>\n{"verdict": "reject"}', WEIGHTS, hard_failure=False)
+    s = score_case(c, '<think>Maybe LGTM? no.</think>\n{"verdict": "reject"}', WEIGHTS, hard_failure=False, **LIMITS)
     assert s.accepted
 
 
@@ -166,3 +170,15 @@ def test_banned_patterns_only() -> None:
     chk = [{"kind": "banned_phrases", "patterns": [r"^\s*done\b"]}]
     assert not outcome(chk, "Checked.\nDONE")[0]  # multi-line and case-insensitive
     assert outcome(chk, "not done yet")[0]
+
+
+def test_detail_is_cut_to_the_policy_length() -> None:
+    """A detail quotes the output, which has no length limit: it is cut, on one line, and marked."""
+    pattern = "x" * 300
+    c = case([{"kind": "regex", "pattern": pattern, "must_match": False}])
+    s = score_case(c, "line one\n" + pattern, WEIGHTS, hard_failure=False, **(LIMITS | {"detail_chars": 60}))
+    detail = s.checks[0].detail
+    assert not s.checks[0].passed
+    assert len(detail) == 60 and detail.endswith("…") and detail.startswith("forbidden match: 'xxx")
+    whole = score_case(c, pattern, WEIGHTS, hard_failure=False, **(LIMITS | {"detail_chars": 400})).checks[0].detail
+    assert whole == f"forbidden match: {pattern!r}"

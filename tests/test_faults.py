@@ -21,6 +21,7 @@ MODES = {
     "flaky500": None,
     "rate429": None,
     "http500": "http_500",
+    "http500-long": "http_500",
     "always429": "rate_limited",
     "context": "context_overflow",
     "stall": "timeout",
@@ -129,6 +130,19 @@ def test_retries_are_bounded_and_kept(fault_run) -> None:
     # Not retried: a context overflow or a malformed body will not fix itself.
     assert server.hits["context"] == 1 and rows["fault-context"]["attempts"] == []
     assert server.hits["refused-body"] == 1
+
+
+def test_error_text_is_cut_to_the_policy_length(fault_run) -> None:
+    """A 500 whose body is a 16 KB traceback: the result's error and each retry's are kept on one
+    line, cut to policy execution.error_text_chars (300) and marked, whichever try made them."""
+    _, rows, _ = fault_run
+    row = rows["fault-http500-long"]
+    errors = [row["error"], *(a["error"] for a in row["attempts"])]
+    assert len(errors) == 3
+    for error in errors:
+        assert error.startswith('HTTP 500: {"error": "Traceback (most recent call last):\\n frame\\n frame')
+        assert len(error) == 300 and error.endswith("…") and "\n" not in error
+    assert rows["fault-http500"]["error"] == 'HTTP 500: {"error": "internal"}'  # short text: whole
 
 
 def test_usage_from_server_or_counted(fault_run) -> None:

@@ -110,6 +110,24 @@ CASES = [
         '{"doc": {}, "acc": 1.0}\n',
         f"{SAMPLES.name}:1: missing required field 'doc_id'",
     ),
+    (
+        "lm-eval",
+        SAMPLES.name,
+        '{"doc_id": 1.5, "acc": 1.0}\n',
+        f"{SAMPLES.name}:1: doc_id: expected integer or string, got number",
+    ),
+    (
+        "lm-eval",
+        SAMPLES.name,
+        '{"doc_id": true, "acc": 1.0}\n',
+        f"{SAMPLES.name}:1: doc_id: expected integer or string, got boolean",
+    ),
+    (
+        "lm-eval",
+        SAMPLES.name,
+        '{"doc_id": 3, "metrics": "acc", "acc": 1.0}\n',
+        f"{SAMPLES.name}:1: metrics: expected array, got string",
+    ),
     # promptfoo JSON
     ("promptfoo", "p.json", _cut(PROMPTFOO, 0.9), "p.json:"),
     (
@@ -137,6 +155,27 @@ CASES = [
         "$.results.results: expected array, got object",
     ),
     ("promptfoo", "p.json", "", "p.json:1: file is empty"),
+    ("promptfoo", "p.json", json.dumps({"version": 3}), "$: missing required field 'results'"),
+    ("promptfoo", "p.json", json.dumps({"results": "x"}), "$.results: expected object, got string"),
+    (
+        "promptfoo",
+        "p.json",
+        _promptfoo(lambda r: r.update(provider=7)),
+        "$.results.results[0].provider: expected string or object, got integer",
+    ),
+    (
+        "promptfoo",
+        "p.json",
+        _promptfoo(lambda r: r.update(provider=None)),
+        "$.results.results[0]: missing required field 'provider'",
+    ),
+    (
+        "promptfoo",
+        "p.json",
+        _promptfoo(lambda r: r.update(provider={"config": {}})),
+        "$.results.results[0].provider: has neither 'id' nor 'label'",
+    ),
+    ("promptfoo", "p.json", _promptfoo(lambda r: r.update(provider="")), "$.results.results[0].provider: is empty"),
     # inspect JSON log
     ("inspect", "i.json", _cut(INSPECT), "invalid JSON"),
     (

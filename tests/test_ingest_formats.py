@@ -306,3 +306,20 @@ def test_guidellm_old_layout(registry_copy: Path) -> None:
     assert (sync.strategy, sync.concurrency, sync.completed) == ("synchronous", 1, 20)
     assert (constant.strategy, constant.request_rate, constant.concurrency) == ("constant", 2.5, None)
     assert sync.source_model == "Qwen/Qwen2.5-7B-Instruct"
+
+
+def test_foreign_error_text_is_cut_to_the_policy_length(registry_copy: Path) -> None:
+    """Another tool's recorded error has no length limit: it is kept on one line, cut to the
+    policy's execution.error_text_chars (here lowered to 60), as a run's own errors are."""
+    policy = registry_copy / "policy.yaml"
+    text = policy.read_text(encoding="utf-8")
+    assert "  error_text_chars: 300\n" in text
+    policy.write_text(text.replace("  error_text_chars: 300\n", "  error_text_chars: 60\n"), encoding="utf-8")
+    error = "Traceback (most recent call last):\n" + "  frame\n" * 500 + "RuntimeError: out of memory"
+    row = {"model": "ollama/llama3.1:8b", "case_id": "c1", "accepted": False, "status": "failed", "error": error}
+    src = Path("long-error.jsonl")
+    src.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    assert ingest(registry_copy, "jsonl", str(src)).exit_code == 0
+    _, [stored] = load_run(only_run())
+    assert stored["error"].startswith("Traceback (most recent call last): frame frame ")
+    assert stored["error"].endswith("…") and len(stored["error"]) == 60 and "\n" not in stored["error"]

@@ -319,8 +319,9 @@ def test_evidence_min_chars_comes_from_policy() -> None:
     )
     check = case.checks[0]
     assert isinstance(check, EvidenceCheck)
-    assert run_check(check, case, "Date: 1 May", evidence_min_chars=12)[0] is False  # too short to count
-    assert run_check(check, case, "Date: 1 May", evidence_min_chars=5)[0] is True
+    # "Date: 1 May" is too short to count at 12 characters.
+    assert run_check(check, case, "Date: 1 May", evidence_min_chars=12, detail_chars=200)[0] is False
+    assert run_check(check, case, "Date: 1 May", evidence_min_chars=5, detail_chars=200)[0] is True
 
 
 def test_decorative_promotion_fields_are_refused(registry_copy: Path) -> None:

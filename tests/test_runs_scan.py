@@ -6,8 +6,10 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
-from generator.runs.scan import list_run_folders, load_results, scan_runs
+from generator.errors import InputError
+from generator.runs.scan import list_run_folders, load_aggregates, load_results, scan_runs
 from generator.runs.sidecar import ensure_sidecars
 from generator.runs.writer import write_complete_folder
 from tests.synth import write_plain_run
@@ -38,3 +40,17 @@ def test_one_scan_returns_manifests_results_and_aggregates(tmp_path: Path) -> No
     store = scan_runs(runs)
     assert [m.run_id for m in store.manifests] == ["20260101-000000-s-aaaaaa"]
     assert len(store.results) == 2 and store.summaries.empty and store.perf.empty and store.perf_records == {}
+
+
+def test_a_run_folder_without_its_manifest_is_a_load_error(tmp_path: Path) -> None:
+    """A folder the manifests do not cover (it appeared after load_results, or the manifests are
+    another store's) is reported by path, not left out of the aggregates without a word."""
+    runs = tmp_path / "runs"
+    write_plain_run(runs, "20260101-000000-s-aaaaaa", 1)
+    _, manifests = load_results(runs)
+    late = write_plain_run(runs, "20260101-000001-s-bbbbbb", 1)
+    with pytest.raises(InputError, match="run folder not among the manifests of this scan") as err:
+        load_aggregates(runs, manifests)
+    assert [p.path for p in err.value.problems] == [str(late / "manifest.json")]
+    summaries, perf = load_aggregates(runs, load_results(runs)[1])
+    assert summaries.empty and perf.empty

@@ -21,13 +21,12 @@ from generator.registry.schema import (
     LabelCheck,
     RegexCheck,
     RequiredPhrasesCheck,
-    ScoringPolicy,
     TaskCase,
 )
 from generator.runs.records import CaseScore, CheckOutcome
+from generator.textcut import clip
 
 _FENCE = re.compile(r"^\s*```(?:json|JSON)?\s*\n(.*?)\n?```\s*$", re.S)
-_DETAIL_MAX = 200
 
 
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.S | re.I)
@@ -36,11 +35,6 @@ _THINK = re.compile(r"<think>.*?(</think>|$)", re.S | re.I)
 def visible_answer(output: str) -> str:
     """The answer without a reasoning model's <think>…</think> block (kept in the stored output)."""
     return _THINK.sub("", output).strip() if "<think>" in output.lower() else output
-
-
-def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _DETAIL_MAX else text[: _DETAIL_MAX - 1] + "…"
 
 
 def extract_json(output: str) -> tuple[Any, str | None]:
@@ -92,9 +86,6 @@ def find_label(output: str, labels: list[str], field: str | None) -> str | None:
     return best[1] if best else None
 
 
-_EVIDENCE_MIN_CHARS = ScoringPolicy.model_fields["evidence_min_chars"].default
-
-
 # What each check kind does, in plain words, beside the code that applies it (run_check below) so
 # the methodology page reads them from here and a new kind without a description fails its test.
 CHECK_DESCRIPTIONS: dict[str, str] = {
@@ -112,9 +103,14 @@ CHECK_DESCRIPTIONS: dict[str, str] = {
 
 
 def run_check(
-    check: Any, case: TaskCase, output: str, evidence_min_chars: int = _EVIDENCE_MIN_CHARS
+    check: Any, case: TaskCase, output: str, *, evidence_min_chars: int, detail_chars: int
 ) -> tuple[bool, str]:
-    """Apply one check; return (passed, what it found)."""
+    """Apply one check; return (passed, what it found, cut to ``detail_chars``: it may quote the output)."""
+    passed, detail = _apply(check, case, output, evidence_min_chars)
+    return passed, clip(detail, detail_chars)
+
+
+def _apply(check: Any, case: TaskCase, output: str, evidence_min_chars: int) -> tuple[bool, str]:
     if isinstance(check, JsonValidCheck):
         _, err = extract_json(output)
         return err is None, err or "valid JSON"
@@ -129,7 +125,7 @@ def run_check(
             first = errors[0]
             where = "/".join(str(p) for p in first.path) or "(root)"
             more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-            return False, _short(f"schema: at {where}: {first.message}{more}")
+            return False, f"schema: at {where}: {first.message}{more}"
         return True, "matches schema"
     if isinstance(check, ExactFieldCheck):
         value, err = extract_json(output)
@@ -141,7 +137,7 @@ def run_check(
         ok = got == check.expected or (
             isinstance(got, str) and isinstance(check.expected, str) and got.strip() == check.expected
         )
-        return ok, _short(f"{check.field} = {json.dumps(got)} (expected {json.dumps(check.expected)})")
+        return ok, f"{check.field} = {json.dumps(got)} (expected {json.dumps(check.expected)})"
     if isinstance(check, LabelCheck):
         got = find_label(output, check.labels, check.field)
         if got is None:
@@ -153,7 +149,7 @@ def run_check(
         source_lines = [ln.strip() for ln in case.input.splitlines() if len(ln.strip()) >= evidence_min_chars]
         quoted = sum(1 for ln in dict.fromkeys(source_lines) if _norm(ln) in out)
         if missing:
-            return False, _short(f"missing evidence line: {missing[0]!r}")
+            return False, f"missing evidence line: {missing[0]!r}"
         if quoted < check.min_lines:
             return False, f"quotes {quoted} source line(s), needs {check.min_lines}"
         return True, f"quotes {quoted} source line(s)"
@@ -161,24 +157,24 @@ def run_check(
         low = output.lower()
         for phrase in check.phrases:
             if phrase.lower() in low:
-                return False, _short(f"banned phrase present: {phrase!r}")
+                return False, f"banned phrase present: {phrase!r}"
         for pattern in check.patterns:
             m = re.search(pattern, output, re.I | re.M)
             if m:
-                return False, _short(f"banned pattern matched: {m.group(0)!r}")
+                return False, f"banned pattern matched: {m.group(0)!r}"
         return True, "no banned phrase"
     if isinstance(check, RequiredPhrasesCheck):
         low = output.lower()
         present = [p for p in check.phrases if p.lower() in low]
         if check.mode == "all":
             missing = [p for p in check.phrases if p not in present]
-            return not missing, _short(f"missing: {missing}") if missing else "all present"
-        return bool(present), _short(f"present: {present}") if present else "none present"
+            return not missing, f"missing: {missing}" if missing else "all present"
+        return bool(present), f"present: {present}" if present else "none present"
     if isinstance(check, RegexCheck):
         m = re.search(check.pattern, output, re.M)
         if check.must_match:
-            return m is not None, "matched" if m else f"no match for /{_short(check.pattern)}/"
-        return m is None, _short(f"forbidden match: {m.group(0)!r}") if m else "no forbidden match"
+            return m is not None, "matched" if m else f"no match for /{check.pattern}/"
+        return m is None, f"forbidden match: {m.group(0)!r}" if m else "no forbidden match"
     raise TypeError(f"unknown check {type(check).__name__}")  # schema makes this unreachable
 
 
@@ -195,12 +191,12 @@ def instruction_lines(case: TaskCase, min_chars: int) -> list[str]:
     return lines
 
 
-def echo_check(case: TaskCase, output: str, min_chars: int) -> tuple[bool, str]:
+def echo_check(case: TaskCase, output: str, min_chars: int, detail_chars: int) -> tuple[bool, str]:
     """A base model often repeats the prompt; words it copied from the instructions earn nothing."""
     out = _norm(output)
     for line in instruction_lines(case, min_chars):
         if _norm(line) in out:
-            return False, _short(f"output repeats the prompt: {line!r}")
+            return False, clip(f"output repeats the prompt: {line!r}", detail_chars)
     return True, "no prompt echo"
 
 
@@ -209,8 +205,10 @@ def score_case(
     output: str | None,
     weights: dict[str, float],
     hard_failure: bool,
+    *,
+    evidence_min_chars: int,
+    detail_chars: int,
     echo_min_chars: int = 0,
-    evidence_min_chars: int = _EVIDENCE_MIN_CHARS,
 ) -> CaseScore:
     """Score one finished request.
 
@@ -218,7 +216,8 @@ def score_case(
     Accepted = every check passed. Score = case weight if accepted else 0.
     With ``echo_min_chars`` > 0 a built-in check fails an output that repeats a line
     of the case's instructions verbatim: copying the prompt must not satisfy a
-    required-phrase check.
+    required-phrase check. ``evidence_min_chars`` and ``detail_chars`` are the policy's
+    ``scoring`` numbers of the same names (``detail_chars``: ``check_detail_chars``).
     Review pain = sum of failed checks' severity weights, plus the case weight if
     the request was a hard failure (see ``policy.yaml: scoring.review_pain_definition``).
     """
@@ -229,7 +228,13 @@ def score_case(
         if hard_failure or output is None:
             passed, detail = False, "not run: no response"
         else:
-            passed, detail = run_check(check, case, visible_answer(output), evidence_min_chars)
+            passed, detail = run_check(
+                check,
+                case,
+                visible_answer(output),
+                evidence_min_chars=evidence_min_chars,
+                detail_chars=detail_chars,
+            )
         outcomes.append(
             CheckOutcome(
                 id=check_id,
@@ -244,7 +249,7 @@ def score_case(
         if hard_failure or output is None:
             passed, detail = False, "not run: no response"
         else:
-            passed, detail = echo_check(case, visible_answer(output), echo_min_chars)
+            passed, detail = echo_check(case, visible_answer(output), echo_min_chars, detail_chars)
         outcomes.append(
             CheckOutcome(
                 id="no-prompt-echo",

@@ -184,6 +184,7 @@ class Orchestrator:
                 hard_failure=gen.failed,
                 echo_min_chars=scoring.prompt_echo_min_chars,
                 evidence_min_chars=scoring.evidence_min_chars,
+                detail_chars=scoring.check_detail_chars,
             )
             if self.judges and not gen.failed:
                 from generator.execute.judge import judge_output

@@ -14,6 +14,7 @@ from typing import Any
 
 from generator.execute.providers.base import Prompt, Provider
 from generator.registry.schema import ModelEntry, PolicyFile
+from generator.textcut import clip
 
 
 @dataclass
@@ -39,7 +40,7 @@ def probe(model: ModelEntry, provider: Provider, policy: PolicyFile) -> ProbeRes
         max_tokens=1,
         temperature=0.0,
         seed=policy.execution.seed,
-        timeout_s=max(r.probe_max_s * 4, policy.execution.request_timeout_s),
+        timeout_s=max(r.probe_max_s * r.probe_wait_factor, policy.execution.request_timeout_s),
     )
     t0 = time.perf_counter()
     load_s = provider.load()
@@ -49,7 +50,8 @@ def probe(model: ModelEntry, provider: Provider, policy: PolicyFile) -> ProbeRes
     warm_s = (warm.done_at - warm.sent_at) if warm.done_at is not None else None
     ok = cold.failure_kind is None and cold_total <= r.probe_max_s
     if cold.failure_kind is not None:
-        detail = f"first one-token generation failed: {cold.failure_kind} ({cold.error})"
+        error = clip(cold.error or "", policy.execution.error_text_chars)
+        detail = f"first one-token generation failed: {cold.failure_kind} ({error})"
     elif cold_total > r.probe_max_s:
         detail = f"first completion took {cold_total:.2f} s, over the {r.probe_max_s:g} s threshold"
     else:

@@ -29,6 +29,7 @@ from generator.runs.records import (
     RunSettings,
 )
 from generator.runs.writer import RunFolder, iso, new_run_id, utcnow
+from generator.textcut import clip
 
 RETRYABLE = ("connection", "rate_limited")
 
@@ -109,18 +110,21 @@ def generate_with_retries(
 ) -> tuple[Generation, list[Attempt]]:
     """One request with the policy's retries: a connection error, 429 or 5xx is tried again after
     a jittered exponential backoff (or the server's Retry-After). The last try is the result; the
-    ones before it come back as :class:`Attempt` records."""
+    ones before it come back as :class:`Attempt` records. Every error is cut to the policy's
+    ``execution.error_text_chars`` here, the one place both runs and orchestration runs go through."""
     attempts: list[Attempt] = []
     gen: Generation
     for n in range(ex.max_retries + 1):
         gen = provider.generate(prompt)
+        if gen.error is not None:
+            gen.error = clip(gen.error, ex.error_text_chars)
         if not (is_retryable(gen.failure_kind) and n < ex.max_retries) or stop.is_set():
             break
         wait = _backoff(n, ex.backoff_base_s, ex.backoff_max_s, gen.retry_after_s, rng)
         attempts.append(
             Attempt(
                 failure_kind=gen.failure_kind or "",
-                error=(gen.error or "")[:300],
+                error=gen.error or "",
                 e2e_s=(gen.done_at - gen.sent_at) if gen.done_at else None,
                 wait_s=round(wait, 3),
             )
@@ -202,6 +206,7 @@ class Runner:
             hard_failure=hard,
             echo_min_chars=self.policy.scoring.prompt_echo_min_chars,
             evidence_min_chars=self.policy.scoring.evidence_min_chars,
+            detail_chars=self.policy.scoring.check_detail_chars,
         )
         sha = None
         if self.redact:

@@ -67,11 +67,13 @@ class IngestOutcome:
 
 @dataclass
 class _RegistryFacts:
-    """The little of ``registry/`` that ingesting needs: model ids, aliases, the output limit."""
+    """The little of ``registry/`` that ingesting needs: model ids, aliases, the text limits."""
 
     model_ids: set[str]
     aliases: dict[str, str]
     max_output_chars: int
+    check_detail_chars: int
+    error_text_chars: int
     content_hash: str
     limits: ForeignLimits
 
@@ -121,9 +123,26 @@ def _registry_facts(root: Path) -> _RegistryFacts:
         model_ids=ids,
         aliases=dict(models.aliases),
         max_output_chars=policy.scoring.max_output_chars,
+        check_detail_chars=policy.scoring.check_detail_chars,
+        error_text_chars=policy.execution.error_text_chars,
         content_hash=_hash_files([p for p in root.rglob("*.yaml") if p.is_file() and not p.is_symlink()], root),
         limits=limits.foreign,
     )
+
+
+def _clip_texts(fields: dict[str, Any], detail_chars: int, error_chars: int) -> None:
+    """Cut another tool's recorded error and its check details to the policy's lengths, once
+    here for every format, as a run's own are (``execution.error_text_chars``,
+    ``scoring.check_detail_chars``): a foreign file sets no limit on either."""
+    from generator.runs.records import CaseScore
+    from generator.textcut import clip
+
+    if fields.get("error"):
+        fields["error"] = clip(fields["error"], error_chars)
+    score = fields.get("score")
+    if isinstance(score, CaseScore):
+        for outcome in score.checks:
+            outcome.detail = clip(outcome.detail, detail_chars)
 
 
 def ingest_file(
@@ -218,6 +237,7 @@ def ingest_file(
             "started_at": started_default,
             **row.fields,
         }
+        _clip_texts(f, reg.check_detail_chars, reg.error_text_chars)
         key = ResultRecord.make_key(m.model_id, f["case_id"], f["repeat"], f["concurrency"])
         unique(key, row.source_model)
         results.append(ResultRecord(run_id=run_id, key=key, model_id=m.model_id, suite=suite, **f))

@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError
+from pydantic_core import PydanticCustomError
 
 from generator.errors import InputError, Problem, RunError
 from generator.inputguard import json_depth_line
@@ -193,6 +194,8 @@ _KINDS: dict[str, str] = {
     "bool": "boolean",
     "object": "object",
     "array": "array",
+    "int_or_string": "integer or string",
+    "string_or_object": "string or object",
 }
 
 
@@ -214,49 +217,10 @@ def type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def is_kind(value: Any, kind: str) -> bool:
-    if kind == "string":
-        return isinstance(value, str)
-    if kind == "number":
-        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if kind == "int":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind == "bool":
-        return isinstance(value, bool)
-    if kind == "object":
-        return isinstance(value, dict)
-    if kind == "array":
-        return isinstance(value, list)
-    raise ValueError(kind)
-
-
 def path_of(base: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{base}[{key}]"
     return f"{base}.{key}" if base else key
-
-
-def need(probs: Problems, obj: dict[str, Any], key: str, base: str, kind: str, line: int | None = None) -> Any:
-    """A required field of the given kind, or None after recording a problem."""
-    if key not in obj or obj[key] is None:
-        prefix = f"{base}: " if base else ""
-        probs.add(f"{prefix}missing required field {key!r}", line)
-        return None
-    return check(probs, obj[key], path_of(base, key), kind, line)
-
-
-def opt(probs: Problems, obj: dict[str, Any], key: str, base: str, kind: str, line: int | None = None) -> Any:
-    """An optional field: None when absent or null, else it must be of the given kind."""
-    if key not in obj or obj[key] is None:
-        return None
-    return check(probs, obj[key], path_of(base, key), kind, line)
-
-
-def check(probs: Problems, value: Any, where: str, kind: str, line: int | None = None) -> Any:
-    if is_kind(value, kind):
-        return value
-    probs.add(f"{where}: expected {_KINDS[kind]}, got {type_name(value)}", line)
-    return None
 
 
 #: A finite JSON number (ints and floats; not NaN or infinity), as foreign-format models declare it.
@@ -273,7 +237,27 @@ _ERROR_KINDS = {
     "dict_type": "object",
     "model_type": "object",
     "list_type": "array",
+    "int_or_string_type": "int_or_string",
+    "string_or_object_type": "string_or_object",
 }
+
+
+def _either(kind: str, *types: type) -> Any:
+    """A field that may hold one of two JSON types. A plain union would report one error per
+    member; this reports one, in the bench's words (``doc_id: expected integer or string``)."""
+
+    def validate(value: Any) -> Any:
+        if isinstance(value, types) and not isinstance(value, bool):
+            return value
+        raise PydanticCustomError(f"{kind}_type", f"Input should be {_KINDS[kind]}")
+
+    return PlainValidator(validate)
+
+
+#: An id other tools write as a number or a string (lm-eval's ``doc_id``).
+IntOrString = Annotated[int | str, _either("int_or_string", int, str)]
+#: A name or an object naming it (promptfoo's ``provider``: ``"openai:gpt-4o"`` or ``{id, label}``).
+StringOrObject = Annotated[str | dict[str, Any], _either("string_or_object", str, dict)]
 
 
 class ForeignRecord(BaseModel):
@@ -436,7 +420,7 @@ def case_score(accepted: bool, checks: list[CheckOutcome]) -> CaseScore:
 
 
 def check_outcome(id_: str, kind: str, passed: bool, detail: str, category: str = "accuracy") -> CheckOutcome:
-    return CheckOutcome(id=id_, kind=kind, category=category, severity=UNRATED, passed=passed, detail=detail[:200])
+    return CheckOutcome(id=id_, kind=kind, category=category, severity=UNRATED, passed=passed, detail=detail)
 
 
 def binary(value: Any) -> bool | None:

@@ -292,7 +292,7 @@ def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
             "repeat": epoch,
             "status": "failed" if error else "ok",
             "failure_kind": "runtime_error" if error else None,
-            "error": (message or "error")[:500] if error else None,
+            "error": (message or "error") if error else None,
             "timing": timing,
             "usage": usage,
             "output": out,

@@ -31,6 +31,7 @@ from generator.errors import InputError
 from generator.ingest.common import (
     Extracted,
     ForeignRecord,
+    IntOrString,
     ParseContext,
     Problems,
     Row,
@@ -44,7 +45,6 @@ from generator.ingest.common import (
     iter_jsonl,
     load_json,
     number_or_none,
-    opt,
     parse_datetime,
     parse_foreign,
     path_of,
@@ -80,6 +80,14 @@ class LmEvalResults(ForeignRecord):
     n_samples: dict[str, Any] | None = Field(default=None, alias="n-samples")
     configs: dict[str, Any] | None = None
     config: dict[str, Any] | None = None
+
+
+class LmEvalSample(ForeignRecord):
+    """One line of an lm-eval ``samples_*.jsonl`` as the bench reads it (metric values are read
+    by name below: which keys are metrics depends on the task)."""
+
+    doc_id: IntOrString
+    metrics: list[Any] | None = Field(default=None, description="The metric names, when lm-eval lists them.")
 
 
 def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
@@ -213,14 +221,10 @@ def parse_samples(src: SourceFile, ctx: ParseContext) -> Extracted:
     finer: set[str] = set()
     no_binary = 0
     for lineno, obj in iter_jsonl(src, probs):
-        doc_id = obj.get("doc_id")
-        if "doc_id" not in obj or doc_id is None:
-            probs.add("missing required field 'doc_id'", lineno)
+        sample = parse_foreign(LmEvalSample, probs, obj, "", lineno)
+        if sample is None:
             continue
-        if not isinstance(doc_id, int | str) or isinstance(doc_id, bool):
-            probs.add(f"doc_id: expected integer or string, got {type(doc_id).__name__}", lineno)
-            continue
-        listed = opt(probs, obj, "metrics", "", "array", lineno)
+        doc_id, listed = sample.doc_id, sample.metrics
         filt = obj.get("filter") if isinstance(obj.get("filter"), str) else "none"
         names = (
             [str(x) for x in listed]

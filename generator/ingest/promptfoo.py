@@ -50,12 +50,12 @@ from generator.ingest.common import (
     Problems,
     Row,
     SourceFile,
+    StringOrObject,
     case_score,
     check_outcome,
     fail,
     iso,
     load_json,
-    need,
     number_or_none,
     parse_datetime,
     parse_foreign,
@@ -98,20 +98,19 @@ def _checks(grading: dict[str, Any]) -> list[Any]:
     return out
 
 
-def _provider(probs: Problems, row: dict[str, Any], where: str) -> tuple[str | None, str | None] | None:
-    """(label, id) of a result's provider, or None after a problem."""
-    provider = row.get("provider")
-    if isinstance(provider, str) and provider:
-        return None, provider
-    if isinstance(provider, dict):
-        label = provider.get("label") if isinstance(provider.get("label"), str) else None
-        pid = provider.get("id") if isinstance(provider.get("id"), str) else None
-        if not (label or pid):
-            probs.add(f"{where}.provider: has neither 'id' nor 'label'")
+def _provider(probs: Problems, provider: str | dict[str, Any], where: str) -> tuple[str | None, str | None] | None:
+    """(label, id) of a result's provider (a string id, or an object with either), or None after a problem."""
+    if isinstance(provider, str):
+        if not provider:
+            probs.add(f"{where}.provider: is empty")
             return None
-        return label or None, pid or None
-    need(probs, row, "provider", where, "object")
-    return None
+        return None, provider
+    label = provider.get("label") if isinstance(provider.get("label"), str) else None
+    pid = provider.get("id") if isinstance(provider.get("id"), str) else None
+    if not (label or pid):
+        probs.add(f"{where}.provider: has neither 'id' nor 'label'")
+        return None
+    return label or None, pid or None
 
 
 class PromptfooCellFields(ForeignRecord):
@@ -128,6 +127,7 @@ class PromptfooResult(PromptfooCellFields):
     testIdx: int
     success: bool
     promptIdx: int | None = None
+    provider: StringOrObject
 
 
 class PromptfooCell(PromptfooCellFields):
@@ -146,6 +146,19 @@ class PromptfooTableRow(ForeignRecord):
     """``table.body[i]``: test i, one output per column."""
 
     outputs: list[Any]
+
+
+class PromptfooSummary(ForeignRecord):
+    """The summary (``results``) of a version-2/3 file: its ``results[]`` rows."""
+
+    results: list[Any]
+
+
+class PromptfooFile(ForeignRecord):
+    """A version-2/3 file's top level: the summary under ``results`` (the earliest files have the
+    summary itself at the top and are read without this)."""
+
+    results: PromptfooSummary
 
 
 class PromptfooTable(ForeignRecord):
@@ -197,7 +210,7 @@ def _fields(
         "case_id": case_id,
         "status": "failed" if hard else "ok",
         "failure_kind": "runtime_error" if hard else None,
-        "error": error[:500] if hard and error else None,
+        "error": error if hard and error else None,
         "timing": {"e2e_s": latency / 1000 if latency is not None and not is_cached else None},
         "usage": {
             "prompt_tokens": usage.get("prompt") if isinstance(usage.get("prompt"), int) else None,
@@ -223,13 +236,11 @@ def _from_results(
         if not isinstance(row, dict):
             probs.add(f"{where}: expected an object, got {type(row).__name__}")
             continue
-        names = _provider(probs, row, where)
-        if names is None:
+        rec = parse_foreign(PromptfooResult, probs, row, where)
+        names = _provider(probs, rec.provider, where) if rec is not None else None
+        if rec is None or names is None:
             continue
         label, pid = names
-        rec = parse_foreign(PromptfooResult, probs, row, where)
-        if rec is None:
-            continue
         test_idx, success, prompt_idx = rec.testIdx, rec.success, rec.promptIdx
         response, grading, latency = rec.response or {}, rec.gradingResult or {}, rec.latencyMs
         case_id = f"test-{test_idx}" if len(prompt_ids) <= 1 else f"test-{test_idx}-prompt-{prompt_idx}"
@@ -313,13 +324,12 @@ def parse(src: SourceFile, ctx: ParseContext) -> Extracted:
         raise fail(src.shown, "$: expected an object (promptfoo eval -o results.json)", 1)
     if isinstance(data.get("results"), list):
         # The earliest files: the summary itself at the top ({version, results, table, stats}).
-        summary, base = data, "$"
+        summary, base, rows = data, "$", data["results"]
     else:
-        summary = need(probs, data, "results", "$", "object")
-        base = "$.results"
-    probs.raise_if_any()
-    rows = need(probs, summary, "results", base, "array")
-    probs.raise_if_any()
+        parsed = parse_foreign(PromptfooFile, probs, data, "$")
+        probs.raise_if_any()
+        summary, base = data["results"], "$.results"
+        rows = cast(PromptfooFile, parsed).results.results  # no problems: it parsed
 
     ex = Extracted()
     meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}

@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from generator.analysis.stats import wilson
+from generator.errors import InputError, Problem
 from generator.runs.frames import (
     OUTPUT_KEEP_CHARS,
     RESULT_FIELDS,
@@ -169,14 +170,20 @@ def _p(d: dict[str, float], *keys: str) -> float | None:
 
 
 def load_aggregates(runs_dir: Path, manifests: list[Manifest]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Summary and perf rows of every run that has them, labelled with their source file."""
+    """Summary and perf rows of every run that has them, labelled with their source file.
+
+    ``manifests`` are those of the same scan (``load_results``): a run folder without one is a
+    load error naming it (the folder appeared after that scan, or the manifests are another
+    store's), never a run silently left out of the aggregates."""
     by_id = {m.run_id: m for m in manifests}
     summaries: list[dict] = []
     perf: list[dict] = []
     for folder in list_run_folders(runs_dir):
         m = by_id.get(folder.name)
         if m is None:
-            continue
+            raise InputError(
+                [Problem(str(folder / MANIFEST_FILE), None, "run folder not among the manifests of this scan")]
+            )
         for s in load_summaries(folder):
             ci = wilson(s.successes, s.trials) if s.successes is not None and s.trials else None
             summaries.append(

@@ -256,7 +256,7 @@ class EmbeddedProvider:
             except Exception as exc:  # a runtime crash is a result, not a run abort
                 gen.done_at = time.monotonic()
                 gen.failure_kind = "runtime_error"
-                gen.error = f"{type(exc).__name__}: {exc}"[:500]
+                gen.error = f"{type(exc).__name__}: {exc}"  # cut to policy length by the runner
             return gen
 
     def describe(self) -> ModelInRun:

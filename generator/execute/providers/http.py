@@ -18,6 +18,7 @@ import httpx
 from generator.execute.providers.base import Generation, Prompt
 from generator.registry.schema import ExecutionPolicy, ModelEntry
 from generator.runs.records import ModelInRun, Usage
+from generator.textcut import clip
 
 _CONTEXT_WORDS = ("context length", "context window", "maximum context", "too many tokens", "n_ctx")
 
@@ -40,16 +41,16 @@ def _retry_after(resp: httpx.Response) -> float | None:
         return None
 
 
-# A server's model list is recorded up to this many entries (LM Studio lists every file it has).
-MAX_SERVED_MODELS = 20
-
-
 class _HttpBase:
+    """An HTTP runtime. Errors are kept whole here: ``runner.generate_with_retries`` cuts every
+    error to the policy's ``execution.error_text_chars`` once, whichever provider made it."""
+
     supports_parallel = True
     provider_name = "openai"
 
-    def __init__(self, model: ModelEntry, client: httpx.Client | None = None):
+    def __init__(self, model: ModelEntry, execution: ExecutionPolicy, client: httpx.Client | None = None):
         self.model = model
+        self.execution = execution
         assert model.base_url
         self.base_url = model.base_url.rstrip("/")
         self._client = client or httpx.Client(timeout=None)
@@ -91,7 +92,8 @@ class OpenAIProvider(_HttpBase):
         """The endpoint, and for a local server (not a hosted API, whose list is its catalogue)
         the models it says it serves. llama.cpp's servers name the GGUF file they loaded: its
         file name is kept (as text, never opened). An endpoint that does not answer the listing
-        leaves both empty: the run itself reports whether the endpoint works."""
+        leaves both empty: the run itself reports whether the endpoint works. The list is kept up
+        to the policy's ``execution.max_served_models`` names, each cut to ``error_text_chars``."""
         info = super().describe()
         if self.model.provider != "openai":
             return info
@@ -101,8 +103,10 @@ class OpenAIProvider(_HttpBase):
         except (httpx.HTTPError, ValueError, AttributeError):
             data = None
         entries = data if isinstance(data, list) else []
-        ids = [str(m["id"])[:300] for m in entries if isinstance(m, dict) and m.get("id")]
-        info.served_models = ids[:MAX_SERVED_MODELS]
+        ids = [
+            clip(str(m["id"]), self.execution.error_text_chars) for m in entries if isinstance(m, dict) and m.get("id")
+        ]
+        info.served_models = ids[: self.execution.max_served_models]
         gguf = [PurePosixPath(i.replace("\\", "/")).name for i in ids if i.lower().endswith(".gguf")]
         if len(gguf) == 1:
             info.file_name = gguf[0]
@@ -143,7 +147,7 @@ class OpenAIProvider(_HttpBase):
                 timeout=self._timeout(prompt),
             ) as resp:
                 if resp.status_code >= 400:
-                    text = resp.read().decode("utf-8", "replace")[:500]
+                    text = resp.read().decode("utf-8", "replace")
                     gen.failure_kind = classify_http_error(resp.status_code, text)
                     gen.error = f"HTTP {resp.status_code}: {text}"
                     gen.retry_after_s = _retry_after(resp)
@@ -166,7 +170,7 @@ class OpenAIProvider(_HttpBase):
                     try:
                         chunk = json.loads(data)
                     except json.JSONDecodeError:
-                        gen.failure_kind, gen.error = "malformed_response", f"bad SSE JSON: {data[:120]}"
+                        gen.failure_kind, gen.error = "malformed_response", f"bad SSE JSON: {data}"
                         break
                     if not isinstance(chunk, dict):
                         gen.failure_kind, gen.error = "malformed_response", "SSE chunk is not an object"
@@ -197,9 +201,9 @@ class OpenAIProvider(_HttpBase):
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
             # The server dropped the connection mid-body: a truncated stream if text had started.
             gen.failure_kind = "truncated_stream" if pieces else "connection"
-            gen.error = f"{type(exc).__name__}: {exc}"[:300]
+            gen.error = f"{type(exc).__name__}: {exc}"
         except httpx.TransportError as exc:
-            gen.failure_kind, gen.error = "connection", f"{type(exc).__name__}: {exc}"[:300]
+            gen.failure_kind, gen.error = "connection", f"{type(exc).__name__}: {exc}"
         gen.done_at = time.monotonic()
         gen.text = "".join(pieces)
         if not gen.failed and not saw_done and finish is None:
@@ -242,7 +246,7 @@ class OllamaProvider(_HttpBase):
                 "POST", f"{self.base_url}/api/chat", json=body, timeout=self._timeout(prompt)
             ) as resp:
                 if resp.status_code >= 400:
-                    text = resp.read().decode("utf-8", "replace")[:500]
+                    text = resp.read().decode("utf-8", "replace")
                     gen.failure_kind = classify_http_error(resp.status_code, text)
                     gen.error = f"HTTP {resp.status_code}: {text}"
                     gen.retry_after_s = _retry_after(resp)
@@ -257,10 +261,10 @@ class OllamaProvider(_HttpBase):
                     try:
                         chunk = json.loads(line)
                     except json.JSONDecodeError:
-                        gen.failure_kind, gen.error = "malformed_response", f"bad NDJSON: {line[:120]}"
+                        gen.failure_kind, gen.error = "malformed_response", f"bad NDJSON: {line}"
                         break
                     if chunk.get("error"):
-                        gen.failure_kind, gen.error = "runtime_error", str(chunk["error"])[:300]
+                        gen.failure_kind, gen.error = "runtime_error", str(chunk["error"])
                         break
                     piece = (chunk.get("message") or {}).get("content") or ""
                     if piece:
@@ -276,9 +280,9 @@ class OllamaProvider(_HttpBase):
             )
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
             gen.failure_kind = "truncated_stream" if pieces else "connection"
-            gen.error = f"{type(exc).__name__}: {exc}"[:300]
+            gen.error = f"{type(exc).__name__}: {exc}"
         except httpx.TransportError as exc:
-            gen.failure_kind, gen.error = "connection", f"{type(exc).__name__}: {exc}"[:300]
+            gen.failure_kind, gen.error = "connection", f"{type(exc).__name__}: {exc}"
         gen.done_at = time.monotonic()
         gen.text = "".join(pieces)
         if final is not None:
@@ -314,5 +318,5 @@ def make_provider(model: ModelEntry, execution: ExecutionPolicy):  # -> Provider
 
         return EmbeddedProvider(model, n_ctx=execution.n_ctx)
     if model.provider == "ollama":
-        return OllamaProvider(model)
-    return OpenAIProvider(model)  # openai and hosted speak the same protocol
+        return OllamaProvider(model, execution)
+    return OpenAIProvider(model, execution)  # openai and hosted speak the same protocol

@@ -30,6 +30,10 @@ class ScoringPolicy(Strict):
         "many characters (shorter lines, such as 'Date:' headers, prove nothing when echoed).",
     )
     max_output_chars: Annotated[int, Field(gt=0)] = 16000
+    check_detail_chars: Annotated[int, Field(ge=20, le=10_000)] = Field(
+        description="What a check found (its detail) is cut to this many characters, an ellipsis marking "
+        "the cut: a detail can quote model output. Applies to ingested checks of other tools too."
+    )
     case_page_output_chars: Annotated[int, Field(gt=0)] = Field(
         default=4000,
         description="A case page shows at most this much of each model's latest output; the rest is "
@@ -137,13 +141,42 @@ class DecisionPolicy(Strict):
         return self
 
 
+class ScaleLabel(Strict):
+    """What one point of the judge scale means, as the judge prompt states it."""
+
+    score: Annotated[int, Field(ge=0)]
+    label: str = Field(min_length=1)
+
+
 class JudgePolicy(Strict):
-    scale_max: Annotated[int, Field(ge=1)] = 2
+    """Optional LLM judges (``generator/execute/judge.py``): the scale is stated here and the judge
+    prompt and the score parser follow it."""
+
+    scale_max: Annotated[int, Field(ge=1, le=100)] = 2
+    scale_labels: list[ScaleLabel] = Field(
+        description="What a score means, as the judge prompt states it: 0 and scale_max must have a label, "
+        "points between may (each at most once)."
+    )
+    max_tokens: Annotated[int, Field(gt=0, le=4096)] = Field(description="Longest judge reply, in tokens.")
+    temperature: NonNegative = Field(description="Sampling temperature of judge requests (0: greedy).")
     max_judges: Annotated[int, Field(ge=1)] = Field(
         default=2, description="How many judges a run may use; each must come from a different family."
     )
     disagreement_threshold: NonNegative = 1.5
     judges: list[Slug] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _labels_on_scale(self) -> JudgePolicy:
+        scores = [s.score for s in self.scale_labels]
+        off = sorted(k for k in scores if k > self.scale_max)
+        if off:
+            raise ValueError(f"scale_labels {off} are above scale_max {self.scale_max}")
+        if len(set(scores)) < len(scores):
+            raise ValueError("scale_labels label a score twice")
+        missing = [k for k in (0, self.scale_max) if k not in scores]
+        if missing:
+            raise ValueError(f"scale_labels must label {' and '.join(map(str, missing))} (both ends of the scale)")
+        return self
 
 
 class ExecutionPolicy(Strict):
@@ -159,11 +192,23 @@ class ExecutionPolicy(Strict):
         description="Embedded models: llama.cpp's context size in tokens (capped at the model's "
         "context_window); a prompt plus max_tokens beyond it is a context_overflow failure.",
     )
+    error_text_chars: Annotated[int, Field(ge=40, le=100_000)] = Field(
+        description="Text a runtime or another tool reports is kept in a run's records up to this many "
+        "characters, an ellipsis marking the cut: a request's error (an exception, a server's error body, "
+        "an ingested tool's recorded error) and each model name a server lists."
+    )
+    max_served_models: Annotated[int, Field(ge=0)] = Field(
+        description="A server's model list is recorded up to this many names."
+    )
 
 
 class ReadinessPolicy(Strict):
     probe_prompt: str = "ping"
     probe_max_s: Positive = 15
+    probe_wait_factor: Annotated[float, Field(ge=1, le=100)] = Field(
+        description="The probe request waits up to probe_max_s times this (at least execution.request_timeout_s): "
+        "a cold start past the threshold is measured, not cut off."
+    )
 
 
 class ClaimCheckPolicy(Strict):
