@@ -733,10 +733,16 @@ def make_registry(dest: Path) -> tuple[Registry, dict[str, list[str]], float]:
         docs[case_id] = doc
         variants[case_id] = outs
     marker = dest / ".synthetic-complete"
-    if not marker.exists():
+    # A kept copy is reused only while the repository's registry is the one it was made from.
+    source = hashlib.sha256()
+    for f in sorted((REPO / "registry").rglob("*")):
+        if f.is_file():
+            source.update(f.relative_to(REPO).as_posix().encode() + b"\0" + f.read_bytes())
+    stamp = f"{SYNTHETIC_NOTE}\nregistry {source.hexdigest()}\n"
+    if not marker.exists() or marker.read_text(encoding="utf-8") != stamp:
         shutil.rmtree(dest, ignore_errors=True)
         _write_registry(dest, docs)
-        marker.write_text(SYNTHETIC_NOTE + "\n", encoding="utf-8")
+        marker.write_text(stamp, encoding="utf-8")
     t0 = time.perf_counter()
     reg = load_registry(dest)
     return reg, variants, time.perf_counter() - t0
@@ -1216,12 +1222,16 @@ SIDECAR_SNIPPET = (
 )
 
 
+NEW_RUN = "20260301-030000-{suite}-{label}-new"
+
+
 def add_one_run(runs_dir: Path, label: str) -> int:
-    """An eleventh run (4 models, the size's cases and repeats) with its side-car; its rows."""
+    """An eleventh run (4 models, the size's cases and repeats) with its side-car; its rows.
+    ``main`` removes it again, so a kept data set (``--reuse``) stays at its size."""
     from generator.runs.sidecar import write_sidecar
 
     _, n_cases, repeats = SIZES[label]
-    run_id = f"20260301-030000-{SUITE}-{label.lower()}-new"
+    run_id = NEW_RUN.format(suite=SUITE, label=label.lower())
     shutil.rmtree(runs_dir / run_id, ignore_errors=True)
     _, rows, _ = _write_run((runs_dir, run_id, [0, 1, 2, 3], n_cases, repeats, "2026-03-01T03:00:00Z"))
     write_sidecar(runs_dir / run_id)
@@ -1304,6 +1314,7 @@ def main() -> None:
             base = work / label
             runs_dir = base / "runs"
             done = base / "runs.complete"  # rows and bytes of a finished write, for --reuse
+            shutil.rmtree(runs_dir / NEW_RUN.format(suite=SUITE, label=label.lower()), ignore_errors=True)
             if args.reuse and done.exists():
                 rows, nbytes = json.loads(done.read_text(encoding="utf-8"))
                 print(f"  {label}: reusing {rows:,} synthetic rows in {runs_dir}", flush=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -30,14 +32,25 @@ class JsonSchemaCheck(CheckBase):
     @field_validator("schema_")
     @classmethod
     def _valid_schema(cls, value: dict[str, Any]) -> dict[str, Any]:
-        from jsonschema import Draft202012Validator
-        from jsonschema.exceptions import SchemaError
-
-        try:
-            Draft202012Validator.check_schema(value)
-        except SchemaError as exc:
-            raise ValueError(f"not a valid JSON Schema: {exc.message}") from None
+        problem = _schema_problem(json.dumps(value, sort_keys=True, default=str))
+        if problem is not None:
+            raise ValueError(f"not a valid JSON Schema: {problem}")
         return value
+
+
+@lru_cache(maxsize=4096)
+def _schema_problem(canonical: str) -> str | None:
+    """Why a JSON Schema (canonical JSON text) is not valid, or None; once per distinct schema:
+    checking a schema against the metaschema is most of loading a suite, and cases of one suite
+    often share their schema."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    try:
+        Draft202012Validator.check_schema(json.loads(canonical))
+    except SchemaError as exc:
+        return exc.message
+    return None
 
 
 class ExactFieldCheck(CheckBase):
