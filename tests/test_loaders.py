@@ -71,6 +71,7 @@ def reference(runs_dir: Path) -> pd.DataFrame:
         "output_tps",
         "prompt_tokens",
         "completion_tokens",
+        "output_chars",
     ):
         df[col] = pd.to_numeric(df[col], errors="coerce")
     df["output"] = df["output"].map(lambda t: t[:OUTPUT_KEEP_CHARS] if isinstance(t, str) else t)
@@ -106,6 +107,7 @@ def test_fast_path_matches_per_row_definition(runs: Path) -> None:
         "output_tps": "float64",
         "prompt_tokens": "int64",
         "completion_tokens": "int64",
+        "output_chars": "float64",  # null without an output (a hard failure)
         "policy_violation": "bool",
         "unsupported_claim": "bool",
         "json_checked": "bool",

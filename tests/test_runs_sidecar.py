@@ -10,7 +10,7 @@ from generator.runs.reader import read_manifest
 from generator.runs.records import SIDECAR_FILE
 from generator.runs.sidecar import ensure_sidecars, read_sidecar, write_sidecar
 from generator.runs.writer import RunFolder
-from tests.synth import plain_result, write_plain_run
+from tests.synth import plain_manifest, plain_result, write_plain_run
 
 RUN = "20260101-000000-s-aaaaaa"
 
@@ -56,3 +56,32 @@ def test_ensure_skips_running_runs_and_fresh_side_cars(tmp_path: Path) -> None:
     running = write_plain_run(tmp_path, "20260101-000001-s-bbbbbb", 2, status="running")
     assert ensure_sidecars([done, running]) == [done / SIDECAR_FILE]
     assert ensure_sidecars([done, running]) == []
+
+
+def test_case_page_outputs_come_from_the_side_car_unless_longer_than_it_keeps(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from generator.runs.frames import OUTPUT_KEEP_CHARS
+    from generator.runs.records import ResultRecord
+    from generator.runs.sidecar import sidecar_outputs
+    from generator.site.build import read_case_outputs
+
+    long_text = "word " * (OUTPUT_KEEP_CHARS // 2)  # longer than the side-car keeps
+    folder = RunFolder.create(tmp_path, RUN)
+    folder.write_manifest(plain_manifest(RUN, 3, "complete"))
+    folder.append(plain_result(RUN, 1, output="short answer"))
+    folder.append(plain_result(RUN, 2, output=long_text))
+    failed = plain_result(RUN, 3).model_copy(update={"output": None, "status": "failed", "failure_kind": "timeout"})
+    folder.append(failed)
+    folder.close()
+    keys = {ResultRecord.make_key("m", "c", r, 1) for r in (1, 2, 3)}
+    latest = pd.DataFrame({"run_id": [RUN] * 3, "model_id": ["m"] * 3, "case_id": ["c"] * 3, "repeat": [1, 2, 3]})
+    latest["concurrency"] = 1
+    from_jsonl = read_case_outputs(tmp_path, latest)  # no side-car yet: every output from the JSONL
+    write_sidecar(folder.path)
+    found, rest = sidecar_outputs(folder.path, read_manifest(folder.path), keys)
+    # The short output whole; no output for the hard failure; the long one is left to the JSONL.
+    assert found == {ResultRecord.make_key("m", "c", 1, 1): "short answer"}
+    assert rest == {ResultRecord.make_key("m", "c", 2, 1)}
+    assert read_case_outputs(tmp_path, latest) == from_jsonl
+    assert from_jsonl[(RUN, ResultRecord.make_key("m", "c", 2, 1))] == long_text

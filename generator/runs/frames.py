@@ -54,6 +54,7 @@ COLUMNS = [
     "started_at",
     "failure_summary",
     "output",
+    "output_chars",
     "judge_mean",
     "failed_checks",
 ]
@@ -64,7 +65,7 @@ OUTPUT_KEEP_CHARS = 1000
 
 _TIMING = ["ttft_s", "e2e_s", "tpot_s", "itl_mean_s", "output_tps"]
 _USAGE = ["prompt_tokens", "completion_tokens"]
-_NUMERIC = [*_TIMING, *_USAGE, "judge_mean"]  # coerced on the row-by-row path
+_NUMERIC = [*_TIMING, *_USAGE, "judge_mean", "output_chars"]  # coerced on the row-by-row path
 _STRINGS = [
     "run_id",
     "model_id",
@@ -129,7 +130,7 @@ _TYPES: dict[str, pa.DataType] = {
     **{c: pa.string() for c in COLUMNS},
     **{c: pa.bool_() for c in _BOOLS},
     **{c: pa.float64() for c in _FLOATS},
-    **{c: pa.int64() for c in ("repeat", "concurrency", *_USAGE)},
+    **{c: pa.int64() for c in ("repeat", "concurrency", "output_chars", *_USAGE)},
 }
 # What flat_batch returns: the frame's columns, then the key (for de-duplication).
 FLAT_SCHEMA = pa.schema([*[(c, _TYPES[c]) for c in COLUMNS], ("key", pa.string())])
@@ -198,6 +199,8 @@ def _flatten(row: dict[str, Any], origin: str) -> dict[str, Any]:
         "started_at": row.get("started_at"),
         "failure_summary": failure_summary(row),
         "output": row.get("output"),
+        # The whole output's length: the output itself may be cut (OUTPUT_KEEP_CHARS).
+        "output_chars": len(row["output"]) if isinstance(row.get("output"), str) else None,
         "judge_mean": (row.get("judge") or {}).get("mean"),
         "failed_checks": failed_checks(row),
     }
@@ -257,6 +260,7 @@ def flat_batch(batch: pa.RecordBatch, origin: str, output_chars: int | None = OU
     failed_tags = pc.if_else(hard_arr, pa.scalar(""), failed_tags)
 
     output = col("output")
+    output_len = pc.utf8_length(output).cast(pa.int64())
     if output_chars is not None:
         output = pc.utf8_slice_codeunits(output, 0, output_chars)
 
@@ -293,6 +297,7 @@ def flat_batch(batch: pa.RecordBatch, origin: str, output_chars: int | None = OU
         "started_at": col("started_at"),
         "failure_summary": summary,
         "output": output,
+        "output_chars": output_len,
         "judge_mean": pc.struct_field(col("judge"), "mean"),
         "failed_checks": failed_tags,
         "key": col("key"),

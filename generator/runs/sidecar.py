@@ -21,7 +21,7 @@ from typing import Any
 from generator.runs.records import RESULTS_FILE, SIDECAR_FILE, Manifest
 
 #: Bump when the side-car's columns or meaning change: older side-cars are then ignored.
-SIDECAR_VERSION = 1
+SIDECAR_VERSION = 2  # 2: output_chars, the whole output's length
 _META_KEY = b"opsbench.sidecar"
 
 
@@ -108,6 +108,35 @@ def read_sidecar(folder: Path, manifest: Manifest, output_chars: int | None) -> 
         i = table.schema.get_field_index("output")
         table = table.set_column(i, "output", pc.utf8_slice_codeunits(table.column("output"), 0, output_chars))
     return table
+
+
+def sidecar_outputs(folder: Path, manifest: Manifest, keys: set[str]) -> tuple[dict[str, str], set[str]]:
+    """Outputs of the results ``keys`` of one run that its side-car holds whole, and the keys it
+    cannot answer (no fresh side-car, not in it, or an output longer than it keeps): those are
+    for ``results.jsonl``. A case page then reads the JSONL only for long outputs."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    path = sidecar_path(folder)
+    if not keys or not path.is_file() or read_sidecar(folder, manifest, 0) is None:
+        return {}, set(keys)
+    kept = json.loads(pq.read_schema(path).metadata[_META_KEY])["output_chars"]
+    table = pq.read_table(path, columns=["model_id", "case_id", "repeat", "concurrency", "output", "output_chars"])
+    key = pc.binary_join_element_wise(
+        table.column("model_id"),
+        table.column("case_id"),
+        pc.cast(table.column("repeat"), pa.string()),
+        pc.cast(table.column("concurrency"), pa.string()),
+        "|",
+    )  # ResultRecord.make_key
+    mask = pc.is_in(key, value_set=pa.array(sorted(keys), type=pa.string()))
+    # Answered here: no output at all (a hard failure), or the whole of it.
+    answered = pc.and_(mask, pc.fill_null(pc.less_equal(table.column("output_chars"), kept), True))
+    names = key.filter(answered).to_pylist()
+    texts = table.column("output").filter(answered).to_pylist()
+    found = {k: v for k, v in zip(names, texts, strict=True) if isinstance(v, str)}
+    return found, set(keys) - set(names)
 
 
 def ensure_sidecars(folders: list[Path]) -> list[Path]:

@@ -6,6 +6,7 @@ into a temporary folder beside it, so a failed build never leaves a half site.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
@@ -31,6 +32,7 @@ from generator.registry.loader import Registry, load_registry
 from generator.review.store import load_review_evidence
 from generator.runs.records import ResultRecord
 from generator.runs.scan import list_run_folders, load_reviews, scan_runs
+from generator.runs.sidecar import ensure_sidecars
 from generator.runs.writer import atomic_write_text
 from generator.site import mkdocs_hook
 from generator.site.html import split_raw
@@ -93,14 +95,16 @@ class SiteWriter:
 def read_case_outputs(runs_dir: Path, latest: pd.DataFrame) -> dict[tuple[str, str], str]:
     """The whole output text of each result a case page shows, keyed by (run id, result key).
 
-    The one place case pages read outputs: only the runs that hold a shown result are read,
-    only their ``key``, ``run_id`` and ``output`` fields, and only the shown keys are kept, so a
-    big archive's other outputs never sit in memory (``scan_runs`` keeps just an excerpt).
+    The one place case pages read outputs: from a run's side-car when it holds the output whole
+    (``sidecar_outputs``), else from ``results.jsonl``, reading only its ``key``, ``run_id`` and
+    ``output`` fields and keeping only the shown keys, so a big archive's other outputs never
+    sit in memory (``scan_runs`` keeps just an excerpt) and its JSON is parsed only for long ones.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from generator.runs.reader import load_run, load_run_table
+    from generator.runs.reader import load_run, load_run_table, read_manifest
+    from generator.runs.sidecar import sidecar_outputs
 
     if latest.empty:
         return {}
@@ -111,9 +115,13 @@ def read_case_outputs(runs_dir: Path, latest: pd.DataFrame) -> dict[tuple[str, s
     schema = pa.schema([("key", pa.string()), ("run_id", pa.string()), ("output", pa.string())])
     out: dict[tuple[str, str], str] = {}
     folders = {f.name: f for f in list_run_folders(runs_dir)}
-    for run_id, keys in sorted(wanted.items()):
+    for run_id, all_keys in sorted(wanted.items()):
         folder = folders.get(run_id)
         if folder is None:
+            continue
+        found, keys = sidecar_outputs(folder, read_manifest(folder), all_keys)
+        out.update({(run_id, k): v for k, v in found.items()})
+        if not keys:
             continue
         key_set = pa.array(sorted(keys), type=pa.string())
         try:
@@ -203,6 +211,11 @@ def build_site(
     reports_dir: Path | None = None,
 ) -> BuildResult:
     reg = load_registry(registry_dir)
+    # The columnar side-car of every finished run that lacks a fresh one (a fresh clone, a run
+    # from a pull request, side-cars of an older version): the store then reads those. A cache:
+    # a store that cannot be written to is read from its JSONL instead.
+    with contextlib.suppress(OSError):
+        ensure_sidecars(list_run_folders(runs_dir))
     # Pages show at most an excerpt of each output: keep no more (plus one character, to show the cut).
     store = scan_runs(runs_dir, output_chars=reg.policy.scoring.output_excerpt_chars + 1)
     manifests = store.manifests
