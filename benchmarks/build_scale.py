@@ -1272,7 +1272,14 @@ def main() -> None:
         action="store_true",
         help="with --keep: keep the synthetic runs after the build and reuse them on the next call",
     )
+    ap.add_argument(
+        "--data-only",
+        action="store_true",
+        help="with --keep --reuse: write the data set (and time side-cars and loading), build nothing",
+    )
     args = ap.parse_args()
+    if args.data_only and not (args.keep and args.reuse):
+        ap.error("--data-only needs --keep DIR --reuse")
     if args.reuse and not args.keep:
         ap.error("--reuse needs --keep DIR")
     labels = [s.strip() for s in args.sizes.split(",") if s.strip()]
@@ -1332,6 +1339,8 @@ def main() -> None:
             )
             load = measure([sys.executable, "-c", LOAD_SNIPPET, str(runs_dir)], args.timeout, REPO)
             print(f"  {label}: {load.log.strip()} (peak {load.max_rss_mb:,.0f} MB)", flush=True)
+            if args.data_only:
+                continue
             out = base / "site"
             build_args = [
                 "--registry",

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import markdown
 
 from generator.site.html import RAW_CLOSE, RAW_OPEN, esc, join_raw, pre, raw_block, split_raw
@@ -65,3 +67,26 @@ def test_untrusted_text_cannot_open_or_close_a_block() -> None:
     assert "<script>" not in join_raw(_render(lifted), blocks)
     # The escaped token in the text is not a token: only the real one is replaced.
     assert join_raw(_render(lifted), blocks).count("<table></table>") == 1
+
+
+def test_compressed_downloads_are_kept_until_their_source_changes(tmp_path: Path) -> None:
+    import gzip
+    import os
+
+    from generator.site.build import SiteWriter
+
+    source = tmp_path / "runs" / "r1" / "results.jsonl"
+    source.parent.mkdir(parents=True)
+    source.write_text('{"a": 1}\n')
+    cache = tmp_path / "cache"
+    first, second, third = (SiteWriter(tmp_path / name) for name in ("s1", "s2", "s3"))
+    first.gzip_copy("data/r1.jsonl.gz", source, cache=cache)
+    (kept,) = cache.glob("*.gz")
+    second.gzip_copy("data/r1.jsonl.gz", source, cache=cache)
+    assert list(cache.glob("*.gz")) == [kept]  # reused, not compressed again
+    assert (tmp_path / "s2/data/r1.jsonl.gz").read_bytes() == (tmp_path / "s1/data/r1.jsonl.gz").read_bytes()
+    source.write_text('{"a": 1}\n{"a": 2}\n')  # a resumed run grew
+    os.utime(source, ns=(source.stat().st_atime_ns, source.stat().st_mtime_ns + 1))
+    third.gzip_copy("data/r1.jsonl.gz", source, cache=cache)
+    assert gzip.decompress((tmp_path / "s3/data/r1.jsonl.gz").read_bytes()) == source.read_bytes()
+    assert len(list(cache.glob("*.gz"))) == 1 and not kept.exists()  # the stale copy is gone

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import hashlib
 import json
 import os
 import re
@@ -38,6 +39,9 @@ from generator.site import mkdocs_hook
 from generator.site.html import split_raw
 from generator.site.pages import build_plan, reports
 from generator.site.shell import ShellError, shell_sources, stamp
+
+# Beside the site: compressed run downloads kept between builds (SiteWriter.gzip_copy).
+CACHE_DIR = ".opsbench-cache"
 
 
 class BuildError(OpsBenchError):
@@ -73,23 +77,51 @@ class SiteWriter:
             raise BuildError(f"generated {rel} would overwrite a file from site_src/")
         target.write_text(content, encoding="utf-8")
 
-    def gzip_copy(self, rel: str, source: Path) -> None:
-        """A file of the run store, gzip-compressed (``mtime=0``: the same bytes every build)."""
+    def gzip_copy(self, rel: str, source: Path, cache: Path | None = None) -> None:
+        """A file of the run store, gzip-compressed (``mtime=0``: the same bytes every build).
+
+        Compressing a big archive's results is seconds per run, every build; with ``cache`` (a
+        folder beside the site) a compressed copy is kept per source file, named by its size and
+        modification time as the side-cars are stamped, and reused until the source changes.
+        """
         target = self._target(rel)
         if target.exists():
             raise BuildError(f"generated {rel} would overwrite a file from site_src/")
-        with (
-            source.open("rb") as src,
-            target.open("wb") as raw,
-            gzip.GzipFile(filename=source.name, fileobj=raw, mode="wb", mtime=0, compresslevel=6) as gz,
-        ):
-            shutil.copyfileobj(src, gz, 1 << 20)
+        if cache is None:
+            _gzip(source, target)
+            return
+        st = source.stat()
+        tag = hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:16]
+        kept = cache / f"{tag}-{st.st_size}-{st.st_mtime_ns}.gz"
+        if not kept.is_file():
+            cache.mkdir(parents=True, exist_ok=True)
+            for stale in cache.glob(f"{tag}-*.gz"):
+                stale.unlink(missing_ok=True)
+            tmp = kept.with_name(f".{kept.name}.tmp-{os.getpid()}")
+            try:
+                _gzip(source, tmp)
+                os.replace(tmp, kept)
+            finally:
+                tmp.unlink(missing_ok=True)
+        try:
+            os.link(kept, target)
+        except OSError:
+            shutil.copyfile(kept, target)
 
     def copy(self, rel: str, source: Path) -> None:
         target = self._target(rel)
         if target.exists():
             raise BuildError(f"generated {rel} would overwrite a file from site_src/")
         shutil.copyfile(source, target)
+
+
+def _gzip(source: Path, target: Path) -> None:
+    with (
+        source.open("rb") as src,
+        target.open("wb") as raw,
+        gzip.GzipFile(filename=source.name, fileobj=raw, mode="wb", mtime=0, compresslevel=6) as gz,
+    ):
+        shutil.copyfileobj(src, gz, 1 << 20)
 
 
 def read_case_outputs(runs_dir: Path, latest: pd.DataFrame) -> dict[tuple[str, str], str]:
@@ -266,7 +298,7 @@ def build_site(
                 if not (folder / name).is_file():
                     continue
                 if name.endswith(".jsonl"):
-                    writer.gzip_copy(f"{rel_dir}/{name}.gz", folder / name)
+                    writer.gzip_copy(f"{rel_dir}/{name}.gz", folder / name, cache=out_dir.parent / CACHE_DIR)
                 else:
                     writer.copy(f"{rel_dir}/{name}", folder / name)
         for chart in plan.charts:
