@@ -59,8 +59,6 @@ def test_ensure_skips_running_runs_and_fresh_side_cars(tmp_path: Path) -> None:
 
 
 def test_case_page_outputs_come_from_the_side_car_unless_longer_than_it_keeps(tmp_path: Path) -> None:
-    import pandas as pd
-
     from generator.runs.frames import OUTPUT_KEEP_CHARS
     from generator.runs.records import ResultRecord
     from generator.runs.sidecar import sidecar_outputs
@@ -75,8 +73,7 @@ def test_case_page_outputs_come_from_the_side_car_unless_longer_than_it_keeps(tm
     folder.append(failed)
     folder.close()
     keys = {ResultRecord.make_key("m", "c", r, 1) for r in (1, 2, 3)}
-    latest = pd.DataFrame({"run_id": [RUN] * 3, "model_id": ["m"] * 3, "case_id": ["c"] * 3, "repeat": [1, 2, 3]})
-    latest["concurrency"] = 1
+    latest = {(RUN, k) for k in keys}
     from_jsonl = read_case_outputs(tmp_path, latest)  # no side-car yet: every output from the JSONL
     write_sidecar(folder.path)
     found, rest = sidecar_outputs(folder.path, read_manifest(folder.path), keys)

@@ -26,7 +26,7 @@ from generator.analysis import stats as st
 from generator.analysis.compare import Fragility, outcome_fragility, paired
 from generator.analysis.evidence import base_cells, case_means, cells, latency_samples, quality_cells
 from generator.registry.schema import DecisionPolicy, Gate, PrivacyPolicy, StatisticsPolicy, Workload
-from generator.runs.records import EndpointPrivacy
+from generator.runs.records import EndpointPrivacy, ResultRecord
 
 # Rate metrics: the quality-cell column each reads, and whether higher is better.
 RATE_COLUMNS: dict[str, tuple[str, bool]] = {
@@ -137,6 +137,7 @@ GATE_COLUMNS = [
     "ttft_s",
     "output_tps",
     "concurrency",
+    "repeat",  # with the ids: the result a failing case's output comes from
 ]
 
 
@@ -465,7 +466,9 @@ def _decision_fragility(
 
 
 def failing_cases(df: pd.DataFrame, mdf: pd.DataFrame, excerpt_chars: int) -> list[dict[str, str]]:
-    """One line per case the model did not accept: what failed and the start of its output."""
+    """One line per case the model did not accept: what failed, the start of its output (when the
+    frame holds outputs), and the result it comes from (``run_id``, ``key``), so a page can show
+    that result's output read from the run store."""
     fails = mdf[~mdf["accepted"].fillna(False).astype(bool)].drop_duplicates("case_id").sort_values("case_id")
     text = df.loc[fails.index, [c for c in ("failure_summary", "output") if c in df.columns]]
     empty = pd.Series(None, index=text.index, dtype=object)
@@ -476,6 +479,8 @@ def failing_cases(df: pd.DataFrame, mdf: pd.DataFrame, excerpt_chars: int) -> li
             "failure_kind": r.failure_kind if isinstance(r.failure_kind, str) else "",
             "what": what if isinstance(what, str) else "",
             "excerpt": (output[:excerpt_chars] if isinstance(output, str) else ""),
+            "run_id": str(r.run_id),
+            "key": ResultRecord.make_key(str(r.model_id), str(r.case_id), int(r.repeat), int(r.concurrency)),
         }
         for r, what, output in zip(
             fails.itertuples(), text.get("failure_summary", empty), text.get("output", empty), strict=True

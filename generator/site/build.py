@@ -20,18 +20,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pandas as pd
 from ruamel.yaml import YAML
 
 from generator import __version__
-from generator.analysis.cases import latest_results
 from generator.analysis.orchestration import load_orchestration_runs
 from generator.analysis.review import ReviewReport, review_report
 from generator.errors import OpsBenchError
 from generator.mine.store import load_mining_runs
 from generator.registry.loader import Registry, load_registry
 from generator.review.store import load_review_evidence
-from generator.runs.records import ResultRecord
 from generator.runs.scan import list_run_folders, load_reviews, scan_runs
 from generator.runs.sidecar import ensure_sidecars
 from generator.runs.writer import atomic_write_text
@@ -124,10 +121,10 @@ def _gzip(source: Path, target: Path) -> None:
         shutil.copyfileobj(src, gz, 1 << 20)
 
 
-def read_case_outputs(runs_dir: Path, latest: pd.DataFrame) -> dict[tuple[str, str], str]:
-    """The whole output text of each result a case page shows, keyed by (run id, result key).
+def read_case_outputs(runs_dir: Path, results: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The whole output text of each result a page shows, keyed by (run id, result key).
 
-    The one place case pages read outputs: from a run's side-car when it holds the output whole
+    The one place pages read outputs: from a run's side-car when it holds the output whole
     (``sidecar_outputs``), else from ``results.jsonl``, reading only its ``key``, ``run_id`` and
     ``output`` fields and keeping only the shown keys, so a big archive's other outputs never
     sit in memory (``scan_runs`` keeps just an excerpt) and its JSON is parsed only for long ones.
@@ -138,12 +135,9 @@ def read_case_outputs(runs_dir: Path, latest: pd.DataFrame) -> dict[tuple[str, s
     from generator.runs.reader import load_run, load_run_table, read_manifest
     from generator.runs.sidecar import sidecar_outputs
 
-    if latest.empty:
-        return {}
     wanted: dict[str, set[str]] = {}
-    for r in latest.itertuples():
-        key = ResultRecord.make_key(r.model_id, r.case_id, int(r.repeat), int(r.concurrency))
-        wanted.setdefault(str(r.run_id), set()).add(key)
+    for run_id, key in results:
+        wanted.setdefault(run_id, set()).add(key)
     schema = pa.schema([("key", pa.string()), ("run_id", pa.string()), ("output", pa.string())])
     out: dict[tuple[str, str], str] = {}
     folders = {f.name: f for f in list_run_folders(runs_dir)}
@@ -248,10 +242,9 @@ def build_site(
     # a store that cannot be written to is read from its JSONL instead.
     with contextlib.suppress(OSError):
         ensure_sidecars(list_run_folders(runs_dir))
-    # Pages show at most an excerpt of each output: keep no more (plus one character, to show the cut).
-    store = scan_runs(runs_dir, output_chars=reg.policy.scoring.output_excerpt_chars + 1)
+    # No output texts in the frame: the pages ask read_case_outputs for the few they show.
+    store = scan_runs(runs_dir, output_chars=0)
     manifests = store.manifests
-    latest = latest_results(store.results, [m.run_id for m in manifests])
     plan, data = build_plan(
         reg,
         store.results,
@@ -262,8 +255,7 @@ def build_site(
         perf_records=store.perf_records,
         mining=load_mining_runs(runs_dir),
         orchestration=load_orchestration_runs(runs_dir),
-        latest=latest,
-        outputs=read_case_outputs(runs_dir, latest),
+        read_outputs=lambda shown: read_case_outputs(runs_dir, shown),
     )
     if not config_file.is_file():
         raise BuildError(f"{config_file} not found")

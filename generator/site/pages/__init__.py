@@ -6,6 +6,8 @@ by :meth:`SitePlan.table`, which also keeps a CSV and JSON copy next to the page
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
 from generator.analysis.review import ReviewReport
@@ -45,14 +47,26 @@ def build_plan(
     orchestration: list | None = None,
     latest: pd.DataFrame | None = None,
     outputs: dict[tuple[str, str], str] | None = None,
+    read_outputs: Callable[[set[tuple[str, str]]], dict[tuple[str, str], str]] | None = None,
 ) -> tuple[SitePlan, SiteData]:
-    """Gather every page, chart and data file of the site (nothing written yet)."""
+    """Gather every page, chart and data file of the site (nothing written yet).
+
+    Outputs are not in ``df`` (a big archive's texts would not fit): ``read_outputs``, the run
+    store's reader passed in by the build, is asked once for the results the pages show (each
+    case's latest results, each decision's failing cases), as (run id, result key) pairs;
+    ``outputs`` gives them directly instead (tests)."""
+    from generator.analysis.cases import latest_results
     from generator.analysis.plans import measured_load_s, role_quality, site_plans
     from generator.analysis.proxy import proxy_report
 
     data = gather(reg, df, manifests, summaries, perf, review=review, perf_records=perf_records)
     plan = SitePlan()
-    drill = drill_down(data, plan, latest, outputs or {})
+    if latest is None:
+        latest = latest_results(data.df, [m.run_id for m in manifests])
+    if read_outputs is not None:
+        outputs = read_outputs(shown_results(latest, data))
+    data.outputs = outputs or {}
+    drill = drill_down(data, plan, latest, data.outputs)
     plan.run_downloads = {m.run_id: run_files_dir(m.run_id) for m in manifests}
     plan.add("index.md", home_page(data, plan))
     plan.add("leaderboard.md", leaderboard_page(data, plan))
@@ -105,6 +119,21 @@ def build_plan(
         {"Methodology": "methodology.md"},
     ]
     return plan, data
+
+
+def shown_results(latest: pd.DataFrame, data: SiteData) -> set[tuple[str, str]]:
+    """The results whose output text a page shows: every case's latest results (case pages) and
+    the failing cases behind each decision (workload pages), as (run id, result key)."""
+    from generator.runs.records import ResultRecord
+
+    shown = {
+        (str(r.run_id), ResultRecord.make_key(r.model_id, r.case_id, int(r.repeat), int(r.concurrency)))
+        for r in latest.itertuples()
+    }
+    for decisions in data.decisions.values():
+        for d in decisions:
+            shown.update((f["run_id"], f["key"]) for f in d.failing_cases)
+    return shown
 
 
 def reports(data: SiteData) -> dict[str, str]:

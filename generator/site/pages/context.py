@@ -45,6 +45,9 @@ class SiteData:
     calibration: Calibration | None = None
     routing: dict[str, Any] = field(default_factory=dict)  # workload -> routing.WorkloadRouting
     routing_claims: list[Any] = field(default_factory=list)  # rails.RoutingClaimResult
+    # Whole output texts of the results pages show, (run id, result key) -> text: read from the
+    # run store at the edge (site/build.py read_case_outputs), never kept for every row.
+    outputs: dict[tuple[str, str], str] = field(default_factory=dict)
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     def once(self, key: Any, compute: Callable[[], T]) -> T:

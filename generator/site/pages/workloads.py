@@ -320,8 +320,9 @@ def workload_page(data: SiteData, plan: SitePlan, w: Workload) -> str:
                 f"What the checks found: {esc_md(f['what'] or f['failure_kind'])}",
                 "",
             ]
-            if f["excerpt"]:
-                out += [pre(f["excerpt"], excerpt, "full text on the case page"), ""]
+            text = data.outputs.get((f.get("run_id", ""), f.get("key", ""))) or f["excerpt"]
+            if text:
+                out += [pre(text, excerpt, "full text on the case page"), ""]
             target = plan.case_pages.get(f["case_id"])
             if target:
                 link = f'<a href="{esc(rel(page, target))}">Case page: every model\'s output and checks</a>'
