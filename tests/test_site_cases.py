@@ -41,6 +41,9 @@ def test_case_pages_compare_and_downloads(site_inputs: dict[str, Path], tmp_path
     reg = load_registry(site_inputs["registry"])
     limit = reg.policy.scoring.case_page_output_chars
     cases, new = _plant(site_inputs, limit)
+    # A model's case list shows 2 rows in its table and links every case below it.
+    policy = site_inputs["registry"] / "policy.yaml"
+    policy.write_text(policy.read_text().replace("case_list_rows_shown: 1000", "case_list_rows_shown: 2"))
     out = tmp_path / "site"
     code, output = build(site_inputs, out)
     assert code == 0, output
@@ -105,7 +108,14 @@ def test_case_pages_compare_and_downloads(site_inputs: dict[str, Path], tmp_path
     lb = pages["leaderboard.html"]
     assert re.search(r'<a href="cases/models/smollm2-135m.html"[^>]*>\d+</a>', lb)
     listing = pages["cases/models/smollm2-135m.html"]
-    assert f'href="../../cases/smoke/{cases[0]}.html"' in listing and f'href="../../runs/{NEW_RUN}.html"' in listing
+    assert f'href="../../runs/{NEW_RUN}.html"' in listing
+    table_html = listing.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    assert table_html.count("<tr") == 2 and f"showing 2 of {len(cases)} rows" in listing
+    every = listing.split('id="every-case-by-result"', 1)[1]
+    for case in cases:
+        assert f'href="../../cases/smoke/{case}.html"' in every, case
+    listed = json.loads((out / "data" / "cases" / "models" / "smollm2-135m--cases.json").read_text())["rows"]
+    assert len(listed) == len(cases)  # the download holds every row
     run_page = pages[f"runs/{NEW_RUN}.html"]
     assert f'href="../cases/smoke/{cases[0]}.html"' in run_page
     assert f'href="../data/runs/{NEW_RUN}/results.jsonl.gz"' in run_page

@@ -39,6 +39,10 @@ class ScoringPolicy(Strict):
         description="A case page shows at most this much of each model's latest output; the rest is "
         "in the run's results.jsonl download (keeps the largest page under the size budget).",
     )
+    case_list_rows_shown: Annotated[int, Field(gt=0)] = Field(
+        description="A model's case list shows at most this many rows in its table (failing cases "
+        "first); every case is still linked below it, by result, and the downloads hold every row."
+    )
     compare_cases_shown: Annotated[int, Field(gt=0)] = Field(
         default=200,
         description="A compare page links at most this many cases of each agreement cell; the counts are "

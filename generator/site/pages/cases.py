@@ -233,13 +233,18 @@ def case_page(
     )
 
 
+def _link_html(cell: Cell | str) -> str:
+    return cell.html if isinstance(cell, Cell) else esc(cell)
+
+
 def model_cases_page(
     data: SiteData, plan: SitePlan, page: str, model_id: str, rows: pd.DataFrame, paths: dict
 ) -> tuple[str, str]:
     """Every case behind a model's leaderboard count, with its latest result and run (title, HTML)."""
     slug = page.rsplit("/", 1)[-1].removesuffix(".md")  # the model's safe slug, as in the path
     title = f"Cases of {slug}"
-    out = [str(Headings()(1, title)), ""]
+    h = Headings()
+    out = [str(h(1, title)), ""]
     out += [
         "<p>The cases behind this model's counts on the leaderboard, role and workload pages: each with "
         "its latest result (latest run, lowest load level, last repeat) and the run it came from.</p>",
@@ -249,6 +254,7 @@ def model_cases_page(
     if runs:
         listed = " · ".join(run_link(page, r) for r in runs)
         out += [f'<p class="opsbench-note">Runs behind these results: {listed}</p>', ""]
+    ordered = rows.sort_values(["accepted", "suite", "case_id"], kind="mergesort")
     table_rows = [
         [
             case_link(page, paths, r.case_id),
@@ -258,12 +264,19 @@ def model_cases_page(
             r.failure_summary if isinstance(r.failure_summary, str) and r.failure_summary else None,
             Cell(_num(r.e2e_s), plain=r.e2e_s),
         ]
-        for r in rows.sort_values(["accepted", "suite", "case_id"], kind="mergesort").itertuples()
+        for r in ordered.itertuples()
     ]
-    out += [
-        plan.table(page, "cases", ["Case", "Suite", "Run", "Accepted", "What failed", "Latency (s)"], table_rows),
-        "",
-    ]
+    shown = data.reg.policy.scoring.case_list_rows_shown
+    headers = ["Case", "Suite", "Run", "Accepted", "What failed", "Latency (s)"]
+    out += [plan.table(page, "cases", headers, table_rows, max_rows=shown), ""]
+    if len(table_rows) > shown:
+        # Every case stays one click away: the rest as links, by result (a link is a tenth of a row).
+        out += [str(h(2, "Every case, by result")), ""]
+        ok = ordered["accepted"].map(lambda v: bool(v) if pd.notna(v) else False)
+        for label, group in (("Not accepted", False), ("Accepted", True)):
+            ids = ordered.loc[ok == group, "case_id"].astype(str).tolist()
+            links = " · ".join(_link_html(case_link(page, paths, c)) for c in ids) or "none"
+            out += [f"<p><b>{label}</b> ({len(ids):,})</p>", f'<p class="opsbench-case-list">{links}</p>', ""]
     return title, "\n".join(out)
 
 
