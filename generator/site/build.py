@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +38,8 @@ from generator.site.html import split_raw
 from generator.site.pages import build_plan, reports
 from generator.site.shell import ShellError, shell_sources, stamp
 
-# Beside the site: compressed run downloads kept between builds (SiteWriter.gzip_copy).
+# Beside the site: what a build can reuse from the last one (compressed run downloads, chart
+# SVGs, the Vega bundle), each named by what it was made from.
 CACHE_DIR = ".opsbench-cache"
 
 
@@ -170,6 +172,24 @@ def _vega_bundle() -> str:
     return vlc.javascript_bundle()
 
 
+def _cached_text(cache: Path, kind: str, key: str, make: Callable[[], str]) -> str:
+    """A generated text kept in the build cache under its inputs' hash (the Vega bundle of one
+    vl-convert version, a chart's SVG of one spec): made once, then read back."""
+    import vl_convert as vlc
+
+    digest = hashlib.sha256(f"{vlc.__version__}\0{key}".encode()).hexdigest()[:32]
+    path = cache / kind / f"{digest}.txt"
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        pass
+    text = make()
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, text)
+    return text
+
+
 def _source_date_epoch(manifests: list) -> str:
     """Dates in mkdocs' sitemap come from the data, not the clock, so builds are reproducible."""
     if not manifests:
@@ -281,6 +301,7 @@ def build_site(
                 target.write_text(json.dumps(blocks, ensure_ascii=False), encoding="utf-8")
         for rel, text in sorted(plan.data_files.items()):
             writer.text(rel, text)
+        cache = out_dir.parent / CACHE_DIR
         folders = {f.name: f for f in list_run_folders(runs_dir)}
         for run_id, rel_dir in sorted(plan.run_downloads.items()):
             folder = folders.get(run_id)
@@ -290,12 +311,13 @@ def build_site(
                 if not (folder / name).is_file():
                     continue
                 if name.endswith(".jsonl"):
-                    writer.gzip_copy(f"{rel_dir}/{name}.gz", folder / name, cache=out_dir.parent / CACHE_DIR)
+                    writer.gzip_copy(f"{rel_dir}/{name}.gz", folder / name, cache=cache / "downloads")
                 else:
                     writer.copy(f"{rel_dir}/{name}", folder / name)
         for chart in plan.charts:
-            writer.text(f"charts/{chart.name}.svg", chart.svg())
-        writer.text("assets/vendor/vega-bundle.js", _vega_bundle())
+            spec = json.dumps(chart.spec, sort_keys=True, default=str)
+            writer.text(f"charts/{chart.name}.svg", _cached_text(cache, "charts", spec, chart.svg))
+        writer.text("assets/vendor/vega-bundle.js", _cached_text(cache, "vega", "bundle", _vega_bundle))
 
         yaml = YAML(typ="safe")
         config = yaml.load(config_file.read_text(encoding="utf-8")) or {}
