@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import posixpath
 import re
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -14,6 +16,7 @@ from generator.analysis.leaderboard import evidence_cells
 from generator.registry.loader import load_registry
 from generator.runs.scan import scan_runs
 from generator.site.html import pre
+from generator.site.pages import build_plan
 from tests.synth import write_run
 from tests.test_site import all_html, build
 
@@ -179,3 +182,78 @@ def test_latest_results_picks_latest_run_lowest_level_last_repeat() -> None:
     assert len(latest) == 1
     r = latest.iloc[0]
     assert (r["run_id"], r["concurrency"], r["repeat"], r["runs_with_case"]) == ("r2", 1, 2, 2)
+
+
+# --------------------------------------------------------------------------- figures link to runs and cases
+
+_GROUP_LINK = re.compile(r'<a href="([^"]+)" title="the cases and runs behind [^"]*">(\d+)</a>')
+
+
+def _plan(inputs: dict[str, Path]) -> tuple[Any, Any, Any]:
+    """The site plan (every page's Markdown) without running MkDocs."""
+    reg = load_registry(inputs["registry"])
+    store = scan_runs(inputs["runs"])
+    plan, data = build_plan(reg, store.results, store.manifests, store.summaries, store.perf)
+    return reg, plan, data
+
+
+def _docs_path(page: str, href: str) -> str:
+    """The docs file a relative link of a generated page names (pages link .html, plan keys are .md)."""
+    path = posixpath.normpath(posixpath.join(posixpath.dirname(page), href))
+    return path.removesuffix(".html") + ".md" if path.endswith(".html") else path
+
+
+def _check_group_links(plan: Any, reg: Any, page: str, text: str, by: str) -> int:
+    """Each by-``by`` count on ``text`` links to a case list of exactly that many cases, all of the group."""
+    case_of = {
+        f"cases/{suite}/{c.id}.md": {"suite": suite, "role": c.role, "workload": c.workload}
+        for suite, c in reg.all_cases()
+    }
+    n = 0
+    for href, count in _GROUP_LINK.findall(text):
+        target = _docs_path(page, href)
+        if f"/{by}-" not in target:
+            continue
+        n += 1
+        listing = plan.pages[target]  # a KeyError is a link to a page the site does not have
+        assert f'data-rows="{count}"' in listing, (target, count)
+        value = listing.split(f"in {by} <code>")[1].split("</code>")[0]
+        listed = {_docs_path(target, h) for h in re.findall(r'href="([^"]+)"', listing)}
+        cases = [case_of[p] for p in listed if p in case_of]
+        assert len(cases) == int(count) and all(c[by] == value for c in cases), (target, value)
+    return n
+
+
+def test_figures_link_to_their_runs_and_case_lists(site_inputs: dict[str, Path]) -> None:
+    """Model, leaderboard and workload figures: every count links the list of exactly the cases it
+    counts, and every row names the runs its figures come from."""
+    _plant(site_inputs, 100)
+    reg, plan, data = _plan(site_inputs)
+    page = "models/gemma3-270m.md"
+    text = plan.pages[page]
+    targets = {_docs_path(page, h) for h in re.findall(r'href="([^"#]+)"', text) if "://" not in h}
+    linked = {t for t in targets if t.startswith(("runs/", "cases/"))}
+    assert linked and linked <= set(plan.pages)
+    assert {f"runs/{OLD_RUN}.md", f"runs/{NEW_RUN}.md", "cases/models/gemma3-270m.md"} <= targets
+    for by in ("role", "workload"):
+        section = text.split(f"## Results by {by}")[1].split("\n## ")[0]
+        rows = data.board_of("model_id", "gemma3-270m", [by])
+        assert _check_group_links(plan, reg, page, section, by) == len(rows) > 0
+        # The runs column: optional (behind the column toggle), each run linked to its page.
+        assert '<th scope="col" data-col="' in section and 'class="opsbench-opt">Runs</th>' in section
+        assert f'href="../runs/{NEW_RUN}.html"' in section.split('data-label="Runs"')[1]
+    levels = text.split("## Under load")[1].split("\n## ")[0]
+    assert f'href="../runs/{OLD_RUN}.html"' in levels and f'href="../runs/{NEW_RUN}.html"' in levels
+
+    board = plan.pages["leaderboard.md"]
+    for by in ("role", "suite", "workload"):
+        section = board.split(f"## By {by}")[1].split("\n## ")[0]
+        assert _check_group_links(plan, reg, "leaderboard.md", section, by) == len(data.board([by])) > 0
+    overall = board.split("## Overall")[1].split("\n## ")[0]
+    assert f'href="runs/{NEW_RUN}.html"' in overall
+
+    workload = next(c.workload for c in reg.suites["smoke"].cases if c.workload)
+    wpage = f"workloads/{workload}.md"
+    decisions = plan.pages[wpage].split("## Decision")[1].split("\n## ")[0]
+    assert _check_group_links(plan, reg, wpage, decisions, "workload") == 2  # both models ran its cases
+    assert f'href="../runs/{NEW_RUN}.html"' in decisions

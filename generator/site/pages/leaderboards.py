@@ -14,7 +14,7 @@ PAGE = "leaderboard.md"
 
 
 def leaderboard_page(data: SiteData, plan: SitePlan) -> str:
-    reg, df = data.reg, data.df
+    df = data.df
     out = ["# Leaderboard", ""]
     if df.empty:
         return "\n".join([*out, "No runs yet.", ""])
@@ -32,7 +32,7 @@ def leaderboard_page(data: SiteData, plan: SitePlan) -> str:
         "",
         "## Overall",
         "",
-        board_table(plan, reg, PAGE, "overall", overall, ["sources"]),
+        board_table(plan, data, PAGE, "overall", overall, ["sources"]),
         "",
         plan.chart(PAGE, acceptance_vs_latency(overall)),
         "",
@@ -49,7 +49,7 @@ def leaderboard_page(data: SiteData, plan: SitePlan) -> str:
         board = data.board([by])
         if board.empty:
             continue
-        out += [f"## {title}", "", board_table(plan, reg, PAGE, f"by-{by}", board, [by]), ""]
+        out += [f"## {title}", "", board_table(plan, data, PAGE, f"by-{by}", board, [by]), ""]
     out += ingested_summaries(data, plan, PAGE)
     return "\n".join(out)
 
