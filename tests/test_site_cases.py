@@ -6,6 +6,7 @@ import gzip
 import json
 import posixpath
 import re
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -186,7 +187,7 @@ def test_latest_results_picks_latest_run_lowest_level_last_repeat() -> None:
 
 # --------------------------------------------------------------------------- figures link to runs and cases
 
-_GROUP_LINK = re.compile(r'<a href="([^"]+)" title="the cases and runs behind [^"]*">(\d+)</a>')
+_GROUP_LINK = re.compile(r'<a href="([^"]+)" title="the cases and runs behind [^"]* for (\w+) ([^"]+)">(\d+)</a>')
 
 
 def _plan(inputs: dict[str, Path]) -> tuple[Any, Any, Any]:
@@ -203,25 +204,24 @@ def _docs_path(page: str, href: str) -> str:
     return path.removesuffix(".html") + ".md" if path.endswith(".html") else path
 
 
-def _check_group_links(plan: Any, reg: Any, page: str, text: str, by: str) -> int:
-    """Each by-``by`` count on ``text`` links to a case list of exactly that many cases, all of the group."""
+def _check_group_links(plan: Any, reg: Any, page: str, text: str, by: str) -> set[str]:
+    """Each by-``by`` count on ``text`` links to a list of exactly that many cases, all of its group
+    (the group's own list, or the model's whole list when the group is all of its cases)."""
     case_of = {
         f"cases/{suite}/{c.id}.md": {"suite": suite, "role": c.role, "workload": c.workload}
         for suite, c in reg.all_cases()
     }
-    n = 0
-    for href, count in _GROUP_LINK.findall(text):
+    targets = set()
+    for href, group, value, count in _GROUP_LINK.findall(text):
+        assert group == by, (group, by)
         target = _docs_path(page, href)
-        if f"/{by}-" not in target:
-            continue
-        n += 1
+        targets.add(target)
         listing = plan.pages[target]  # a KeyError is a link to a page the site does not have
         assert f'data-rows="{count}"' in listing, (target, count)
-        value = listing.split(f"in {by} <code>")[1].split("</code>")[0]
         listed = {_docs_path(target, h) for h in re.findall(r'href="([^"]+)"', listing)}
         cases = [case_of[p] for p in listed if p in case_of]
-        assert len(cases) == int(count) and all(c[by] == value for c in cases), (target, value)
-    return n
+        assert len(cases) == int(count) and all(c[by] == unescape(value) for c in cases), (target, value)
+    return targets
 
 
 def test_figures_link_to_their_runs_and_case_lists(site_inputs: dict[str, Path]) -> None:
@@ -238,22 +238,29 @@ def test_figures_link_to_their_runs_and_case_lists(site_inputs: dict[str, Path])
     for by in ("role", "workload"):
         section = text.split(f"## Results by {by}")[1].split("\n## ")[0]
         rows = data.board_of("model_id", "gemma3-270m", [by])
-        assert _check_group_links(plan, reg, page, section, by) == len(rows) > 0
+        lists = _check_group_links(plan, reg, page, section, by)
+        assert len(lists) == len(rows) > 1 and all(f"/gemma3-270m/{by}-" in t for t in lists)
         # The runs column: optional (behind the column toggle), each run linked to its page.
-        assert '<th scope="col" data-col="' in section and 'class="opsbench-opt">Runs</th>' in section
+        assert 'class="opsbench-opt">Runs</th>' in section
         assert f'href="../runs/{NEW_RUN}.html"' in section.split('data-label="Runs"')[1]
     levels = text.split("## Under load")[1].split("\n## ")[0]
     assert f'href="../runs/{OLD_RUN}.html"' in levels and f'href="../runs/{NEW_RUN}.html"' in levels
 
     board = plan.pages["leaderboard.md"]
+    lists = {}
     for by in ("role", "suite", "workload"):
         section = board.split(f"## By {by}")[1].split("\n## ")[0]
-        assert _check_group_links(plan, reg, "leaderboard.md", section, by) == len(data.board([by])) > 0
+        lists[by] = _check_group_links(plan, reg, "leaderboard.md", section, by)
+    assert len(lists["role"]) == len(data.board(["role"])) > 1
+    assert len(lists["workload"]) == len(data.board(["workload"])) > 1
+    # Every case ran in one suite: its by-suite count is the model's whole list (no copy written).
+    assert lists["suite"] == {"cases/models/gemma3-270m.md", "cases/models/smollm2-135m.md"}
+    assert not [p for p in plan.pages if "/suite-" in p]
     overall = board.split("## Overall")[1].split("\n## ")[0]
     assert f'href="runs/{NEW_RUN}.html"' in overall
 
     workload = next(c.workload for c in reg.suites["smoke"].cases if c.workload)
     wpage = f"workloads/{workload}.md"
     decisions = plan.pages[wpage].split("## Decision")[1].split("\n## ")[0]
-    assert _check_group_links(plan, reg, wpage, decisions, "workload") == 2  # both models ran its cases
+    assert len(_check_group_links(plan, reg, wpage, decisions, "workload")) == 2  # both models ran its cases
     assert f'href="../runs/{NEW_RUN}.html"' in decisions

@@ -28,20 +28,23 @@ RUNS_SHOWN = 5
 
 
 def _group_paths(data: SiteData, plan: SitePlan) -> dict[tuple[str, str, str], str]:
-    """(model, group, value) → its case list page, for every pair that has a result."""
+    """(model, group, value) → its case list page, for every pair that has a result, except where
+    the group is all of the model's cases (its whole list says the same: no copy is written)."""
     out: dict[tuple[str, str, str], str] = {}
     if data.df.empty:
         return out
     for by in GROUPS:
         if by not in data.df.columns:
             continue
-        pairs = data.df[["model_id", by]].dropna().astype(str).drop_duplicates()
-        for model, g in pairs.groupby("model_id", sort=True):
+        seen = data.df[["model_id", by]].drop_duplicates()
+        for model, g in seen.groupby("model_id", sort=True, observed=True):
             base = plan.model_case_pages.get(str(model))
-            if base is None:
+            values = sorted(set(g[by].dropna().astype(str)))
+            # One group holding every case of the model is the model's whole list: link that one.
+            if base is None or (len(values) == 1 and g[by].notna().all()):
                 continue
             taken: set[str] = set()
-            for value in sorted(g[by]):
+            for value in values:
                 out[(str(model), by, value)] = f"{base.removesuffix('.md')}/{by}-{safe_slug(value, taken, by)}.md"
     return out
 
@@ -74,30 +77,31 @@ def count_cell(
 
 
 def runs_of(data: SiteData, keys: Sequence[str]) -> dict[tuple[str, ...], list[str]]:
-    """Key values → the runs with a result there (oldest first by id), for ``keys`` of the evidence
-    table (``["model_id"]``, ``["model_id", "role"]``, ``["model_id", "concurrency"]`` ...)."""
+    """Key values → the runs with a result there, oldest first (the manifests' order), for ``keys``
+    of the evidence table (``["model_id"]``, ``["model_id", "role"]``, ``["model_id", "concurrency"]``)."""
 
     def compute() -> dict[tuple[str, ...], list[str]]:
         if data.df.empty:
             return {}
-        pairs = data.df[[*keys, "run_id"]].dropna().astype(str).drop_duplicates()
+        order = {m.run_id: i for i, m in enumerate(data.manifests)}
+        pairs = data.df[[*keys, "run_id"]].drop_duplicates().dropna().astype(str).drop_duplicates()
         out: dict[tuple[str, ...], list[str]] = {}
-        for row in pairs.sort_values([*keys, "run_id"], kind="mergesort").itertuples(index=False):
+        for row in pairs.itertuples(index=False):
             out.setdefault(tuple(row[:-1]), []).append(row[-1])
-        return out
+        return {k: sorted(v, key=lambda r: (order.get(r, len(order)), r)) for k, v in sorted(out.items())}
 
     return data.once(("runs_of", *keys), compute)
 
 
 def runs_cell(page: str, runs: Sequence[str], more: str | None = None) -> Cell | str:
-    """Links to the run pages behind a figure; past :data:`RUNS_SHOWN`, "+N more" links ``more``
-    (a case list, which names every run). The download holds every run id."""
+    """Links to the run pages behind a figure: the latest :data:`RUNS_SHOWN`, then "+N earlier"
+    linking ``more`` (a case list, which names every run). The download holds every run id."""
     if not runs:
         return "—"
-    links = [str(run_link(page, r)) for r in runs[:RUNS_SHOWN]]
+    links = [str(run_link(page, r)) for r in runs[-RUNS_SHOWN:]]
     rest = len(runs) - RUNS_SHOWN
     if rest > 0:
-        label = f"+{rest} more"
+        label = f"+{rest} earlier"
         links.append(f'<a href="{esc(rel(page, more))}">{esc(label)}</a>' if more else esc(label))
     return Cell(" · ".join(links), sort=len(runs), plain="; ".join(runs))
 
@@ -110,15 +114,14 @@ def row_runs(data: SiteData, plan: SitePlan, page: str, model_id: str, by: str |
 
 
 def runs_line(data: SiteData, plan: SitePlan, page: str, model_id: str) -> str:
-    """One paragraph naming every run behind a model's figures and linking its case list."""
-    runs = runs_of(data, ["model_id"]).get((model_id,), [])
-    if not runs:
-        return ""
-    listed = " · ".join(str(run_link(page, r)) for r in runs)
+    """One paragraph naming the runs behind a model's figures and linking its case list."""
     target = plan.model_case_pages.get(model_id)
+    runs = runs_cell(page, runs_of(data, ["model_id"]).get((model_id,), []), target)
+    if not isinstance(runs, Cell):
+        return ""
     link = f'<a href="{esc(rel(page, target))}">case list</a>' if target else ""
     cases = f" Every case and the run its result came from: {link}." if target else ""
-    return f'<p class="opsbench-note">The figures on this page come from these runs: {listed}.{cases}</p>'
+    return f'<p class="opsbench-note">The figures on this page come from these runs: {runs.html}.{cases}</p>'
 
 
 def add_group_case_lists(data: SiteData, plan: SitePlan, latest: pd.DataFrame, paths: dict[str, str]) -> None:
@@ -127,7 +130,7 @@ def add_group_case_lists(data: SiteData, plan: SitePlan, latest: pd.DataFrame, p
     if not targets or latest.empty:
         return
     attrs = data.df[["suite", "case_id", *[g for g in GROUPS if g != "suite" and g in data.df.columns]]]
-    attrs = attrs.astype(str).drop_duplicates(["suite", "case_id"])
+    attrs = attrs.drop_duplicates(["suite", "case_id"]).astype(str)
     rows = latest.assign(suite=latest["suite"].astype(str), case_id=latest["case_id"].astype(str))
     rows = rows.merge(attrs, on=["suite", "case_id"], how="left")
     written: set[str] = set()
