@@ -18,7 +18,7 @@ import pandas as pd
 
 from generator.analysis.cases import safe_slug
 from generator.site.html import Cell, esc
-from generator.site.pages.cases import model_cases_page, run_link
+from generator.site.pages.cases import NO_SEARCH, case_link_html, run_link
 from generator.site.pages.context import SiteData
 from generator.site.plan import SitePlan, rel
 
@@ -83,7 +83,7 @@ def runs_of(data: SiteData, keys: Sequence[str]) -> dict[tuple[str, ...], list[s
     def compute() -> dict[tuple[str, ...], list[str]]:
         if data.df.empty:
             return {}
-        order = {m.run_id: i for i, m in enumerate(data.manifests)}
+        order = data_order(data)
         pairs = data.df[[*keys, "run_id"]].drop_duplicates().dropna().astype(str).drop_duplicates()
         out: dict[tuple[str, ...], list[str]] = {}
         for row in pairs.itertuples(index=False):
@@ -124,6 +124,54 @@ def runs_line(data: SiteData, plan: SitePlan, page: str, model_id: str) -> str:
     return f'<p class="opsbench-note">The figures on this page come from these runs: {runs.html}.{cases}</p>'
 
 
+def _verdict(r: Any) -> str:
+    if r.status == "failed":
+        return "hard failure"
+    return "accepted" if pd.notna(r.accepted) and bool(r.accepted) else "not accepted"
+
+
+def group_cases_page(
+    data: SiteData, plan: SitePlan, page: str, model_id: str, scope: tuple[str, str], rows: pd.DataFrame, paths: dict
+) -> str:
+    """The cases of one model in one role, workload or suite, by verdict, with the runs they came from.
+
+    Links only, no table: the model's whole list (linked at the top) holds each case's result, run and
+    the downloads, so a group page stays a few bytes per case however large the archive grows.
+    """
+    by, value = scope
+    model_slug, slug = page.rsplit("/", 2)[-2], page.rsplit("/", 1)[-1].removesuffix(".md")
+    whole = plan.model_case_pages.get(model_id)
+    every = f' (<a href="{esc(rel(page, whole))}">all of its cases, with each result and run</a>)' if whole else ""
+    out = [
+        NO_SEARCH + f"# Cases of {model_slug}: {slug}",  # safe slugs: the title passes through striptags
+        "",
+        f'<p class="opsbench-scope">The {len(rows)} case(s) of <code>{esc(model_id)}</code> in {esc(by)} '
+        f"<code>{esc(value)}</code>{every}: what its by-{esc(by)} counts and figures on the leaderboard, model "
+        "and workload pages are computed from. Each case's latest result (latest run, lowest load level, last "
+        "repeat) decides the group it is listed in.</p>",
+        "",
+    ]
+    # Every run with a result in the group: the board pools them all (runs pool as repeats).
+    runs = runs_of(data, ["model_id", by]).get((model_id, value), [])
+    if runs:
+        listed = " · ".join(run_link(page, r) for r in runs)
+        out += [f'<p class="opsbench-note">Runs behind these figures: {listed}</p>', ""]
+    verdicts = [_verdict(r) for r in rows.itertuples()]
+    for verdict in ("not accepted", "hard failure", "accepted"):
+        ids = sorted(str(c) for c, v in zip(rows["case_id"], verdicts, strict=True) if v == verdict)
+        if ids:
+            links = " · ".join(case_link_html(page, paths, c) for c in ids)
+            out += [f"## {verdict.capitalize()} ({len(ids)})", "", f"<p>{links}</p>", ""]
+    if not len(rows):
+        out += ["No results.", ""]
+    return "\n".join(out)
+
+
+def data_order(data: SiteData) -> dict[str, int]:
+    """Run id → its place in the manifests' order (oldest first)."""
+    return data.once("run_order", lambda: {m.run_id: i for i, m in enumerate(data.manifests)})
+
+
 def add_group_case_lists(data: SiteData, plan: SitePlan, latest: pd.DataFrame, paths: dict[str, str]) -> None:
     """Write one case list per (model, role / workload / suite) pair that the path table names."""
     targets = group_paths(data, plan)
@@ -140,8 +188,8 @@ def add_group_case_lists(data: SiteData, plan: SitePlan, latest: pd.DataFrame, p
         for (model, value), g in rows.groupby(["model_id", by], sort=True, observed=True):
             page = targets.get((str(model), by, str(value)))
             if page is not None:
-                plan.add(page, model_cases_page(data, plan, page, str(model), g, paths, scope=(by, str(value))))
+                plan.add(page, group_cases_page(data, plan, page, str(model), (by, str(value)), g, paths))
                 written.add(page)
     for (model, by, value), page in sorted(targets.items()):
         if page not in written:  # a link names it: an empty list beats a broken link
-            plan.add(page, model_cases_page(data, plan, page, model, rows.iloc[0:0], paths, scope=(by, value)))
+            plan.add(page, group_cases_page(data, plan, page, model, (by, value), rows.iloc[0:0], paths))

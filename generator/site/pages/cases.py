@@ -231,37 +231,15 @@ def case_page(
     )
 
 
-def model_cases_page(
-    data: SiteData,
-    plan: SitePlan,
-    page: str,
-    model_id: str,
-    rows: pd.DataFrame,
-    paths: dict,
-    scope: tuple[str, str] | None = None,
-) -> str:
-    """Every case behind a model's leaderboard count, with its latest result and run; with
-    ``scope`` (group, value), only that role's, workload's or suite's cases (pages.caselists)."""
+def model_cases_page(data: SiteData, plan: SitePlan, page: str, model_id: str, rows: pd.DataFrame, paths: dict) -> str:
+    """Every case behind a model's leaderboard count, with its latest result and run."""
     slug = page.rsplit("/", 1)[-1].removesuffix(".md")  # safe: the title passes through striptags
-    if scope is None:
-        out = [f"# Cases of {slug}", ""]
-        out += [
-            "The cases behind this model's counts on the leaderboard, role and workload pages: each with "
-            "its latest result (latest run, lowest load level, last repeat) and the run it came from.",
-            "",
-        ]
-    else:
-        by, value = scope
-        whole = plan.model_case_pages.get(model_id)
-        out = [f"# Cases of {page.rsplit('/', 2)[-2]}: {slug}", ""]
-        every = f' (<a href="{esc(rel(page, whole))}">all of its cases</a>)' if whole else ""
-        out += [
-            f"<p>The cases of <code>{esc(model_id)}</code> in {esc(by)} <code>{esc(value)}</code>{every}: the "
-            "ones its by-" + esc(by) + " counts and figures on the leaderboard, model and workload pages are "
-            "computed from, each with its latest result (latest run, lowest load level, last repeat) and the run "
-            "it came from.</p>",
-            "",
-        ]
+    out = [f"# Cases of {slug}", ""]
+    out += [
+        "The cases behind this model's counts on the leaderboard, role and workload pages: each with "
+        "its latest result (latest run, lowest load level, last repeat) and the run it came from.",
+        "",
+    ]
     runs = sorted(set(rows["run_id"].astype(str)))
     if runs:
         listed = " · ".join(run_link(page, r) for r in runs)
