@@ -237,6 +237,8 @@ def env_line(m: Manifest) -> str:
 
 def ingested_perf(data: Any, plan: SitePlan, page: str, model_id: str | None = None) -> list[str]:
     """Serving measurements from other harnesses (llama-bench, vLLM, GuideLLM), labelled by source."""
+    from generator.site.pages.caselists import runs_cell  # see board_table
+
     p = data.perf
     if model_id is not None:
         p = p[p["model_id"] == model_id]
@@ -266,6 +268,7 @@ def ingested_perf(data: Any, plan: SitePlan, page: str, model_id: str | None = N
                 fmt_num(r.tpot_p50_ms, 2),
                 fmt_num(r.e2el_p50_ms, 0),
                 r.hardware or "—",
+                runs_cell(page, [str(r.run_id)]),
             ]
         )
     slug = "ingested-perf"
@@ -288,6 +291,7 @@ def ingested_perf(data: Any, plan: SitePlan, page: str, model_id: str | None = N
                 "TPOT p50 (ms)",
                 "E2E p50 (ms)",
                 "Hardware",
+                "Runs",
             ],
             rows,
             max_rows=300,

@@ -15,6 +15,7 @@ from generator.analysis.promotion import PROMOTION_TEST_NOTE
 from generator.execute.checks import CHECK_DESCRIPTIONS
 from generator.registry.schema import CHECK_CATEGORY, Check, PolicyFile
 from generator.site.html import Cell, esc
+from generator.site.pages.common import inline_md
 from generator.site.pages.context import SiteData
 from generator.site.plan import SitePlan
 from generator.site.templates import Markup, render
@@ -116,7 +117,7 @@ def _policy_rows(section: str, model: BaseModel, prefix: str = "") -> list[list[
         if isinstance(value, BaseModel):
             rows += _policy_rows(section, value, f"{key}.")
             continue
-        meaning = info.description or MEANINGS.get(f"{section}.{key}", "—")
+        meaning = inline_md(info.description or MEANINGS.get(f"{section}.{key}"))
         rows.append([Cell(f"<code>{esc(key)}</code>", plain=key), _fmt(value), meaning])
     return rows
 
@@ -152,7 +153,7 @@ def methodology_page(data: SiteData, plan: SitePlan) -> str:
     sections = [
         {
             "name": name,
-            "intro": SECTION_INTROS.get(name, ""),
+            "intro": Markup(inline_md(SECTION_INTROS[name]).html) if name in SECTION_INTROS else "",
             "table": Markup(
                 plan.table(PAGE, f"policy-{name}", ["Setting", "Value", "What it does"], srows, sortable=False)
             ),
