@@ -266,3 +266,5 @@ def test_figures_link_to_their_runs_and_case_lists(site_inputs: dict[str, Path])
     decisions = plan.pages[wpage].split("## Decision")[1].split("\n## ")[0]
     assert len(_check_group_links(plan, reg, wpage, decisions, "workload")) == 2  # both models ran its cases
     assert f'href="../runs/{NEW_RUN}.html"' in decisions
+    gates = plan.pages[wpage].split("## Gates")[1].split("\n## ")[0].split("The cases and runs behind each column:")[1]
+    assert f'href="../cases/models/gemma3-270m/workload-{workload}.html"' in gates
