@@ -200,13 +200,14 @@ def _plan(inputs: dict[str, Path]) -> tuple[Any, Any, Any]:
 
 def _docs_path(page: str, href: str) -> str:
     """The docs file a relative link of a generated page names (pages link .html, plan keys are .md)."""
-    path = posixpath.normpath(posixpath.join(posixpath.dirname(page), href))
+    path = posixpath.normpath(posixpath.join(posixpath.dirname(page), href.partition("#")[0]))
     return path.removesuffix(".html") + ".md" if path.endswith(".html") else path
 
 
 def _check_group_links(plan: Any, reg: Any, page: str, text: str, by: str) -> set[str]:
     """Each by-``by`` count on ``text`` links to a list of exactly that many cases, all of its group
-    (the group's own list, or the model's whole list when the group is all of its cases)."""
+    (the group's section of the model's by-group page, or the model's whole list when the group is
+    all of its cases). Returns the targets, ``page.md#anchor``."""
     case_of = {
         f"cases/{suite}/{c.id}.md": {"suite": suite, "role": c.role, "workload": c.workload}
         for suite, c in reg.all_cases()
@@ -214,9 +215,11 @@ def _check_group_links(plan: Any, reg: Any, page: str, text: str, by: str) -> se
     targets = set()
     for href, group, value, count in _GROUP_LINK.findall(text):
         assert group == by, (group, by)
-        target = _docs_path(page, href)
-        targets.add(target)
+        target, anchor = _docs_path(page, href), href.partition("#")[2]
+        targets.add(f"{target}#{anchor}" if anchor else target)
         listing = plan.pages[target]  # a KeyError is a link to a page the site does not have
+        if anchor:  # the section under that id, up to the next one
+            listing = listing.split(f'<h2 id="{anchor}">')[1].split("<h2 ")[0]
         listed = {_docs_path(target, h) for h in re.findall(r'href="([^"]+)"', listing)}
         cases = [case_of[p] for p in listed if p in case_of]
         assert len(cases) == int(count) and all(c[by] == unescape(value) for c in cases), (target, value)
@@ -238,13 +241,13 @@ def test_figures_link_to_their_runs_and_case_lists(site_inputs: dict[str, Path])
         section = text.split(f"## Results by {by}")[1].split("\n## ")[0]
         rows = data.board_of("model_id", "gemma3-270m", [by])
         lists = _check_group_links(plan, reg, page, section, by)
-        assert len(lists) == len(rows) > 1 and all(f"/gemma3-270m/{by}-" in t for t in lists)
+        assert len(lists) == len(rows) > 1 and all(f"/gemma3-270m/by-{by}.md#{by}-" in t for t in lists)
         # The runs column: optional (behind the column toggle), each run linked to its page.
         assert 'class="opsbench-opt">Runs</th>' in section
         assert f'href="../runs/{NEW_RUN}.html"' in section.split('data-label="Runs"')[1]
     # A group's list names every run its figures pool (both runs of smoke), not only the latest.
-    group = next(p for p in sorted(plan.pages) if p.startswith("cases/models/gemma3-270m/role-"))
-    assert all(f'href="../../../runs/{r}.html"' in plan.pages[group] for r in (OLD_RUN, NEW_RUN))
+    group = plan.pages["cases/models/gemma3-270m/by-role.md"].split("<h2 ")[1]
+    assert all(f'href="../../../runs/{r}.html"' in group for r in (OLD_RUN, NEW_RUN))
     levels = text.split("## Under load")[1].split("\n## ")[0]
     assert f'href="../runs/{OLD_RUN}.html"' in levels and f'href="../runs/{NEW_RUN}.html"' in levels
 
@@ -257,7 +260,11 @@ def test_figures_link_to_their_runs_and_case_lists(site_inputs: dict[str, Path])
     assert len(lists["workload"]) == len(data.board(["workload"])) > 1
     # Every case ran in one suite: its by-suite count is the model's whole list (no copy written).
     assert lists["suite"] == {"cases/models/gemma3-270m.md", "cases/models/smollm2-135m.md"}
-    assert not [p for p in plan.pages if "/suite-" in p]
+    assert not [p for p in plan.pages if p.endswith("/by-suite.md")]
+    # One page per model and kind of group, whatever the number of roles and workloads.
+    assert sorted(p for p in plan.pages if p.startswith("cases/models/") and p.count("/") == 3) == [
+        f"cases/models/{m}/by-{by}.md" for m in ("gemma3-270m", "smollm2-135m") for by in ("role", "workload")
+    ]
     overall = board.split("## Overall")[1].split("\n## ")[0]
     assert f'href="runs/{NEW_RUN}.html"' in overall
 
@@ -267,4 +274,4 @@ def test_figures_link_to_their_runs_and_case_lists(site_inputs: dict[str, Path])
     assert len(_check_group_links(plan, reg, wpage, decisions, "workload")) == 2  # both models ran its cases
     assert f'href="../runs/{NEW_RUN}.html"' in decisions
     gates = plan.pages[wpage].split("## Gates")[1].split("\n## ")[0].split("The cases and runs behind each column:")[1]
-    assert f'href="../cases/models/gemma3-270m/workload-{workload}.html"' in gates
+    assert f'href="../cases/models/gemma3-270m/by-workload.html#workload-{workload}"' in gates

@@ -3,10 +3,11 @@ links to, and the "Runs" cell of a row.
 
 A model's whole case list is ``cases/models/<model>.md`` (:mod:`generator.site.pages.drill`);
 a count on a board grouped by role, workload or suite counts only that group's cases, so it
-links to ``cases/models/<model>/<group>-<value>.md``, which lists exactly those cases with the
-run each result came from. Paths come from safe slugs (contributor text is never a path), and
-both the links and the pages read the one path table, so a link never names a page that is not
-written.
+links to its section of ``cases/models/<model>/by-<group>.md`` (``#<group>-<value>``), which
+lists exactly those cases and the runs behind them. One page per model and kind of group, not
+one per value: the page count, which is what a build pays for, grows with the models only.
+Paths and anchors come from safe slugs (contributor text is never a path), and the links and the
+pages read the one table, so a link never names a page or section that is not written.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ RUNS_SHOWN = 5
 
 
 def _group_paths(data: SiteData, plan: SitePlan) -> dict[tuple[str, str, str], str]:
-    """(model, group, value) → its case list page, for every pair that has a result, except where
-    the group is all of the model's cases (its whole list says the same: no copy is written)."""
+    """(model, group, value) → ``page.md#anchor`` of its case list, for every pair that has a result,
+    except where the group is all of the model's cases (its whole list says the same)."""
     out: dict[tuple[str, str, str], str] = {}
     if data.df.empty:
         return out
@@ -44,8 +45,9 @@ def _group_paths(data: SiteData, plan: SitePlan) -> dict[tuple[str, str, str], s
             if base is None or (len(values) == 1 and g[by].notna().all()):
                 continue
             taken: set[str] = set()
+            page = f"{base.removesuffix('.md')}/by-{by}.md"
             for value in values:
-                out[(str(model), by, value)] = f"{base.removesuffix('.md')}/{by}-{safe_slug(value, taken, by)}.md"
+                out[(str(model), by, value)] = f"{page}#{by}-{safe_slug(value, taken, by)}"
     return out
 
 
@@ -54,8 +56,14 @@ def group_paths(data: SiteData, plan: SitePlan) -> dict[tuple[str, str, str], st
     return data.once("group_case_paths", lambda: _group_paths(data, plan))
 
 
+def link_to(page: str, target: str) -> str:
+    """The relative href from ``page`` to a docs target that may carry an ``#anchor``."""
+    path, _, anchor = target.partition("#")
+    return rel(page, path) + (f"#{anchor}" if anchor else "")
+
+
 def group_target(data: SiteData, plan: SitePlan, model_id: str, by: str | None, value: Any) -> str | None:
-    """The case list behind one board row: the group's list, else the model's whole list."""
+    """The case list behind one board row: the group's section, else the model's whole list."""
     if by is not None and value is not None and not pd.isna(value):
         target = group_paths(data, plan).get((model_id, by, str(value)))
         if target is not None:
@@ -73,7 +81,9 @@ def count_cell(
     if target is None:
         return count
     title = f"the cases and runs behind {model_id}'s figures for {by} {value}"
-    return Cell(f'<a href="{esc(rel(page, target))}" title="{esc(title)}">{esc(count)}</a>', sort=count, plain=count)
+    return Cell(
+        f'<a href="{esc(link_to(page, target))}" title="{esc(title)}">{esc(count)}</a>', sort=count, plain=count
+    )
 
 
 def runs_of(data: SiteData, keys: Sequence[str]) -> dict[tuple[str, ...], list[str]]:
@@ -102,7 +112,7 @@ def runs_cell(page: str, runs: Sequence[str], more: str | None = None) -> Cell |
     rest = len(runs) - RUNS_SHOWN
     if rest > 0:
         label = f"+{rest} earlier"
-        links.append(f'<a href="{esc(rel(page, more))}">{esc(label)}</a>' if more else esc(label))
+        links.append(f'<a href="{esc(link_to(page, more))}">{esc(label)}</a>' if more else esc(label))
     return Cell(" · ".join(links), sort=len(runs), plain="; ".join(runs))
 
 
@@ -130,27 +140,11 @@ def _verdict(r: Any) -> str:
     return "accepted" if pd.notna(r.accepted) and bool(r.accepted) else "not accepted"
 
 
-def group_cases_page(
-    data: SiteData, plan: SitePlan, page: str, model_id: str, scope: tuple[str, str], rows: pd.DataFrame, paths: dict
-) -> str:
-    """The cases of one model in one role, workload or suite, by verdict, with the runs they came from.
-
-    Links only, no table: the model's whole list (linked at the top) holds each case's result, run and
-    the downloads, so a group page stays a few bytes per case however large the archive grows.
-    """
-    by, value = scope
-    model_slug, slug = page.rsplit("/", 2)[-2], page.rsplit("/", 1)[-1].removesuffix(".md")
-    whole = plan.model_case_pages.get(model_id)
-    every = f' (<a href="{esc(rel(page, whole))}">all of its cases, with each result and run</a>)' if whole else ""
-    out = [
-        NO_SEARCH + f"# Cases of {model_slug}: {slug}",  # safe slugs: the title passes through striptags
-        "",
-        f'<p class="opsbench-scope">The {len(rows)} case(s) of <code>{esc(model_id)}</code> in {esc(by)} '
-        f"<code>{esc(value)}</code>{every}: what its by-{esc(by)} counts and figures on the leaderboard, model "
-        "and workload pages are computed from. Each case's latest result (latest run, lowest load level, last "
-        "repeat) decides the group it is listed in.</p>",
-        "",
-    ]
+def _section(
+    data: SiteData, page: str, model_id: str, by: str, value: str, anchor: str, rows: pd.DataFrame, paths: dict
+) -> list[str]:
+    """One group's section: its runs, then its cases by verdict (links only)."""
+    out = [f'<h2 id="{esc(anchor)}">{esc(by.capitalize())} <code>{esc(value)}</code>: {len(rows)} case(s)</h2>', ""]
     # Every run with a result in the group: the board pools them all (runs pool as repeats).
     runs = runs_of(data, ["model_id", by]).get((model_id, value), [])
     if runs:
@@ -161,9 +155,39 @@ def group_cases_page(
         ids = sorted(str(c) for c, v in zip(rows["case_id"], verdicts, strict=True) if v == verdict)
         if ids:
             links = " · ".join(case_link_html(page, paths, c) for c in ids)
-            out += [f"## {verdict.capitalize()} ({len(ids)})", "", f"<p>{links}</p>", ""]
+            out += [f"<p><strong>{esc(verdict.capitalize())} ({len(ids)}):</strong> {links}</p>", ""]
     if not len(rows):
-        out += ["No results.", ""]
+        out += ["<p>No results.</p>", ""]
+    return out
+
+
+def group_cases_page(
+    data: SiteData,
+    plan: SitePlan,
+    page: str,
+    model_id: str,
+    by: str,
+    sections: list[tuple[str, str, pd.DataFrame]],
+    paths: dict,
+) -> str:
+    """The cases of one model per role, workload or suite, by verdict, with the runs behind them.
+
+    Links only, no table: the model's whole list (linked at the top) holds each case's result, run and
+    the downloads, so this page stays a few bytes per case however large the archive grows.
+    """
+    model_slug = page.rsplit("/", 2)[-2]  # safe slug: the title passes through striptags
+    whole = plan.model_case_pages.get(model_id)
+    every = f' (<a href="{esc(rel(page, whole))}">all of its cases, with each result and run</a>)' if whole else ""
+    out = [
+        NO_SEARCH + f"# Cases of {model_slug} by {by}",
+        "",
+        f'<p class="opsbench-scope">The cases of <code>{esc(model_id)}</code> per {esc(by)}{every}: what its '
+        f"by-{esc(by)} counts and figures on the leaderboard, model and workload pages are computed from. Each "
+        "case's latest result (latest run, lowest load level, last repeat) decides where it is listed.</p>",
+        "",
+    ]
+    for value, anchor, rows in sections:
+        out += _section(data, page, model_id, by, value, anchor, rows, paths)
     return "\n".join(out)
 
 
@@ -173,7 +197,7 @@ def data_order(data: SiteData) -> dict[str, int]:
 
 
 def add_group_case_lists(data: SiteData, plan: SitePlan, latest: pd.DataFrame, paths: dict[str, str]) -> None:
-    """Write one case list per (model, role / workload / suite) pair that the path table names."""
+    """Write one page per (model, role / workload / suite) with a section per value the path table names."""
     targets = group_paths(data, plan)
     if not targets or latest.empty:
         return
@@ -181,15 +205,16 @@ def add_group_case_lists(data: SiteData, plan: SitePlan, latest: pd.DataFrame, p
     attrs = attrs.drop_duplicates(["suite", "case_id"]).astype(str)
     rows = latest.assign(suite=latest["suite"].astype(str), case_id=latest["case_id"].astype(str))
     rows = rows.merge(attrs, on=["suite", "case_id"], how="left")
-    written: set[str] = set()
-    for by in GROUPS:
-        if by not in rows.columns:
-            continue
-        for (model, value), g in rows.groupby(["model_id", by], sort=True, observed=True):
-            page = targets.get((str(model), by, str(value)))
-            if page is not None:
-                plan.add(page, group_cases_page(data, plan, page, str(model), (by, str(value)), g, paths))
-                written.add(page)
-    for (model, by, value), page in sorted(targets.items()):
-        if page not in written:  # a link names it: an empty list beats a broken link
-            plan.add(page, group_cases_page(data, plan, page, model, (by, value), rows.iloc[0:0], paths))
+    model_ids = rows["model_id"].astype(str)
+    pages: dict[tuple[str, str, str], list[tuple[str, str, pd.DataFrame]]] = {}
+    groups = {
+        by: {(str(m), str(v)): g for (m, v), g in rows.groupby([model_ids, rows[by].astype(str)], sort=False)}
+        for by in GROUPS
+        if by in rows.columns
+    }
+    for (model, by, value), target in sorted(targets.items()):
+        page, _, anchor = target.partition("#")
+        g = groups.get(by, {}).get((model, value), rows.iloc[0:0])  # a link names it: empty beats broken
+        pages.setdefault((page, model, by), []).append((value, anchor, g))
+    for (page, model, by), sections in sorted(pages.items()):
+        plan.add(page, group_cases_page(data, plan, page, model, by, sections, paths))

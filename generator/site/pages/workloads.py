@@ -10,7 +10,7 @@ from generator.analysis.roi import RoiResult
 from generator.privacy import PRIVATE_LOCALITIES, endpoint_privacy
 from generator.registry.schema import Gate, Workload
 from generator.site.html import Cell, esc, esc_md, fmt_num, pre
-from generator.site.pages.caselists import count_cell, group_target, row_runs
+from generator.site.pages.caselists import count_cell, group_target, link_to, row_runs
 from generator.site.pages.common import finding_cell, fmt_secs, model_link
 from generator.site.pages.context import SiteData
 from generator.site.pages.routing_blocks import chain_section, claims_section, length_section, rails_section
@@ -306,7 +306,7 @@ def workload_page(data: SiteData, plan: SitePlan, w: Workload) -> str:
     behind = [(d.model_id, group_target(data, plan, d.model_id, "workload", w.id)) for d in measured]
     if any(target for _, target in behind):
         links = " · ".join(
-            f'<a href="{esc(rel(page, target))}">{esc(m)}</a>' if target else esc(m) for m, target in behind
+            f'<a href="{esc(link_to(page, target))}">{esc(m)}</a>' if target else esc(m) for m, target in behind
         )
         out += [f'<p class="opsbench-note">The cases and runs behind each column: {links}.</p>', ""]
     routing = data.routing.get(w.id)
