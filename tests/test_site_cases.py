@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import posixpath
 import re
+from html import unescape
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -14,6 +17,7 @@ from generator.analysis.leaderboard import evidence_cells
 from generator.registry.loader import load_registry
 from generator.runs.scan import scan_runs
 from generator.site.html import RAW_OPEN, pre
+from generator.site.pages import build_plan
 from tests.synth import write_run
 from tests.test_site import all_html, build
 
@@ -213,3 +217,100 @@ def test_latest_results_picks_latest_run_lowest_level_last_repeat() -> None:
     assert len(latest) == 1
     r = latest.iloc[0]
     assert (r["run_id"], r["concurrency"], r["repeat"], r["runs_with_case"]) == ("r2", 1, 2, 2)
+
+
+# --------------------------------------------------------------------------- figures link to runs and cases
+
+_GROUP_LINK = re.compile(r'<a href="([^"]+)" title="the cases and runs behind [^"]* for (\w+) ([^"]+)">(\d+)</a>')
+
+
+def _plan(inputs: dict[str, Path]) -> tuple[Any, Any, Any]:
+    """The site plan (every page's Markdown) without running MkDocs."""
+    reg = load_registry(inputs["registry"])
+    store = scan_runs(inputs["runs"])
+    plan, data = build_plan(reg, store.results, store.manifests, store.summaries, store.perf)
+    return reg, plan, data
+
+
+def _docs_path(page: str, href: str) -> str:
+    """The docs file a relative link of a generated page names (pages link .html, plan keys are .md)."""
+    path = posixpath.normpath(posixpath.join(posixpath.dirname(page), href.partition("#")[0]))
+    return path.removesuffix(".html") + ".md" if path.endswith(".html") else path
+
+
+def _check_group_links(plan: Any, reg: Any, page: str, text: str, by: str) -> set[str]:
+    """Each by-``by`` count on ``text`` links to a list of exactly that many cases, all of its group
+    (the group's section of the model's by-group page, or the model's whole list when the group is
+    all of its cases). Returns the targets, ``page.md#anchor``."""
+    case_of = {
+        f"cases/{suite}/{c.id}.md": {"suite": suite, "role": c.role, "workload": c.workload}
+        for suite, c in reg.all_cases()
+    }
+    targets = set()
+    for href, group, value, count in _GROUP_LINK.findall(text):
+        assert group == by, (group, by)
+        target, anchor = _docs_path(page, href), href.partition("#")[2]
+        targets.add(f"{target}#{anchor}" if anchor else target)
+        listing = _page(plan, target)  # a KeyError is a link to a page the site does not have
+        if anchor:  # the section under that id, up to the next one
+            listing = listing.split(f'<h2 id="{anchor}">')[1].split("<h2 ")[0]
+        listed = {_docs_path(target, h) for h in re.findall(r'href="([^"]+)"', listing)}
+        cases = [case_of[p] for p in listed if p in case_of]
+        assert len(cases) == int(count) and all(c[by] == unescape(value) for c in cases), (target, value)
+    return targets
+
+
+def _page(plan: Any, path: str) -> str:
+    """A page's text: Markdown, or the HTML body of a drill-down page."""
+    return plan.pages[path] if path in plan.pages else plan.html_pages[path][1]
+
+
+def test_figures_link_to_their_runs_and_case_lists(site_inputs: dict[str, Path]) -> None:
+    """Model, leaderboard and workload figures: every count links the list of exactly the cases it
+    counts, and every row names the runs its figures come from."""
+    _plant(site_inputs, 100)
+    reg, plan, data = _plan(site_inputs)
+    page = "models/gemma3-270m.md"
+    text = plan.pages[page]
+    targets = {_docs_path(page, h) for h in re.findall(r'href="([^"#]+)"', text) if "://" not in h}
+    linked = {t for t in targets if t.startswith(("runs/", "cases/"))}
+    assert linked and linked <= set(plan.pages) | set(plan.html_pages)
+    assert {f"runs/{OLD_RUN}.md", f"runs/{NEW_RUN}.md", "cases/models/gemma3-270m.md"} <= targets
+    for by in ("role", "workload"):
+        section = text.split(f"## Results by {by}")[1].split("\n## ")[0]
+        rows = data.board_of("model_id", "gemma3-270m", [by])
+        lists = _check_group_links(plan, reg, page, section, by)
+        assert len(lists) == len(rows) > 1 and all(f"/gemma3-270m/by-{by}.md#{by}-" in t for t in lists)
+        # The runs column: optional (behind the column toggle), each run linked to its page.
+        assert 'class="opsbench-opt">Runs</th>' in section
+        assert f'href="../runs/{NEW_RUN}.html"' in section.split('data-label="Runs"')[1]
+    # A group's list names every run its figures pool (both runs of smoke), not only the latest.
+    group = _page(plan, "cases/models/gemma3-270m/by-role.md").split("<h2 ")[1]
+    assert all(f'href="../../../runs/{r}.html"' in group for r in (OLD_RUN, NEW_RUN))
+    levels = text.split("## Under load")[1].split("\n## ")[0]
+    assert f'href="../runs/{OLD_RUN}.html"' in levels and f'href="../runs/{NEW_RUN}.html"' in levels
+
+    board = plan.pages["leaderboard.md"]
+    lists = {}
+    for by in ("role", "suite", "workload"):
+        section = board.split(f"## By {by}")[1].split("\n## ")[0]
+        lists[by] = _check_group_links(plan, reg, "leaderboard.md", section, by)
+    assert len(lists["role"]) == len(data.board(["role"])) > 1
+    assert len(lists["workload"]) == len(data.board(["workload"])) > 1
+    # Every case ran in one suite: its by-suite count is the model's whole list (no copy written).
+    assert lists["suite"] == {"cases/models/gemma3-270m.md", "cases/models/smollm2-135m.md"}
+    assert not [p for p in [*plan.pages, *plan.html_pages] if p.endswith("/by-suite.md")]
+    # One page per model and kind of group, whatever the number of roles and workloads.
+    assert sorted(p for p in plan.html_pages if p.startswith("cases/models/") and p.count("/") == 3) == [
+        f"cases/models/{m}/by-{by}.md" for m in ("gemma3-270m", "smollm2-135m") for by in ("role", "workload")
+    ]
+    overall = board.split("## Overall")[1].split("\n## ")[0]
+    assert f'href="runs/{NEW_RUN}.html"' in overall
+
+    workload = next(c.workload for c in reg.suites["smoke"].cases if c.workload)
+    wpage = f"workloads/{workload}.md"
+    decisions = plan.pages[wpage].split("## Decision")[1].split("\n## ")[0]
+    assert len(_check_group_links(plan, reg, wpage, decisions, "workload")) == 2  # both models ran its cases
+    assert f'href="../runs/{NEW_RUN}.html"' in decisions
+    gates = plan.pages[wpage].split("## Gates")[1].split("\n## ")[0].split("The cases and runs behind each column:")[1]
+    assert f'href="../cases/models/gemma3-270m/by-workload.html#workload-{workload}"' in gates

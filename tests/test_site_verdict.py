@@ -146,3 +146,49 @@ def test_site_url_comes_from_the_repository_setting() -> None:
     kept = {"repo_url": "https://github.com/Acme/bench", "site_url": "https://docs.example/"}
     publish_urls(kept)
     assert kept["site_url"] == "https://docs.example/"
+
+
+def _methodology(registry: Path) -> str:
+    """The methodology page's Markdown for a registry (no runs needed: it states the policy)."""
+    from generator.runs.scan import scan_runs
+    from generator.site.pages import build_plan
+
+    reg = load_registry(registry)
+    store = scan_runs(registry.parent / "no-runs")
+    plan, _ = build_plan(reg, store.results, store.manifests)
+    return plan.pages["methodology.md"]
+
+
+def test_methodology_states_the_policy_and_the_promotion_test(registry_copy: Path) -> None:
+    """Every policy section and setting is on the page with the value policy.yaml gives it, and the
+    promotion test's method and measured power are quoted: edit the YAML and the page follows."""
+    from pydantic import BaseModel
+
+    from generator.analysis.promotion import PROMOTION_TEST_NOTE
+    from generator.site.html import esc_md
+
+    page = _methodology(registry_copy)
+    assert esc_md(PROMOTION_TEST_NOTE) in page
+    policy = load_registry(registry_copy).policy
+    for name in type(policy).model_fields:
+        block = getattr(policy, name)
+        if not isinstance(block, BaseModel):
+            continue
+        assert f"### <code>{name}</code>" in page, name
+        for field in type(block).model_fields:
+            value = getattr(block, field)
+            key = f"<code>{field}</code>" if not isinstance(value, BaseModel) else f"<code>{field}."
+            assert key in page, (name, field)
+    assert "Requests time out after 90 s." in page
+    assert re.search(r"<code>request_timeout_s</code></td><td[^>]*>90</td>", page)
+    assert "Monte Carlo with 20,000 resamples" in page
+
+    path = registry_copy / "policy.yaml"
+    text = path.read_text().replace("  request_timeout_s: 90\n", "  request_timeout_s: 77\n")
+    path.write_text(text.replace("  permutation_resamples: 20000\n", "  permutation_resamples: 30000\n"))
+    page = _methodology(registry_copy)
+    assert "Requests time out after 77 s." in page and "after 90 s" not in page
+    assert re.search(r"<code>request_timeout_s</code></td><td[^>]*>77</td>", page)
+    assert "Monte Carlo with 30,000 resamples" in page and "20,000" not in page
+    for kind in CHECK_CATEGORY:
+        assert html.escape(CHECK_DESCRIPTIONS[kind]) in page, kind

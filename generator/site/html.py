@@ -12,7 +12,7 @@ import html
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 # Exactly the characters Python-Markdown treats as escapable: escaping any other
@@ -66,6 +66,7 @@ def table(
     rows: Iterable[Sequence[Any]],
     cls: str = "opsbench-table",
     caption: str | None = None,
+    glossary: Mapping[str, str] | None = None,
 ) -> str:
     """An HTML table; plain values are escaped, :class:`Cell` values are trusted HTML.
 
@@ -73,7 +74,9 @@ def table(
     Headers the glossary defines carry the definition as a tooltip and in a legend
     under the table; glossary ``OPTIONAL_COLUMNS`` start hidden behind the page's
     "Columns" control (tables.js); each cell names its column in ``data-label`` so
-    the narrow-screen card layout can label it.
+    the narrow-screen card layout can label it. ``glossary``: the definitions to use
+    (``glossary.glossary(policy)``, which states the policy's numbers); default: the
+    entries that state none.
     """
     from generator.site.glossary import EMPTY_CELLS, OPTIONAL_COLUMNS, define
 
@@ -95,7 +98,7 @@ def table(
     ths, legend = [], []
     for col, i in enumerate(keep):
         h = headers[i]
-        note = define(h)
+        note = define(h, glossary)
         attrs = f' data-col="{col}"'
         if note:
             attrs += f' title="{esc(note)}"'

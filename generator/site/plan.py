@@ -144,6 +144,8 @@ class SitePlan:
     # Drill-down targets, set before any page is made so every count can link to its cases.
     case_pages: dict[str, str] = field(default_factory=dict)  # case id -> its page
     model_case_pages: dict[str, str] = field(default_factory=dict)  # model id -> its list of cases
+    # Column definitions for every table (glossary.glossary(policy)); None: the policy-free entries.
+    glossary: dict[str, str] | None = None
 
     def add(self, path: str, text: str) -> None:
         if path in self.pages or path in self.html_pages:
@@ -211,7 +213,7 @@ class SitePlan:
         )
         if len(shown) < len(rows):
             links += f" · showing {len(shown):,} of {len(rows):,} rows; the downloads hold all of them"
-        return raw_block(table(headers, shown, cls=cls) + "\n" + links + "</p>")
+        return raw_block(table(headers, shown, cls=cls, glossary=self.glossary) + "\n" + links + "</p>")
 
     def case_link(self, page: str, case_id: str) -> Cell | str:
         """A case id linked to its drill-down page (plain text when it has none)."""

@@ -15,7 +15,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from generator.site.html import raw_block
+from generator.site.html import esc_md, raw_block
 
 __all__ = ["Headings", "Markup", "environment", "render"]
 
@@ -53,6 +53,13 @@ def environment() -> Environment:
     )
     # {% filter raw_block %}...{% endfilter %}: HTML that Markdown must not parse (see html.raw_block).
     env.filters["raw_block"] = lambda text: Markup(raw_block(str(text)))
+    # Number formats and Markdown-safe text for templates: `{{ x|g }}` is 0.5 not 0.50000,
+    # `{{ x|pct }}` 10 %-style "10%", `{{ x|thousands }}` 20,000, `{{ text|md }}` escapes HTML
+    # and Markdown punctuation (contributor or registry prose in running Markdown text).
+    env.filters["g"] = lambda v: f"{v:g}"
+    env.filters["pct"] = lambda v: f"{v:.0%}"
+    env.filters["thousands"] = lambda v: f"{v:,}"
+    env.filters["md"] = lambda v: Markup(esc_md(v))
     return env
 
 

@@ -14,6 +14,8 @@ from generator.analysis.review import ReviewReport
 from generator.mine.store import MiningRun
 from generator.registry.loader import Registry
 from generator.runs.records import Manifest
+from generator.site.glossary import glossary
+from generator.site.pages.caselists import add_group_case_lists
 from generator.site.pages.cases import run_files_dir
 from generator.site.pages.context import SiteData, gather
 from generator.site.pages.cost import cost_page
@@ -60,7 +62,7 @@ def build_plan(
     from generator.analysis.proxy import proxy_report
 
     data = gather(reg, df, manifests, summaries, perf, review=review, perf_records=perf_records)
-    plan = SitePlan()
+    plan = SitePlan(glossary=glossary(reg.policy))
     if latest is None:
         latest = latest_results(data.df, [m.run_id for m in manifests])
     if read_outputs is not None:
@@ -95,6 +97,7 @@ def build_plan(
         plan.add(f"runs/{m.run_id}.md", run_page(data, plan, m))
     plan.add("methodology.md", methodology_page(data, plan))
     add_drill_down(data, plan, drill)
+    add_group_case_lists(data, plan, drill.latest, drill.case_by_id)
     for m in manifests:
         plan.download(f"runs/{m.run_id}.md", f"{run_files_dir(m.run_id)}/results.jsonl.gz", "the run's results")
         plan.download(f"runs/{m.run_id}.md", f"{run_files_dir(m.run_id)}/manifest.json", "the run's manifest")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -12,6 +12,9 @@ from generator.registry.loader import Registry
 from generator.runs.records import Manifest
 from generator.site.html import Cell, badge, esc, fmt_num
 from generator.site.plan import SitePlan, rel
+
+if TYPE_CHECKING:
+    from generator.site.pages.context import SiteData
 
 FINDING_ORDER = {"keep": 0, "fix": 1, "defer": 2, "insufficient-evidence": 3, "undecided": 4, "reject": 5, "no-runs": 9}
 
@@ -136,43 +139,56 @@ def fmt_secs(value: float | None, digits: int = 2) -> str:
     return fmt_num(value, digits)
 
 
-BOARD_HEADERS = [
-    "Rank",
-    "Model",
-    "Cases",
-    "Acceptance [95 % CI]",
-    "Weighted score",
-    "Review pain",
-    "Hard failures",
-    "Failure kinds",
-    "Judge (0–2)",
-    "TTFT p50 (s)",
-    "Latency p50 (s)",
-    "Latency p95 (s)",
-    "Output tok/s",
-    "Cost per task",
-]
+def board_headers(reg: Registry) -> list[str]:
+    """The leaderboard's columns; the judge column names the policy's scale."""
+    from generator.site.glossary import judge_header
+
+    return [
+        "Rank",
+        "Model",
+        "Cases",
+        "Acceptance [95 % CI]",
+        "Weighted score",
+        "Review pain",
+        "Hard failures",
+        "Failure kinds",
+        judge_header(reg.policy),
+        "TTFT p50 (s)",
+        "Latency p50 (s)",
+        "Latency p95 (s)",
+        "Output tok/s",
+        "Cost per task",
+        "Runs",
+    ]
 
 
 def board_table(
     plan: SitePlan,
-    reg: Registry,
+    data: SiteData,
     page: str,
     slug: str,
     board: pd.DataFrame,
     extra: list[str] | None = None,
 ) -> str:
+    """A leaderboard table. On a board grouped by role, workload or suite (an ``extra`` column),
+    each case count links to the list of that group's cases; every row names its runs."""
+    # Imported here: caselists renders with the case pages, which import this module.
+    from generator.site.pages.caselists import GROUPS, count_cell, row_runs
+
+    reg = data.reg
     extra = extra or []
+    by = next((e for e in extra if e in GROUPS), None)
     currency = reg.pricing.currency
     rows = []
     for r in board.itertuples():
         cost = getattr(r, "cost_per_task", float("nan"))
+        value = getattr(r, by) if by is not None else None
         rows.append(
             [
                 *(getattr(r, e) for e in extra),
                 rank_cell(r.rank, r.better_than_this),
                 model_link(reg, page, r.model_id),
-                plan.cases_count(page, r.model_id, r.cases),
+                count_cell(data, plan, page, r.model_id, r.cases, by, value),
                 acceptance_cell(r.acceptance_rate, r.acceptance_low, r.acceptance_high),
                 Cell(
                     f"{r.weighted_score:g}/{r.weighted_total:g}",
@@ -196,9 +212,10 @@ def board_table(
                     sort=None if pd.isna(cost) else cost,
                     plain={"value": None if pd.isna(cost) else cost, "currency": currency},
                 ),
+                row_runs(data, plan, page, r.model_id, by, value),
             ]
         )
-    return plan.table(page, slug, [*[e.capitalize() for e in extra], *BOARD_HEADERS], rows)
+    return plan.table(page, slug, [*[e.capitalize() for e in extra], *board_headers(reg)], rows)
 
 
 def latest_run(manifests: list[Manifest]) -> Manifest | None:
@@ -220,6 +237,8 @@ def env_line(m: Manifest) -> str:
 
 def ingested_perf(data: Any, plan: SitePlan, page: str, model_id: str | None = None) -> list[str]:
     """Serving measurements from other harnesses (llama-bench, vLLM, GuideLLM), labelled by source."""
+    from generator.site.pages.caselists import runs_cell  # see board_table
+
     p = data.perf
     if model_id is not None:
         p = p[p["model_id"] == model_id]
@@ -249,6 +268,7 @@ def ingested_perf(data: Any, plan: SitePlan, page: str, model_id: str | None = N
                 fmt_num(r.tpot_p50_ms, 2),
                 fmt_num(r.e2el_p50_ms, 0),
                 r.hardware or "—",
+                runs_cell(page, [str(r.run_id)]),
             ]
         )
     slug = "ingested-perf"
@@ -271,6 +291,7 @@ def ingested_perf(data: Any, plan: SitePlan, page: str, model_id: str | None = N
                 "TPOT p50 (ms)",
                 "E2E p50 (ms)",
                 "Hardware",
+                "Runs",
             ],
             rows,
             max_rows=300,

@@ -6,6 +6,7 @@ import pandas as pd
 
 from generator.site.charts import acceptance_vs_latency, quality_vs_cost
 from generator.site.html import fmt_num
+from generator.site.pages.caselists import runs_cell
 from generator.site.pages.common import board_table
 from generator.site.pages.context import SiteData
 from generator.site.plan import SitePlan
@@ -14,7 +15,7 @@ PAGE = "leaderboard.md"
 
 
 def leaderboard_page(data: SiteData, plan: SitePlan) -> str:
-    reg, df = data.reg, data.df
+    df = data.df
     out = ["# Leaderboard", ""]
     if df.empty:
         return "\n".join([*out, "No runs yet.", ""])
@@ -32,7 +33,7 @@ def leaderboard_page(data: SiteData, plan: SitePlan) -> str:
         "",
         "## Overall",
         "",
-        board_table(plan, reg, PAGE, "overall", overall, ["sources"]),
+        board_table(plan, data, PAGE, "overall", overall, ["sources"]),
         "",
         plan.chart(PAGE, acceptance_vs_latency(overall)),
         "",
@@ -49,7 +50,7 @@ def leaderboard_page(data: SiteData, plan: SitePlan) -> str:
         board = data.board([by])
         if board.empty:
             continue
-        out += [f"## {title}", "", board_table(plan, reg, PAGE, f"by-{by}", board, [by]), ""]
+        out += [f"## {title}", "", board_table(plan, data, PAGE, f"by-{by}", board, [by]), ""]
     out += ingested_summaries(data, plan, PAGE)
     return "\n".join(out)
 
@@ -101,6 +102,7 @@ def ingested_summaries(data: SiteData, plan: SitePlan, page: str, model_id: str 
                 ci,
                 fmt_num(r.stderr, 4),
                 fmt_num(r.seconds_per_case, 1),
+                runs_cell(page, [str(r.run_id)]),
             ]
         )
     slug = "ingested" if model_id is None else "ingested-aggregates"
@@ -118,6 +120,7 @@ def ingested_summaries(data: SiteData, plan: SitePlan, page: str, model_id: str 
                 "95 % CI",
                 "Stderr",
                 "Seconds per case",
+                "Runs",
             ],
             rows,
             max_rows=300,

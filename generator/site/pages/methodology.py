@@ -1,14 +1,135 @@
-"""Methodology, generated from policy.yaml and the check definitions so it cannot drift from the code."""
+"""Methodology, generated from policy.yaml and the check definitions so it cannot drift from the code.
+
+The prose is the template ``templates/methodology.md.j2`` (autoescaped); this module gathers what
+it states: the check table, the findings table, and every policy section's values with what each
+means (the schema's field descriptions, else :data:`MEANINGS`). No policy number is written here.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from pydantic import BaseModel
+
+from generator.analysis.promotion import PROMOTION_TEST_NOTE
 from generator.execute.checks import CHECK_DESCRIPTIONS
-from generator.registry.schema import CHECK_CATEGORY, Check
-from generator.site.html import esc, esc_md
+from generator.registry.schema import CHECK_CATEGORY, Check, PolicyFile
+from generator.site.html import Cell, esc
+from generator.site.pages.common import inline_md
 from generator.site.pages.context import SiteData
 from generator.site.plan import SitePlan
+from generator.site.templates import Markup, render
 
 PAGE = "methodology.md"
+
+# What a policy section governs, shown above its table (presentation text: no numbers).
+SECTION_INTROS: dict[str, str] = {
+    "input_limits": "How much of a file nobody here wrote is read before it is refused (read first, before "
+    "any other file).",
+    "scoring": "How check outcomes become acceptance, weighted score and review pain.",
+    "promotion": "When a challenger replaces a role's incumbent (roles page).",
+    "statistics": "How every comparison, interval and gate treats uncertainty.",
+    "decisions": "How failing gates become keep / fix / defer / reject and a route.",
+    "judge": "Optional model judges.",
+    "execution": "How requests are sent, retried and sampled.",
+    "readiness": "The probe a model must pass before it takes traffic.",
+    "claims": "How closely a quoted figure must match what its own inputs give.",
+    "review": "Human review as evidence.",
+    "routing": "Guard rules and input-length evidence on the workload pages.",
+    "privacy": "Where prompts and outputs may go.",
+    "submissions": "What `opsbench check-run` accepts from a contributed run.",
+    "mining": "Prompt-history mining (prompt-mix page).",
+    "orchestration": "The orchestration verdict (orchestration page).",
+}
+
+# Meanings of the settings whose schema field carries no description (``section.field``).
+MEANINGS: dict[str, str] = {
+    "scoring.severity_weights": "Weight of one case, and of one failed check, by severity: what weighted "
+    "score and review pain add up.",
+    "scoring.output_excerpt_chars": "Characters of an output quoted on workload pages and kept in memory per "
+    "result when the site is built.",
+    "scoring.max_output_chars": "Characters of an output a run stores and scores; the rest is cut.",
+    "promotion.min_families_per_role": "Incumbent and challengers of a role must keep at least this many model "
+    "families (diversity guard).",
+    "promotion.min_shared_cases": "No promotion or retirement on fewer shared cases than this: the verdict is "
+    "insufficient evidence.",
+    "decisions.gate_kinds": "Which metrics each kind of gate covers and the finding its failure leads to (the "
+    "findings table above).",
+    "judge.scale_max": "Top of the judge scale: 0 fail, 1 acceptable, this value good.",
+    "judge.disagreement_threshold": "A spread between two judges above this flags the case for human review.",
+    "judge.judges": "The judge models a run uses (none: judging is off).",
+    "execution.request_timeout_s": "Client timeout of one request, seconds.",
+    "execution.max_retries": "Retries of a connection error, HTTP 429 or 5xx before the request is a hard failure.",
+    "execution.backoff_base_s": "First wait of the exponential backoff between retries, seconds.",
+    "execution.backoff_max_s": "Longest wait between retries, seconds.",
+    "execution.default_max_tokens": "Output token limit of a case that sets none.",
+    "execution.temperature": "Sampling temperature of every request.",
+    "execution.seed": "Sampling seed sent with every request.",
+    "readiness.probe_prompt": "The prompt of the one-token readiness probe (`opsbench probe`).",
+    "readiness.probe_max_s": "The probe must return a valid completion within this many seconds.",
+    "statistics.power": "Planned power for the minimum effect of interest (cases-needed figures).",
+    "statistics.bootstrap_resamples": "Resamples of every bootstrap interval over cases.",
+    "statistics.permutation_resamples": "Monte Carlo resamples of the sign-flip test between its exact and "
+    "normal ranges.",
+    "statistics.seed": "Seed of every resampling, so a verdict is reproducible.",
+    "claims.rel_tolerance": "Share by which a quoted figure may differ from what its inputs give and still "
+    "count as consistent.",
+    "privacy.findings": "Privacy findings quoted from the source deliverable (shown on the workload pages they name).",
+    "mining.categories": "Labels a mined prompt can get.",
+    "mining.complexities": "Complexity grades a mined prompt can get.",
+    "mining.rules": "Deterministic rules tried first, in order (by id); the first match labels the prompt.",
+    "mining.classifier_max_tokens": "Output token limit of one classifier request.",
+    "mining.audit_sample_size": "Prompt ids drawn for a human audit of the labels.",
+    "mining.sample_seed": "Seed of that audit sample.",
+    "mining.seed_source": "Where the quoted prompt-mix shares come from.",
+}
+
+
+def _fmt(value: Any) -> str:
+    """A setting's value as policy.yaml would state it, on one line."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, BaseModel):
+        return "; ".join(f"{k}: {_fmt(v)}" for k, v in value)
+    if isinstance(value, dict) and value and all(isinstance(v, BaseModel) for v in value.values()):
+        return ", ".join(str(k) for k in value)  # their settings have their own table or page
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_fmt(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        if value and all(isinstance(v, BaseModel) and hasattr(v, "id") for v in value):
+            return ", ".join(str(v.id) for v in value)
+        if value and all(isinstance(v, BaseModel) for v in value):
+            return f"{len(value)} entries"
+        return ", ".join(_fmt(v) for v in value) or "none"
+    return " ".join(str(value).split())
+
+
+def _policy_rows(section: str, model: BaseModel, prefix: str = "") -> list[list[Any]]:
+    """One row per setting of a policy section; a nested block's settings get dotted names."""
+    rows: list[list[Any]] = []
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        key = f"{prefix}{name}"
+        if isinstance(value, BaseModel):
+            rows += _policy_rows(section, value, f"{key}.")
+            continue
+        meaning = inline_md(info.description or MEANINGS.get(f"{section}.{key}"))
+        rows.append([Cell(f"<code>{esc(key)}</code>", plain=key), _fmt(value), meaning])
+    return rows
+
+
+def policy_sections(policy: PolicyFile) -> list[tuple[str, list[list[Any]]]]:
+    """Every section of policy.yaml that is set, with its rows (the order of the file's schema)."""
+    out = []
+    for name in type(policy).model_fields:
+        block = getattr(policy, name)
+        if isinstance(block, BaseModel):
+            out.append((name, _policy_rows(name, block)))
+    return out
 
 
 def _check_docs() -> list[list[str]]:
@@ -23,150 +144,34 @@ def _check_docs() -> list[list[str]]:
 
 def methodology_page(data: SiteData, plan: SitePlan) -> str:
     pol = data.reg.policy
-    s, ex, pr, j, rv = pol.scoring, pol.execution, pol.promotion, pol.judge, pol.review
-    st = pol.statistics
-    weights = ", ".join(f"{k} {v:g}" for k, v in s.severity_weights.items())
-    out = [
-        "# Methodology",
-        "",
-        "Generated from `registry/policy.yaml` and the check definitions in the code: when either "
-        "changes, this page changes with it.",
-        "",
-        "## What each request records",
-        "",
-        "Timings follow vLLM's and GuideLLM's benchmark definitions: **TTFT** (request sent → first "
-        "non-empty token), **E2E latency** (→ last token), **ITL** (gaps between streamed chunks; mean and "
-        "p95), **TPOT** ((E2E − TTFT) ÷ (output tokens − 1)), output tokens/s per request, prompt and "
-        "completion tokens (marked *estimated* when counted by the bench rather than reported by the "
-        "server), and what the runtime reports about itself (llama.cpp `timings`, Ollama durations). "
-        "The first request to each model after load is labelled **cold start** and left out of "
-        "steady-state latency; its penalty is measured against warm requests at the same load level.",
-        "",
-        "Each load level (`--concurrency`, `--sweep`) is its own measurement. A single latency or "
-        "tokens/s figure (leaderboards, measured speed against the bandwidth ceiling, run-to-run "
-        "deltas) is taken at each model's lowest measured level, one request in flight as a rule; "
-        "a latency gate reads that level too unless it names one (`concurrency:` on the gate in "
-        "`workloads.yaml`). Model pages show every level.",
-        "",
-        f"Requests time out after {ex.request_timeout_s:g} s. Connection errors, HTTP 429 (honouring "
-        f"Retry-After) and 5xx are retried up to {ex.max_retries} times with exponential backoff from "
-        f"{ex.backoff_base_s:g} s (capped at {ex.backoff_max_s:g} s, with jitter); every attempt is kept and "
-        "the final one is scored. A request without a usable answer is a **hard failure** with a kind: "
-        "timeout, connection, `http_<code>`, rate_limited, truncated_stream, malformed_response, "
-        "empty_output, context_overflow, runtime_error. Sampling: temperature "
-        f"{ex.temperature:g}, seed {ex.seed}.",
-        "",
-        "## How outputs are scored",
-        "",
-        "Every case carries deterministic checks; a case is **accepted** only if all pass. A reasoning "
-        "model's `<think>` block is kept in the record but not scored.",
-        "",
-        plan.table(PAGE, "checks", ["Check", "Counts as", "Fields", "What it does"], _check_docs(), sortable=False),
-        "",
-        f"Severity weights: {esc_md(weights)}. **Weighted score** adds the weight of each accepted case. "
-        f"**Review pain**: {esc_md(s.review_pain_definition)}",
-        "",
-        f"A built-in check fails any output that repeats an instruction line of at least "
-        f"{s.prompt_echo_min_chars} characters verbatim, so a model that copies its prompt cannot pass a "
-        "required-phrase check with the prompt's own words.",
-        "",
-        "## Judges (optional)",
-        "",
-        f"One or two judge models from different families score an output 0 (fail), 1 (acceptable) or "
-        f"{j.scale_max} (good) against the case rubric; a spread above {j.disagreement_threshold:g} between "
-        "judges, or a judge that gives no score, flags the case for human review. Configured judges: "
-        f"{', '.join(j.judges) or 'none'}.",
-        "",
-        "## Human review",
-        "",
-        "A workload's rubric (`review_rubric` in `workloads.yaml`) names what a person grades, on whole-number "
-        "scales where higher is better. `opsbench review sample` draws a seeded sample, the same number of "
-        "outputs per model where possible and on the same cases, leaving hard failures out; the reviewer sees "
-        "an opaque item id, the task and the output, never the model. An output is **human acceptable** when "
-        f"every dimension scores at least {rv.acceptable_score}. Each model's mean per dimension carries a "
-        f"{rv.interval_level:.0%} percentile bootstrap interval ({rv.bootstrap_resamples} resamples over graded "
-        "outputs); the gap to the hosted baseline is the mean over shared cases of the per-case difference, "
-        "bootstrapped over those cases. Cohen's kappa compares human acceptable with the checks' verdict and "
-        f"with each judge's (a score of at least {rv.judge_acceptable_score}); with fewer than two outputs, or a "
-        "rater who gave one verdict only, it is reported as not enough data.",
-        "",
-        "## Statistics",
-        "",
-        "The evidence table has one cell per model × case × load level. Repeats of a case are averaged "
-        "inside its cell (never a majority vote), and runs of the same model and case pool as repeats. "
-        "Quality (acceptance, hard failures, pain, recall) is read at each model × case's lowest measured load "
-        "level; the other levels appear as degradation under load on the model pages and are never averaged in. "
-        "A hard failure counts as not accepted, and a timed-out or unparseable answer to a case of a class is a "
-        "miss for that class's recall. Latency at a level is taken over the warm requests at that level, a "
-        "timed-out request counting as slower than any answer.",
-        "",
-        "- **Rates** are means of per-case means with a 95 % Wilson interval over cases (conservative when a "
-        "case's mean is fractional).",
-        f"- **Gates** are judged on intervals: an *at least* gate passes when the lower bound clears it, an *at "
-        "most* gate when the upper bound is under it; when the interval straddles the threshold the verdict is "
-        "**insufficient evidence**, with the number of further cases at the current rate that would settle it. "
-        "Latency quantiles carry a distribution-free order-statistic interval; review pain a bootstrap interval "
-        f"({st.bootstrap_resamples:,} resamples over cases, seed {st.seed}). No workload is kept on fewer than "
-        f"{pol.decisions.min_cases} cases, and no challenger promoted on fewer than {pr.min_shared_cases} "
-        "shared cases.",
-        "- **Paired comparisons** use only the cases both models (or both runs) have. With one request per "
-        "case: exact McNemar on the discordant cases (exact integer / log-space binomial tails). With repeats: a "
-        f"sign-flip permutation test of the per-case mean differences, exact up to {st.permutation_exact_max} "
-        f"non-zero differences, Monte Carlo with {st.permutation_resamples:,} resamples (seed {st.seed}) up to "
-        f"{st.permutation_normal_above:,}, and its normal limit above that. The difference carries a paired "
-        "bootstrap interval over cases.",
-        f"- **Promotion** is the one-sided test at α/2 = {st.alpha / 2:g}, **Holm-corrected** across the "
-        "challengers of a role; a retire candidate needs the same evidence in the other direction.",
-        f"- **Power** is planned for the pre-specified minimum effect of interest, {st.min_effect:.0%} "
-        f"(α = {st.alpha:g}, power {st.power:g}): each verdict reports the minimum detectable difference at its "
-        "current n, (z₁₋α/₂ + z₁₋β) × sd(per-case differences) ÷ √n, and the cases that effect needs; it never "
-        "computes power from the observed effect. Before two models disagree on any case the spread is taken as "
-        f"{st.planning_sd:g}.",
-        "- **Ranks** have ties: a model's rank is one plus the number of models significantly better than it on "
-        f"the cases the two share (paired, two-sided α = {st.alpha:g}; exact up to {st.permutation_exact_max} non-zero "
-        "differences, the normal limit above); models that share no case do not outrank "
-        "each other.",
-        "- **Relative gates** (non-inferiority against the hosted baseline) pass when the lower bound of the "
-        "paired difference (candidate − baseline) is above −δ, fail when its upper bound is below −δ.",
-        "- **Fragility**: beside each verdict, the smallest number of case outcomes that would change it "
-        '("flips to insufficient-evidence if 2 more cases fail").',
-        "",
-        "## Findings per workload",
-        "",
-    ]
+    weights = ", ".join(f"{k} {v:g}" for k, v in pol.scoring.severity_weights.items())
+    checks = plan.table(PAGE, "checks", ["Check", "Counts as", "Fields", "What it does"], _check_docs(), sortable=False)
     rows = [[k, v.metric, v.finding_on_fail, v.explanation] for k, v in pol.decisions.gate_kinds.items()]
-    out += [
-        plan.table(
-            PAGE,
-            "findings",
-            ["Gate kind", "Metrics", "Finding when it fails", "Meaning"],
-            rows,
-            sortable=False,
-        ),
-        "",
-        f"When several findings apply, the one that comes first in {' → '.join(pol.decisions.order)} wins; "
-        "all gates passing at their bound gives **keep**; a gate with no data leaves the decision **undecided**. "
-        "Routes per finding: "
-        + "; ".join(f"{k} → {v}" for k, v in pol.decisions.routes.items())
-        + " (a kept workload takes its own route).",
-        "",
+    findings = plan.table(
+        PAGE, "findings", ["Gate kind", "Metrics", "Finding when it fails", "Meaning"], rows, sortable=False
+    )
+    sections = [
+        {
+            "name": name,
+            "intro": Markup(inline_md(SECTION_INTROS[name]).html) if name in SECTION_INTROS else "",
+            "table": Markup(
+                plan.table(PAGE, f"policy-{name}", ["Setting", "Value", "What it does"], srows, sortable=False)
+            ),
+        }
+        for name, srows in policy_sections(pol)
     ]
-    if pol.decisions.remedies:
-        out += ["The bounded change a **fix** names:", ""]
-        out += [f"- <code>{esc(k)}</code>: {esc_md(v)}" for k, v in pol.decisions.remedies.items()] + [""]
-    out += [
-        "## Readiness",
-        "",
-        f"A model is ready only after a one-token generation of <code>{esc(pol.readiness.probe_prompt)}</code> returns "
-        f"a valid completion within {pol.readiness.probe_max_s:g} s (`opsbench probe`).",
-        "",
-        "## Quoted figures",
-        "",
-        "Where a source document states a figure (a throughput ceiling, a break-even month, a monthly "
-        "return), the bench derives it again from that document's own stated inputs with the one general "
-        "formula, shows the working, and marks the claim consistent only if the two agree within "
-        f'{pol.claims.rel_tolerance:.0%} or within the claim\'s own rounding ("~389M" is stated to the '
-        "million). No formula is adjusted to meet a claim.",
-        "",
-    ]
-    return "\n".join(out)
+    return render(
+        "methodology.md.j2",
+        pol=pol,
+        sc=pol.scoring,
+        ex=pol.execution,
+        pr=pol.promotion,
+        j=pol.judge,
+        rv=pol.review,
+        st=pol.statistics,
+        weights=weights,
+        checks=Markup(checks),
+        findings=Markup(findings),
+        promotion_note=PROMOTION_TEST_NOTE,
+        sections=sections,
+    )

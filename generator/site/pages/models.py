@@ -7,6 +7,7 @@ import pandas as pd
 from generator.analysis.leaderboard import cold_start_penalty, load_levels
 from generator.site.charts import latency_under_load
 from generator.site.html import Cell, esc, esc_md, fmt_num
+from generator.site.pages.caselists import runs_cell, runs_line, runs_of
 from generator.site.pages.common import (
     architecture_label,
     board_table,
@@ -81,6 +82,19 @@ def _rows_of(frame: pd.DataFrame, model_id: str) -> pd.DataFrame:
     return frame[frame["model_id"] == model_id].reset_index(drop=True)
 
 
+def _cold_runs(data: SiteData) -> dict[str, list[str]]:
+    """Model → the runs that recorded a cold-start request (what the cold-start figures read)."""
+
+    def compute() -> dict[str, list[str]]:
+        df = data.df
+        if df.empty or "cold_start" not in df:
+            return {}
+        cold = df.loc[df["cold_start"].fillna(False).astype(bool), ["model_id", "run_id"]].astype(str)
+        return {m: sorted(set(g)) for m, g in cold.groupby("model_id")["run_id"]}
+
+    return data.once("cold_runs", compute)
+
+
 def model_page(data: SiteData, plan: SitePlan, model_id: str) -> str:
     reg, df = data.reg, data.df
     m = reg.models[model_id]
@@ -123,11 +137,14 @@ def model_page(data: SiteData, plan: SitePlan, model_id: str) -> str:
                 "",
             ]
         return "\n".join(out + extra)
+    out += [runs_line(data, plan, page, model_id), ""]
     out += extra
     for by in ("role", "workload"):
         board = data.board_of("model_id", model_id, [by])
-        out += [f"## Results by {by}", "", board_table(plan, reg, page, f"by-{by}", board, [by]), ""]
+        out += [f"## Results by {by}", "", board_table(plan, data, page, f"by-{by}", board, [by]), ""]
     levels = _rows_of(data.once("load_levels", lambda: load_levels(df)), model_id)
+    level_runs = {(m, int(float(c))): runs for (m, c), runs in runs_of(data, ["model_id", "concurrency"]).items()}
+    cases_page = plan.model_case_pages.get(model_id)
     out += [
         "## Under load",
         "",
@@ -150,6 +167,7 @@ def model_page(data: SiteData, plan: SitePlan, model_id: str) -> str:
                 "Latency p50 (s)",
                 "Latency p95 (s)",
                 "Output tok/s",
+                "Runs",
             ],
             [
                 [
@@ -162,6 +180,7 @@ def model_page(data: SiteData, plan: SitePlan, model_id: str) -> str:
                     fmt_secs(r.latency_p50_s),
                     fmt_secs(r.latency_p95_s),
                     fmt_num(r.output_tps_p50, 1),
+                    runs_cell(page, level_runs.get((model_id, int(r.concurrency)), []), cases_page),
                 ]
                 for r in levels.itertuples()
             ],
@@ -185,11 +204,19 @@ def model_page(data: SiteData, plan: SitePlan, model_id: str) -> str:
             "that case's answer was. The model's load time itself is in each run's manifest.",
             "",
         ]
-    kinds = data.once("failure_kinds", lambda: df.loc[df["status"] == "failed", ["model_id", "failure_kind"]])
-    fails = kinds.loc[kinds["model_id"] == model_id, "failure_kind"].fillna("unknown").value_counts()
+        cold_runs = runs_cell(page, _cold_runs(data).get(model_id, []), cases_page)
+        if isinstance(cold_runs, Cell):
+            out += [f'<p class="opsbench-note">Runs with a cold request: {cold_runs.html}</p>', ""]
+    kinds = data.once(
+        ("failure_kinds", "run_id"), lambda: df.loc[df["status"] == "failed", ["model_id", "failure_kind", "run_id"]]
+    )
+    mine = kinds[kinds["model_id"] == model_id].assign(failure_kind=lambda k: k["failure_kind"].fillna("unknown"))
+    fails = mine["failure_kind"].value_counts()
     out += ["## Hard failures by kind", ""]
     if len(fails):
-        out += [plan.table(page, "failures", ["Kind", "Count"], [[k, int(v)] for k, v in fails.items()]), ""]
+        fail_runs = {k: sorted(set(g.astype(str))) for k, g in mine.groupby("failure_kind")["run_id"]}
+        rows = [[k, int(v), runs_cell(page, fail_runs.get(k, []), cases_page)] for k, v in fails.items()]
+        out += [plan.table(page, "failures", ["Kind", "Count", "Runs"], rows), ""]
     else:
         out += ["None.", ""]
     return "\n".join(out)

@@ -10,6 +10,7 @@ from generator.analysis.roi import RoiResult
 from generator.privacy import PRIVATE_LOCALITIES, endpoint_privacy
 from generator.registry.schema import Gate, Workload
 from generator.site.html import Cell, esc, esc_md, fmt_num, pre
+from generator.site.pages.caselists import count_cell, group_target, link_to, row_runs
 from generator.site.pages.common import finding_cell, fmt_secs, model_link
 from generator.site.pages.context import SiteData
 from generator.site.pages.routing_blocks import chain_section, claims_section, length_section, rails_section
@@ -26,7 +27,7 @@ def _span(sp: Any, cur: str = "") -> str:
     return "—" if sp is None else f"{sp.value:,.0f}{unit} ({sp.low:,.0f}–{sp.high:,.0f})"
 
 
-def _roi_block(plan: SitePlan, page: str, r: RoiResult, econ: WorkloadEconomics | None) -> list[str]:
+def _roi_block(data: SiteData, plan: SitePlan, page: str, r: RoiResult, econ: WorkloadEconomics | None) -> list[str]:
     """Measured economics per candidate (one currency: the pricing file's), then the source
     deliverable's own figures checked against its stated inputs."""
     measured = econ.measured if econ else []
@@ -57,7 +58,7 @@ def _roi_block(plan: SitePlan, page: str, r: RoiResult, econ: WorkloadEconomics 
                 [
                     m.model_id,
                     "pass" if m.passes_gates else "not passed",
-                    plan.cases_count(page, m.model_id, m.cases),
+                    count_cell(data, plan, page, m.model_id, m.cases, "workload", r.workload_id),
                     f"{m.acceptance.value:.2f} ({m.acceptance.low:.2f}–{m.acceptance.high:.2f})",
                     f"{m.local_share.value:g}" + ("" if m.local_share.measured else " (stated)"),
                     _span(m.staff_hours),
@@ -231,16 +232,19 @@ def workload_page(data: SiteData, plan: SitePlan, w: Workload) -> str:
     rows = [
         [
             model_link(reg, page, d.model_id),
-            plan.cases_count(page, d.model_id, d.cases) if d.cases else d.cases,
+            count_cell(data, plan, page, d.model_id, d.cases, "workload", w.id) if d.cases else d.cases,
             finding_cell(d.finding),
             d.route,
             d.fragility_text if d.finding != "no-runs" else "—",
             d.reason,
+            row_runs(data, plan, page, d.model_id, "workload", w.id) if d.cases else "—",
         ]
         for d in decisions
     ]
     out += [
-        plan.table(page, "decisions", ["Model", "Cases", "Finding", "Route", "What would flip it", "Why"], rows),
+        plan.table(
+            page, "decisions", ["Model", "Cases", "Finding", "Route", "What would flip it", "Why", "Runs"], rows
+        ),
         "",
         '<p class="opsbench-note">A gate passes only when its 95 % interval clears the threshold and fails '
         "only when the interval misses it entirely; in between the finding is <b>insufficient evidence</b>. "
@@ -299,6 +303,12 @@ def workload_page(data: SiteData, plan: SitePlan, w: Workload) -> str:
         plan.table(page, "gates", ["Gate", "Kind", "Threshold", *[d.model_id for d in measured]], grows),
         "",
     ]
+    behind = [(d.model_id, group_target(data, plan, d.model_id, "workload", w.id)) for d in measured]
+    if any(target for _, target in behind):
+        links = " · ".join(
+            f'<a href="{esc(link_to(page, target))}">{esc(m)}</a>' if target else esc(m) for m, target in behind
+        )
+        out += [f'<p class="opsbench-note">The cases and runs behind each column: {links}.</p>', ""]
     routing = data.routing.get(w.id)
     if routing is not None:
         out += rails_section(plan, page, w, routing)
@@ -330,7 +340,7 @@ def workload_page(data: SiteData, plan: SitePlan, w: Workload) -> str:
     if not shown:
         out += ["No failing cases recorded." if measured else "No runs yet.", ""]
     if w.id in data.roi:
-        out += _roi_block(plan, page, data.roi[w.id], data.economics.get(w.id))
+        out += _roi_block(data, plan, page, data.roi[w.id], data.economics.get(w.id))
     out += _runbook(data, w)
     out += ["## Cases", ""]
     cases = [(s, c) for s, c in reg.all_cases() if c.workload == w.id]
