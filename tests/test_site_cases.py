@@ -83,6 +83,10 @@ def test_case_pages_compare_and_downloads(site_inputs: dict[str, Path], tmp_path
     assert after and (escaped in after or pattern in after) and pattern not in before.split('id="checks"')[1]
     # Hard failure shows as such.
     assert "hard failure" in pages[f"cases/smoke/{cases[1]}.html"]
+    # A case page's results table has no CSV/JSON of its own: its rows are lines of the run
+    # downloads, which each result links.
+    assert not (out / "data" / "cases" / "smoke").exists()
+    assert "Download: <a" not in first and first.count("results.jsonl.gz") >= 2
 
     # Drill-down pages are stamped into the theme's page shell: the same chrome as a mkdocs page
     # (header, nav, footer stamp), their own title, canonical URL, skip link and table of contents.

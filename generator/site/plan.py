@@ -182,8 +182,17 @@ class SitePlan:
         *,
         max_rows: int | None = None,
         sortable: bool = True,
+        downloads: bool = True,
     ) -> str:
-        """An HTML table plus CSV/JSON downloads of all its rows."""
+        """An HTML table plus CSV/JSON downloads of all its rows.
+
+        ``downloads=False`` for a table whose rows are a download already (a case page's results
+        are lines of each run's ``results.jsonl``): thousands of case pages would otherwise copy the
+        run downloads into 7,500 small files (80 MB at 2,500 cases)."""
+        if not downloads:
+            shown = rows if max_rows is None else rows[:max_rows]
+            cls = "opsbench-table opsbench-sortable" if sortable else "opsbench-table"
+            return raw_block(table(headers, shown, cls=cls, glossary=self.glossary))
         stem = page.removesuffix(".md")
         base = f"data/{stem}--{slug}"
         if f"{base}.csv" in self.data_files:

@@ -193,11 +193,13 @@ def case_page(
         ]
         for r in rows.sort_values("model_id", kind="mergesort").itertuples()
     ]
+    # No CSV/JSON of its own: each row is a line of its run's results.jsonl, linked per model below.
     summary = plan.table(
         page,
         "results",
         ["Model", "Run", "Accepted", "What failed", "TTFT (s)", "Latency (s)", "Output tokens"],
         summary_rows,
+        downloads=False,
     )
     checks = []
     meta = None
