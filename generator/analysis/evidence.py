@@ -267,8 +267,18 @@ def case_means(q: pd.DataFrame, model_id: str, column: str = "accepted") -> pd.S
 
 def shared(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """The values of two models on the cases both have (non-NaN in both), in case order."""
-    common = sorted(set(a.dropna().index) & set(b.dropna().index))
-    return a.loc[common].to_numpy(float), b.loc[common].to_numpy(float), common
+    a, b = a.dropna(), b.dropna()
+    # Case ids as Python lists, not iterated from the (Arrow-backed) index one by one: a board of M
+    # models calls this M(M−1)/2 times.
+    common = sorted(set(a.index.tolist()) & set(b.index.tolist()))
+    return _values_at(a, common), _values_at(b, common), common
+
+
+def _values_at(s: pd.Series, labels: list[str]) -> np.ndarray:
+    """``s.loc[labels]`` as floats; by position when the index is unique (one value per case)."""
+    if s.index.is_unique:
+        return s.to_numpy(float)[s.index.get_indexer(labels)]
+    return s.loc[labels].to_numpy(float)
 
 
 def binary_cells(q: pd.DataFrame, model_ids: Sequence[str]) -> bool:
