@@ -270,14 +270,17 @@ def shared(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray, list[str
     a, b = a.dropna(), b.dropna()
     # Case ids as Python lists, not iterated from the (Arrow-backed) index one by one: a board of M
     # models calls this M(M−1)/2 times.
-    common = sorted(set(a.index.tolist()) & set(b.index.tolist()))
-    return _values_at(a, common), _values_at(b, common), common
+    la, lb = a.index.tolist(), b.index.tolist()
+    common = sorted(set(la) & set(lb))
+    return _values_at(a, la, common), _values_at(b, lb, common), common
 
 
-def _values_at(s: pd.Series, labels: list[str]) -> np.ndarray:
-    """``s.loc[labels]`` as floats; by position when the index is unique (one value per case)."""
-    if s.index.is_unique:
-        return s.to_numpy(float)[s.index.get_indexer(labels)]
+def _values_at(s: pd.Series, index: list, labels: list[str]) -> np.ndarray:
+    """``s.loc[labels]`` as floats (``index``: s's labels as a list); by position when the labels are
+    unique (one value per case), which is what a quality cell frame gives."""
+    pos = {k: i for i, k in enumerate(index)}
+    if len(pos) == len(index):
+        return s.to_numpy(float)[np.fromiter((pos[c] for c in labels), dtype=np.intp, count=len(labels))]
     return s.loc[labels].to_numpy(float)
 
 

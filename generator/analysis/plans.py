@@ -197,12 +197,13 @@ def _assemble(
             "each speed is for that model decoding alone: models decoding at the same moment share the bandwidth"
         )
     total = _set_total(machine, terms)
-    covered = sorted({r for x in terms for r in x.roles})
+    roles_in = {r for x in terms for r in x.roles}
+    covered = sorted(roles_in)
     ids = {m.id for m in models}
     cold = [
         ColdStart(r.id, r.incumbent, load_s.get(r.incumbent))
         for r in roles
-        if r.id not in covered and r.incumbent not in ids
+        if r.id not in roles_in and r.incumbent not in ids
     ]
     return PlanSet(
         machine_id=machine.id,
@@ -287,31 +288,40 @@ def plan_machine(
     models = list(models)
     pool, excluded = candidates(models, context)
     kw = {"quality": quality, "load_s": load_s, "speed": speed}
-    # Each candidate's terms once; a combination is only summed, and built in full when it fits
-    # (what plan_set would build for it: the same terms, the same sum, the same order).
+    # Each candidate's terms once; a combination is only summed (in its order, as plan_set sums it),
+    # and only the maximal fitting ones are built in full (what plan_set would build for them).
     by_model = model_roles(roles)
     per_model = [
         _model_terms(machine, m, defaults, users, context, by_model, quality or {}, load_s or {}, speed) for m in pool
     ]
     context_ok = [m.context_window >= context for m in pool]
-    fitting: list[PlanSet] = []
+    fitting: list[tuple[int, ...]] = []
     for k in range(1, max_models + 1):
         for combo in combinations(range(len(pool)), k):
-            terms = [per_model[i][0] for i in combo]
-            if not (_set_total(machine, terms) <= machine.memory_gb and all(context_ok[i] for i in combo)):
-                continue
-            notes = [n for i in combo for n in per_model[i][1]]
-            chosen = [pool[i] for i in combo]
-            fitting.append(_assemble(machine, chosen, terms, notes, users, context, roles, load_s or {}))
+            total = _set_total(machine, (per_model[i][0] for i in combo))
+            if total <= machine.memory_gb and all(context_ok[i] for i in combo):
+                fitting.append(combo)
     # A set is maximal when no fitting set strictly contains it. Marking every proper subset of each
     # fitting set costs F * 2^max_models, not the F^2 of comparing all pairs (9e9 comparisons at 10k rows).
-    as_sets = [frozenset(s.model_ids) for s in fitting]
-    covered: set[frozenset[str]] = set()
-    for ids in as_sets:
-        members = sorted(ids)
-        for r in range(1, len(members)):
-            covered.update(frozenset(c) for c in combinations(members, r))
-    maximal = [s for s, ids in zip(fitting, as_sets, strict=True) if ids not in covered]
+    # Index tuples in pool order: a combination's subsets come out of combinations() in that order too.
+    covered: set[tuple[int, ...]] = set()
+    for combo in fitting:
+        for r in range(1, len(combo)):
+            covered.update(combinations(combo, r))
+    maximal = [
+        _assemble(
+            machine,
+            [pool[i] for i in combo],
+            [per_model[i][0] for i in combo],
+            [n for i in combo for n in per_model[i][1]],
+            users,
+            context,
+            roles,
+            load_s or {},
+        )
+        for combo in fitting
+        if combo not in covered
+    ]
     maximal.sort(
         key=lambda s: (-len(s.roles_covered), -_measured_roles(s), -sum(m.weights_gb for m in s.models), s.model_ids)
     )
