@@ -175,6 +175,12 @@ def _model_terms(
     return term, notes
 
 
+def _cold_starts(roles: Sequence[Role], load_s: dict[str, float]) -> list[ColdStart]:
+    """Each role's cold start (its incumbent loaded): the same record in every set that lacks the role,
+    so the 10⁵ sets of a machine share them instead of building half a million."""
+    return [ColdStart(r.id, r.incumbent, load_s.get(r.incumbent)) for r in roles]
+
+
 def _set_total(machine: Machine, terms: Iterable[ModelTerms]) -> float:
     """Σ subtotals + the OS reserve once: the one sum both ``plan_set`` and the fit test use."""
     return sum(x.subtotal_gb for x in terms) + machine.os_overhead_gb
@@ -187,10 +193,10 @@ def _assemble(
     notes: list[str],
     users: int,
     context: int,
-    roles: Sequence[Role],
-    load_s: dict[str, float],
+    colds: Sequence[ColdStart],
 ) -> PlanSet:
-    """A set from its models' terms (``_model_terms``): totals, fit, roles covered, cold starts."""
+    """A set from its models' terms (``_model_terms``): totals, fit, roles covered, and the cold
+    starts (``_cold_starts``: one per role) of the roles it does not cover."""
     notes = list(notes)
     if len(models) > 1:
         notes.append(
@@ -200,11 +206,7 @@ def _assemble(
     roles_in = {r for x in terms for r in x.roles}
     covered = sorted(roles_in)
     ids = {m.id for m in models}
-    cold = [
-        ColdStart(r.id, r.incumbent, load_s.get(r.incumbent))
-        for r in roles
-        if r.id not in roles_in and r.incumbent not in ids
-    ]
+    cold = [c for c in colds if c.role not in roles_in and c.model_id not in ids]
     return PlanSet(
         machine_id=machine.id,
         users=users,
@@ -243,7 +245,7 @@ def plan_set(
         term, term_notes = _model_terms(machine, m, defaults, users, context, by_model, quality, load_s, speed)
         terms.append(term)
         notes.extend(term_notes)
-    return _assemble(machine, models, terms, notes, users, context, roles, load_s)
+    return _assemble(machine, models, terms, notes, users, context, _cold_starts(roles, load_s))
 
 
 def candidates(models: Iterable[ModelEntry], context: int) -> tuple[list[ModelEntry], dict[str, str]]:
@@ -308,6 +310,7 @@ def plan_machine(
     for combo in fitting:
         for r in range(1, len(combo)):
             covered.update(combinations(combo, r))
+    colds = _cold_starts(roles, load_s or {})
     maximal = [
         _assemble(
             machine,
@@ -316,8 +319,7 @@ def plan_machine(
             [n for i in combo for n in per_model[i][1]],
             users,
             context,
-            roles,
-            load_s or {},
+            colds,
         )
         for combo in fitting
         if combo not in covered
