@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from itertools import combinations
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
-from generator.analysis.plans import CEILING, plan_set
+from generator.analysis.plans import CEILING, candidates, plan_machine, plan_set
 from generator.cli import cli
 from generator.registry.loader import load_registry
 from tests.conftest import REPO
@@ -70,6 +71,28 @@ def test_calibrated_speed_replaces_the_ceiling_label(reg) -> None:
     )
     (t,) = s.models
     assert (t.speed_per_user_tps, t.speed_label, t.users_at_target, t.load_s) == (20.0, "calibrated (test)", 6, 4.5)
+
+
+def test_plan_machine_sets_are_plan_set_of_their_models(reg) -> None:
+    # plan_machine computes each candidate's terms once and sums combinations; every set it keeps must be
+    # what plan_set builds for those models, and it must keep exactly the maximal fitting ones.
+    m5 = next(m for m in reg.hardware.machines if m.id == "mac-studio-m5-max-128")
+    d, roles = reg.hardware.capacity, reg.roles_file.roles
+    speed = lambda machine, model, users: (7.5, "calibrated (test)") if model.id == "llama3.1-8b" else None  # noqa: E731
+    kw = {"quality": {}, "load_s": {"llama3.1-8b": 4.5}, "speed": speed}
+    report = plan_machine(m5, reg.models_file.models, d, roles, users=2, context=8192, max_models=3, **kw)
+    pool, _ = candidates(reg.models_file.models, 8192)
+    fitting = [
+        frozenset(m.id for m in c)
+        for k in (1, 2, 3)
+        for c in combinations(pool, k)
+        if plan_set(m5, c, d, 2, 8192, roles, **kw).fits
+    ]
+    maximal = {s for s in fitting if not any(s < t for t in fitting)}
+    assert maximal and {frozenset(s.model_ids) for s in report.sets} == maximal
+    by_id = {m.id: m for m in pool}
+    for s in report.sets:
+        assert s == plan_set(m5, [by_id[i] for i in s.model_ids], d, 2, 8192, roles, **kw)
 
 
 def test_seed_options_recomputed(reg) -> None:

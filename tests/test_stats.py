@@ -320,6 +320,44 @@ def test_bootstrap_mean_ci_chunks_large_inputs() -> None:
     assert (ci.high - ci.low) / 2 == pytest.approx(1.96 / math.sqrt(50_000), rel=0.35)
 
 
+def _loop_bootstrap(values: list[float], n_resamples: int, seed: int) -> tuple[float, float]:
+    """The draws bootstrap_mean_ci is defined by: rng.integers(0, n, (r, n)) in chunks of about a
+    million draws, each row's numpy mean (the loop it ran before it reused its draws)."""
+    x = np.asarray(values, dtype=float)
+    n = x.size
+    rng = np.random.default_rng(seed)
+    chunk = max(1, min(n_resamples, 1_000_000 // n))
+    means: list[np.ndarray] = []
+    done = 0
+    while done < n_resamples:
+        r = min(chunk, n_resamples - done)
+        means.append(x[rng.integers(0, n, size=(r, n), dtype=np.int32)].mean(axis=1))
+        done += r
+    alpha = 1 - 0.95  # 0.050000000000000044, as bootstrap_mean_ci computes it
+    low, high = np.quantile(np.concatenate(means), [alpha / 2, 1 - alpha / 2])
+    return float(low), float(high)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda g, n: g.integers(0, 2, n).astype(float),  # pass/fail: the multiplicity product
+        lambda g, n: g.integers(-1, 2, n).astype(float),  # paired ±1 diffs
+        lambda g, n: g.integers(0, 5, n) / 4,  # quarters: dyadic, still exact
+        lambda g, n: g.integers(0, 4, n) / 3 - g.integers(0, 4, n) / 3,  # thirds: the gather
+        lambda g, n: g.standard_normal(n),  # latencies: the gather
+        lambda g, n: np.where(g.integers(0, 2, n) == 1, -0.0, 0.0),  # -0.0 keeps its sign: the gather
+    ],
+)
+def test_bootstrap_mean_ci_reuses_the_same_draws_bit_for_bit(make) -> None:
+    g = np.random.default_rng(7)
+    for n, resamples, seed in ((250, 4000, 20261202), (37, 2000, 1234), (900, 4000, 3), (3000, 500, 9)):
+        values = make(g, n).tolist()
+        for _ in range(2):  # the second call reads the kept draws
+            ci = bootstrap_mean_ci(values, n_resamples=resamples, seed=seed)
+            assert (ci.low, ci.high) == _loop_bootstrap(values, resamples, seed)
+
+
 # --- holm --------------------------------------------------------------------------------------------------
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from generator.analysis.compare import Paired, paired
-from generator.analysis.evidence import LEVEL, binary_cells, case_means, cell_latency, level_of
+from generator.analysis.evidence import LEVEL, binary_cells, case_means, cell_latency, level_of, shared
 from generator.registry.schema import StatisticsPolicy
 
 _UNSAFE = re.compile(r"[^a-z0-9]+")
@@ -186,8 +186,8 @@ def compare_pair(inputs: PairInputs, a: str, b: str, policy: StatisticsPolicy) -
     ma, mb = inputs.means[a], inputs.means[b]
     p = paired(ma, mb, policy, binary=inputs.single[a] and inputs.single[b], names=(a, b))
     out = PairComparison(a, b, p)
-    for case in p.cases:
-        pa, pb = bool(ma.loc[case] >= 1.0), bool(mb.loc[case] >= 1.0)
+    va, vb, _ = shared(ma, mb)  # the values on p.cases, in that order
+    for case, pa, pb in zip(p.cases, (va >= 1.0).tolist(), (vb >= 1.0).tolist(), strict=True):
         (out.both if pa and pb else out.only_a if pa else out.only_b if pb else out.neither).append(case)
     shared_cases = pd.Index(p.cases)
     out.latency_a = _median(inputs.latency[a].reindex(shared_cases))

@@ -22,6 +22,7 @@ Pure: frames in, frames out; no file I/O.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -265,10 +266,41 @@ def case_means(q: pd.DataFrame, model_id: str, column: str = "accepted") -> pd.S
     return pd.Series(rows[column].to_numpy(dtype=float), index=rows["case_id"].to_numpy(), name=model_id)
 
 
+@dataclass(frozen=True)
+class CaseValues:
+    """One model's non-NaN per-case values, read once for the many pairs it takes part in (a board of
+    M models compares M(M−1)/2 pairs): case ids as a Python list, not iterated from the (Arrow-backed)
+    index one by one, and their positions when each case appears once."""
+
+    series: pd.Series
+    labels: list
+    values: np.ndarray
+    pos: dict | None  # label -> position; None when a label repeats (then .loc decides)
+
+
+def case_values(s: pd.Series) -> CaseValues:
+    s = s.dropna()
+    labels = s.index.tolist()
+    pos = {k: i for i, k in enumerate(labels)}
+    return CaseValues(s, labels, s.to_numpy(float), pos if len(pos) == len(labels) else None)
+
+
+def _values_at(c: CaseValues, labels: list[str]) -> np.ndarray:
+    """``c.series.loc[labels]`` as floats; by position when each case appears once."""
+    if c.pos is not None:
+        return c.values[np.fromiter((c.pos[k] for k in labels), dtype=np.intp, count=len(labels))]
+    return c.series.loc[labels].to_numpy(float)
+
+
+def shared_values(a: CaseValues, b: CaseValues) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """:func:`shared` on values read once with :func:`case_values`."""
+    common = sorted(set(a.labels) & set(b.labels))
+    return _values_at(a, common), _values_at(b, common), common
+
+
 def shared(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """The values of two models on the cases both have (non-NaN in both), in case order."""
-    common = sorted(set(a.dropna().index) & set(b.dropna().index))
-    return a.loc[common].to_numpy(float), b.loc[common].to_numpy(float), common
+    return shared_values(case_values(a), case_values(b))
 
 
 def binary_cells(q: pd.DataFrame, model_ids: Sequence[str]) -> bool:

@@ -134,6 +134,95 @@ def model_roles(roles: Sequence[Role]) -> dict[str, list[str]]:
     return out
 
 
+def _model_terms(
+    machine: Machine,
+    m: ModelEntry,
+    defaults: CapacityDefaults,
+    users: int,
+    context: int,
+    by_model: dict[str, list[str]],
+    quality: dict[tuple[str, str], RoleQuality],
+    load_s: dict[str, float],
+    speed: SpeedFn | None,
+) -> tuple[ModelTerms, list[str]]:
+    """One model's terms and notes at ``users`` and ``context``: the same in every set it joins,
+    so ``plan_machine`` computes them once per model, not once per set (10⁵ sets at 37 candidates)."""
+    f = fit(machine, m, defaults, context_tokens=context, concurrency=users)
+    t = throughput(machine, m, defaults)
+    calibrated = speed(machine, m, users) if speed is not None else None
+    per_user, label = calibrated if calibrated is not None else (t.ceiling_tps / users, CEILING)
+    notes: list[str] = []
+    if f.kv_gb is None:
+        notes.append(f"{m.id}: KV cache not stated (no layer shape in the registry); the total leaves it out")
+    if f.context_exceeds_window:
+        notes.append(f"{m.id}: context {context:,} exceeds its window of {m.context_window:,} tokens")
+    model_roles_ = by_model.get(m.id, [])
+    term = ModelTerms(
+        model_id=m.id,
+        weights_gb=f.weights_gb,
+        kv_gb=f.kv_gb,
+        kv_source=f.kv_source,
+        runtime_overhead_gb=f.runtime_overhead_gb,
+        subtotal_gb=f.weights_gb + (f.kv_gb or 0.0) + f.runtime_overhead_gb,
+        ceiling_tps=t.ceiling_tps,
+        speed_per_user_tps=per_user,
+        speed_label=label,
+        users_at_target=concurrent_users(per_user * users, defaults.target_user_tps),
+        roles=model_roles_,
+        quality={r: quality.get((m.id, r)) for r in model_roles_},
+        load_s=load_s.get(m.id),
+    )
+    return term, notes
+
+
+def _cold_starts(roles: Sequence[Role], load_s: dict[str, float]) -> list[ColdStart]:
+    """Each role's cold start (its incumbent loaded): the same record in every set that lacks the role,
+    so the 10⁵ sets of a machine share them instead of building half a million."""
+    return [ColdStart(r.id, r.incumbent, load_s.get(r.incumbent)) for r in roles]
+
+
+def _set_total(machine: Machine, terms: Iterable[ModelTerms]) -> float:
+    """Σ subtotals + the OS reserve once: the one sum both ``plan_set`` and the fit test use."""
+    return sum(x.subtotal_gb for x in terms) + machine.os_overhead_gb
+
+
+def _assemble(
+    machine: Machine,
+    models: Sequence[ModelEntry],
+    terms: list[ModelTerms],
+    notes: list[str],
+    users: int,
+    context: int,
+    colds: Sequence[ColdStart],
+) -> PlanSet:
+    """A set from its models' terms (``_model_terms``): totals, fit, roles covered, and the cold
+    starts (``_cold_starts``: one per role) of the roles it does not cover."""
+    notes = list(notes)
+    if len(models) > 1:
+        notes.append(
+            "each speed is for that model decoding alone: models decoding at the same moment share the bandwidth"
+        )
+    total = _set_total(machine, terms)
+    roles_in = {r for x in terms for r in x.roles}
+    covered = sorted(roles_in)
+    ids = {m.id for m in models}
+    cold = [c for c in colds if c.role not in roles_in and c.model_id not in ids]
+    return PlanSet(
+        machine_id=machine.id,
+        users=users,
+        context_tokens=context,
+        models=list(terms),
+        os_reserve_gb=machine.os_overhead_gb,
+        total_gb=total,
+        memory_gb=machine.memory_gb,
+        headroom_gb=machine.memory_gb - total,
+        fits=total <= machine.memory_gb and not any(m.context_window < context for m in models),
+        roles_covered=covered,
+        cold_starts=cold,
+        notes=notes,
+    )
+
+
 def plan_set(
     machine: Machine,
     models: Sequence[ModelEntry],
@@ -153,58 +242,10 @@ def plan_set(
     terms: list[ModelTerms] = []
     notes: list[str] = []
     for m in models:
-        f = fit(machine, m, defaults, context_tokens=context, concurrency=users)
-        t = throughput(machine, m, defaults)
-        calibrated = speed(machine, m, users) if speed is not None else None
-        per_user, label = calibrated if calibrated is not None else (t.ceiling_tps / users, CEILING)
-        if f.kv_gb is None:
-            notes.append(f"{m.id}: KV cache not stated (no layer shape in the registry); the total leaves it out")
-        if f.context_exceeds_window:
-            notes.append(f"{m.id}: context {context:,} exceeds its window of {m.context_window:,} tokens")
-        model_roles_ = by_model.get(m.id, [])
-        terms.append(
-            ModelTerms(
-                model_id=m.id,
-                weights_gb=f.weights_gb,
-                kv_gb=f.kv_gb,
-                kv_source=f.kv_source,
-                runtime_overhead_gb=f.runtime_overhead_gb,
-                subtotal_gb=f.weights_gb + (f.kv_gb or 0.0) + f.runtime_overhead_gb,
-                ceiling_tps=t.ceiling_tps,
-                speed_per_user_tps=per_user,
-                speed_label=label,
-                users_at_target=concurrent_users(per_user * users, defaults.target_user_tps),
-                roles=model_roles_,
-                quality={r: quality.get((m.id, r)) for r in model_roles_},
-                load_s=load_s.get(m.id),
-            )
-        )
-    if len(models) > 1:
-        notes.append(
-            "each speed is for that model decoding alone: models decoding at the same moment share the bandwidth"
-        )
-    total = sum(x.subtotal_gb for x in terms) + machine.os_overhead_gb
-    covered = sorted({r for x in terms for r in x.roles})
-    ids = {m.id for m in models}
-    cold = [
-        ColdStart(r.id, r.incumbent, load_s.get(r.incumbent))
-        for r in roles
-        if r.id not in covered and r.incumbent not in ids
-    ]
-    return PlanSet(
-        machine_id=machine.id,
-        users=users,
-        context_tokens=context,
-        models=terms,
-        os_reserve_gb=machine.os_overhead_gb,
-        total_gb=total,
-        memory_gb=machine.memory_gb,
-        headroom_gb=machine.memory_gb - total,
-        fits=total <= machine.memory_gb and not any(m.context_window < context for m in models),
-        roles_covered=covered,
-        cold_starts=cold,
-        notes=notes,
-    )
+        term, term_notes = _model_terms(machine, m, defaults, users, context, by_model, quality, load_s, speed)
+        terms.append(term)
+        notes.extend(term_notes)
+    return _assemble(machine, models, terms, notes, users, context, _cold_starts(roles, load_s))
 
 
 def candidates(models: Iterable[ModelEntry], context: int) -> tuple[list[ModelEntry], dict[str, str]]:
@@ -249,21 +290,40 @@ def plan_machine(
     models = list(models)
     pool, excluded = candidates(models, context)
     kw = {"quality": quality, "load_s": load_s, "speed": speed}
-    fitting: list[PlanSet] = []
+    # Each candidate's terms once; a combination is only summed (in its order, as plan_set sums it),
+    # and only the maximal fitting ones are built in full (what plan_set would build for them).
+    by_model = model_roles(roles)
+    per_model = [
+        _model_terms(machine, m, defaults, users, context, by_model, quality or {}, load_s or {}, speed) for m in pool
+    ]
+    context_ok = [m.context_window >= context for m in pool]
+    fitting: list[tuple[int, ...]] = []
     for k in range(1, max_models + 1):
-        for combo in combinations(pool, k):
-            s = plan_set(machine, combo, defaults, users, context, roles, **kw)
-            if s.fits:
-                fitting.append(s)
+        for combo in combinations(range(len(pool)), k):
+            total = _set_total(machine, (per_model[i][0] for i in combo))
+            if total <= machine.memory_gb and all(context_ok[i] for i in combo):
+                fitting.append(combo)
     # A set is maximal when no fitting set strictly contains it. Marking every proper subset of each
     # fitting set costs F * 2^max_models, not the F^2 of comparing all pairs (9e9 comparisons at 10k rows).
-    as_sets = [frozenset(s.model_ids) for s in fitting]
-    covered: set[frozenset[str]] = set()
-    for ids in as_sets:
-        members = sorted(ids)
-        for r in range(1, len(members)):
-            covered.update(frozenset(c) for c in combinations(members, r))
-    maximal = [s for s, ids in zip(fitting, as_sets, strict=True) if ids not in covered]
+    # Index tuples in pool order: a combination's subsets come out of combinations() in that order too.
+    covered: set[tuple[int, ...]] = set()
+    for combo in fitting:
+        for r in range(1, len(combo)):
+            covered.update(combinations(combo, r))
+    colds = _cold_starts(roles, load_s or {})
+    maximal = [
+        _assemble(
+            machine,
+            [pool[i] for i in combo],
+            [per_model[i][0] for i in combo],
+            [n for i in combo for n in per_model[i][1]],
+            users,
+            context,
+            colds,
+        )
+        for combo in fitting
+        if combo not in covered
+    ]
     maximal.sort(
         key=lambda s: (-len(s.roles_covered), -_measured_roles(s), -sum(m.weights_gb for m in s.models), s.model_ids)
     )
