@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from generator.errors import InputError
-from generator.runs.scan import list_run_folders, load_aggregates, load_results, scan_runs
+from generator.runs.scan import list_run_folders, load_aggregates, load_perf_records, load_results, scan_runs
 from generator.runs.sidecar import ensure_sidecars
 from generator.runs.writer import write_complete_folder
 from tests.synth import write_plain_run
@@ -54,3 +54,6 @@ def test_a_run_folder_without_its_manifest_is_a_load_error(tmp_path: Path) -> No
     assert [p.path for p in err.value.problems] == [str(late / "manifest.json")]
     summaries, perf = load_aggregates(runs, load_results(runs)[1])
     assert summaries.empty and perf.empty
+    with pytest.raises(InputError, match="not among the manifests"):  # the perf records' loader too
+        load_perf_records(runs, manifests)
+    assert load_perf_records(runs, load_results(runs)[1]) == {}

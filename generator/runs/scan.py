@@ -169,6 +169,16 @@ def _p(d: dict[str, float], *keys: str) -> float | None:
     return None
 
 
+def _scanned(folder: Path, by_id: dict[str, Manifest]) -> Manifest:
+    """The manifest this scan read for ``folder``: a folder without one is a load error naming it
+    (it appeared after the scan, or the manifests are another store's), never a run left out."""
+    m = by_id.get(folder.name)
+    if m is None:
+        problem = Problem(str(folder / MANIFEST_FILE), None, "run folder not among the manifests of this scan")
+        raise InputError([problem])
+    return m
+
+
 def load_aggregates(runs_dir: Path, manifests: list[Manifest]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Summary and perf rows of every run that has them, labelled with their source file.
 
@@ -179,11 +189,7 @@ def load_aggregates(runs_dir: Path, manifests: list[Manifest]) -> tuple[pd.DataF
     summaries: list[dict] = []
     perf: list[dict] = []
     for folder in list_run_folders(runs_dir):
-        m = by_id.get(folder.name)
-        if m is None:
-            raise InputError(
-                [Problem(str(folder / MANIFEST_FILE), None, "run folder not among the manifests of this scan")]
-            )
+        m = _scanned(folder, by_id)
         for s in load_summaries(folder):
             ci = wilson(s.successes, s.trials) if s.successes is not None and s.trials else None
             summaries.append(
@@ -235,14 +241,15 @@ def load_aggregates(runs_dir: Path, manifests: list[Manifest]) -> tuple[pd.DataF
 
 
 def load_perf_records(runs_dir: Path, manifests: list[Manifest]) -> dict[str, list[PerfRecord]]:
-    """The perf records of every run folder that has them (ingested serving benchmarks), by run id."""
-    ids = {m.run_id for m in manifests}
+    """The perf records of every run folder that has them (ingested serving benchmarks), by run id;
+    a folder outside ``manifests`` is a load error, as in :func:`load_aggregates`."""
+    by_id = {m.run_id: m for m in manifests}
     out: dict[str, list[PerfRecord]] = {}
     for folder in list_run_folders(Path(str(runs_dir))):
-        if folder.name in ids:
-            recs = load_perf(folder)
-            if recs:
-                out[folder.name] = recs
+        _scanned(folder, by_id)
+        recs = load_perf(folder)
+        if recs:
+            out[folder.name] = recs
     return out
 
 
