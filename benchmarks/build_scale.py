@@ -1240,7 +1240,7 @@ def add_one_run(runs_dir: Path, label: str) -> int:
 
 LOAD_SNIPPET = (
     "import sys,time;from pathlib import Path;t=time.perf_counter();"
-    "from generator.runs.scan import load_results;df,ms=load_results(Path(sys.argv[1]));"
+    "from generator.runs.scan import load_results;df,ms=load_results(Path(sys.argv[1]),output_chars=0);"
     "mb=df.memory_usage(deep=True).sum()/1e6;"
     "print(f'load {time.perf_counter()-t:.2f}s rows={len(df)} frame_mb={mb:.0f}')"
 )
@@ -1396,7 +1396,7 @@ def main() -> None:
                 f"{z.total_bytes / 1e6:>7,.1f} {built.load_avg:>7.1f}  {z.page} / {z.other}{ok}"
             )
         print(
-            "\nload s / load MB: load_results alone (a separate process)."
+            "\nload s / load MB: load_results alone, without output texts as the build reads it (a separate process)."
             "\nbuild s / peak MB: `opsbench build` (peak: its largest process; tree: build + mkdocs)."
             f"\nEvery build includes load_registry of the {N_CASES:,}-case registry copy"
             f" ({reg_secs:.0f} s when measured above)."
