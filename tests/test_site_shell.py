@@ -62,3 +62,14 @@ def test_a_shell_without_its_article_is_an_error(tmp_path: Path) -> None:
     rel.write_text("<html>the theme changed</html>")
     with pytest.raises(ShellError, match="no article"):
         stamp(tmp_path, {"compare/a.md": ("a", "<p>a</p>")}, None)
+
+
+def test_the_chrome_loses_its_indentation_but_the_article_keeps_every_character(tmp_path: Path) -> None:
+    _shell(tmp_path, 1)
+    path = tmp_path / (shell_page(1).removesuffix(".md") + ".html")
+    path.write_text(path.read_text().replace("<body>", "<body>\n\n      <nav>\n        <a>x</a>\n      </nav>\n"))
+    body = '<h1 id="a">A</h1><pre class="opsbench-output"><code>line 1\n\n    indented</code></pre>'
+    stamp(tmp_path, {"compare/a.md": ("A", body)}, None)
+    page = (tmp_path / "compare/a.html").read_text()
+    assert "<body>\n<nav>\n<a>x</a>\n</nav>\n" in page
+    assert "line 1\n\n    indented" in page

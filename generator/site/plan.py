@@ -209,7 +209,8 @@ class SitePlan:
         self.data_files[f"{base}.schema.json"] = json.dumps(note, indent=1, ensure_ascii=False) + "\n"
         records = [dict(zip(headers, r, strict=True)) for r in plain_rows]
         self.data_files[f"{base}.json"] = (
-            json.dumps({"schema": schema, "rows": records}, indent=1, default=str, ensure_ascii=False) + "\n"
+            # One row a line, without indentation: a big table's download stays a third smaller.
+            _rows_json(schema, records)
         )
         self.datasets.append(
             {"path": f"{base}.json", "csv": f"{base}.csv", "page": page, "columns": list(headers), "rows": len(rows)}
@@ -249,3 +250,16 @@ class SitePlan:
         """data/index.json: every dataset of the site, with the page that shows it."""
         items = sorted(self.datasets, key=lambda d: d["path"])
         return json.dumps({"datasets": items}, indent=1, ensure_ascii=False) + "\n"
+
+
+def _rows_json(schema: dict[str, Any], records: list[dict[str, Any]]) -> str:
+    """``{"schema": ..., "rows": [...]}`` with each row compact on its own line: readable, diffable,
+    and without the indentation that made up a third of the site's downloads."""
+
+    def dump(value: Any) -> str:
+        return json.dumps(value, default=str, ensure_ascii=False, separators=(",", ":"))
+
+    if not records:
+        return f'{{"schema":{dump(schema)},"rows":[]}}\n'
+    rows = ",\n".join(dump(r) for r in records)
+    return f'{{"schema":{dump(schema)},\n"rows":[\n{rows}\n]}}\n'

@@ -72,7 +72,7 @@ def stamp(site: Path, pages: dict[str, tuple[str, str]], site_url: str | None) -
         toc = _TOC.search(head)
         if toc is None or TOC_MARK not in toc.group(2):
             raise ShellError(f"{path}: the page shell has no table of contents to fill (theme changed?)")
-        shells[depth] = (head, tail, _html_path(shell_page(depth)))
+        shells[depth] = (_squeeze(head), _squeeze(tail), _html_path(shell_page(depth)))
     written = 0
     for page, (title, body) in sorted(pages.items()):
         depth = _depth(page)
@@ -92,6 +92,19 @@ def stamp(site: Path, pages: dict[str, tuple[str, str]], site_url: str | None) -
     shutil.rmtree(site / SHELL_DIR, ignore_errors=True)
     _sitemap(site, [_html_path(p) for p in sorted(pages)], site_url)
     return written
+
+
+_INDENT = re.compile(r"\n[ \t]*(?:\n[ \t]*)*")
+
+
+def _squeeze(chrome: str) -> str:
+    """The theme's chrome without its indentation and blank lines (a third of each stamped page's
+    chrome, thousands of times over): every run of whitespace holding a line break becomes one
+    line break, which renders the same outside preformatted text (the chrome has none; if a
+    theme adds some, the chrome is left as it is)."""
+    if re.search(r"<(pre|textarea)\b", chrome):
+        return chrome
+    return _INDENT.sub("\n", chrome)
 
 
 def _item(hid: str, text: str, children: str = "") -> str:
