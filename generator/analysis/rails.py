@@ -222,6 +222,11 @@ def _per_case(q: pd.DataFrame, column: str) -> pd.Series:
     return pd.Series(q[column].to_numpy(dtype=float), index=q["case_id"].to_numpy()).dropna()
 
 
+def _by_model(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """A frame of cells split by model, each part in the frame's order."""
+    return dict(iter(frame.groupby(frame["model_id"].astype(object), sort=False))) if len(frame) else {}
+
+
 def after_rails(
     df: pd.DataFrame,
     workload: Workload,
@@ -244,26 +249,39 @@ def after_rails(
     wdf = df[df["workload"] == workload.id]
     wq = q[q["workload"] == workload.id] if len(q) else q
     chain_role = next((roles[r] for r in workload.roles if r in roles and roles[r].escalation), None)
-    out: dict[str, RailsFigures] = {}
+    by_model = dict(iter(wdf.groupby(wdf["model_id"].astype(object), sort=False))) if len(wdf) else {}
+    routes: dict[str, RoutedRows] = {}
     for model_id in model_ids:
-        rows = wdf[wdf["model_id"] == model_id]
-        if rows.empty:
+        rows = by_model.get(model_id)
+        if rows is None or rows.empty:
             continue
-        routed = route_rows(rows, rules, cases, lengths.get(model_id), policy)
+        routes[model_id] = route_rows(rows, rules, cases, lengths.get(model_id), policy)
+    if not routes:
+        return {}
+    # The evidence cells of every model at once (one groupby each), then each model's slice:
+    # a cell is one model's, so the slice is the cells its rows alone would give.
+    every = pd.concat([x.rows for x in routes.values()])
+    share_cols = [*ACTIONS, *[f"rule:{x.id}" for x in rules]]
+    flags = pd.DataFrame({"model_id": every["model_id"], "case_id": every["case_id"]})
+    if "concurrency" in every:
+        flags["concurrency"] = every["concurrency"]
+    for action in ACTIONS:
+        flags[action] = every["route"].eq(action)
+    for rule in rules:
+        flags[f"rule:{rule.id}"] = every["rule"].eq(rule.id)
+    all_shares = _by_model(flag_cells(flags, share_cols))
+    local_every = every[every["route"].eq("local")]
+    sent_every = every[every["sent_local"]]
+    all_lq = _by_model(quality_cells(cells(base_cells(local_every)))) if len(local_every) else {}
+    all_sq = _by_model(quality_cells(cells(base_cells(sent_every)))) if len(sent_every) else {}
+    out: dict[str, RailsFigures] = {}
+    for model_id, routed in routes.items():
         r = routed.rows
-        flags = pd.DataFrame({"model_id": r["model_id"], "case_id": r["case_id"]})
-        if "concurrency" in r:
-            flags["concurrency"] = r["concurrency"]
-        for action in ACTIONS:
-            flags[action] = r["route"].eq(action)
-        for rule in rules:
-            flags[f"rule:{rule.id}"] = r["rule"].eq(rule.id)
-        share_cols = [*ACTIONS, *[f"rule:{x.id}" for x in rules]]
-        shares = flag_cells(flags, share_cols)
+        shares = all_shares[model_id]
         local_rows = r[r["route"].eq("local")]
         sent_rows = r[r["sent_local"]]
-        lq = quality_cells(cells(base_cells(local_rows))) if len(local_rows) else local_rows
-        sq = quality_cells(cells(base_cells(sent_rows))) if len(sent_rows) else sent_rows
+        lq = all_lq.get(model_id, local_rows)
+        sq = all_sq.get(model_id, sent_rows)
         values: dict[int, pd.Series] = {}
         recall: dict[str, tuple[float | None, float | None, tuple[float, float] | None, int]] = {}
         unmeasured = 0
