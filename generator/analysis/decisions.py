@@ -24,7 +24,14 @@ import pandas as pd
 
 from generator.analysis import stats as st
 from generator.analysis.compare import Fragility, outcome_fragility, paired
-from generator.analysis.evidence import base_cells, case_means, cells, latency_samples, quality_cells
+from generator.analysis.evidence import (
+    base_cells,
+    case_means,
+    cells,
+    latency_samples,
+    quality_cells,
+    split_by_model,
+)
 from generator.registry.schema import DecisionPolicy, Gate, PrivacyPolicy, StatisticsPolicy, Workload
 from generator.runs.records import EndpointPrivacy, ResultRecord
 
@@ -139,14 +146,6 @@ GATE_COLUMNS = [
     "concurrency",
     "repeat",  # with the ids: the result a failing case's output comes from
 ]
-
-
-def split_by_model(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Each model's rows of ``frame``, in the frame's order: one pass over the frame for a loop
-    over its models (a boolean filter per model and gate read the whole frame each time)."""
-    if not len(frame):
-        return {}
-    return dict(iter(frame.groupby(frame["model_id"].astype(object), sort=False, observed=True)))
 
 
 def _model_rows(q: pd.DataFrame, model_id: str, q_by: Mapping[str, pd.DataFrame] | None) -> pd.DataFrame:

@@ -304,6 +304,14 @@ def shared(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray, list[str
     return shared_values(case_values(a), case_values(b))
 
 
+def split_by_model(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Each model's rows of ``frame``, in the frame's order: one pass over the frame for a loop
+    over its models (a boolean filter per model and gate read the whole frame each time)."""
+    if not len(frame):
+        return {}
+    return dict(iter(frame.groupby(frame["model_id"].astype(object), sort=False, observed=True)))
+
+
 def binary_cells(q: pd.DataFrame, model_ids: Sequence[str]) -> bool:
     """True when every cell of these models holds one request (exact McNemar applies)."""
     rows = q[q["model_id"].isin(list(model_ids))]

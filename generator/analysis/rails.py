@@ -40,7 +40,7 @@ import pandas as pd
 from generator.analysis import stats as st
 from generator.analysis.chains import chain_outcome, deployable_failures, remaining_rungs
 from generator.analysis.decisions import RATE_COLUMNS, AfterRails
-from generator.analysis.evidence import base_cells, cells, flag_cells, quality_cells
+from generator.analysis.evidence import base_cells, cells, flag_cells, quality_cells, split_by_model
 from generator.analysis.length import LengthEvidence, input_words
 from generator.registry.schema import GuardRule, Role, RoutingClaim, RoutingPolicy, TaskCase, Workload
 
@@ -222,11 +222,6 @@ def _per_case(q: pd.DataFrame, column: str) -> pd.Series:
     return pd.Series(q[column].to_numpy(dtype=float), index=q["case_id"].to_numpy()).dropna()
 
 
-def _by_model(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """A frame of cells split by model, each part in the frame's order."""
-    return dict(iter(frame.groupby(frame["model_id"].astype(object), sort=False))) if len(frame) else {}
-
-
 def after_rails(
     df: pd.DataFrame,
     workload: Workload,
@@ -249,7 +244,7 @@ def after_rails(
     wdf = df[df["workload"] == workload.id]
     wq = q[q["workload"] == workload.id] if len(q) else q
     chain_role = next((roles[r] for r in workload.roles if r in roles and roles[r].escalation), None)
-    by_model = dict(iter(wdf.groupby(wdf["model_id"].astype(object), sort=False))) if len(wdf) else {}
+    by_model = split_by_model(wdf)
     routes: dict[str, RoutedRows] = {}
     for model_id in model_ids:
         rows = by_model.get(model_id)
@@ -269,11 +264,11 @@ def after_rails(
         flags[action] = every["route"].eq(action)
     for rule in rules:
         flags[f"rule:{rule.id}"] = every["rule"].eq(rule.id)
-    all_shares = _by_model(flag_cells(flags, share_cols))
+    all_shares = split_by_model(flag_cells(flags, share_cols))
     local_every = every[every["route"].eq("local")]
     sent_every = every[every["sent_local"]]
-    all_lq = _by_model(quality_cells(cells(base_cells(local_every)))) if len(local_every) else {}
-    all_sq = _by_model(quality_cells(cells(base_cells(sent_every)))) if len(sent_every) else {}
+    all_lq = split_by_model(quality_cells(cells(base_cells(local_every)))) if len(local_every) else {}
+    all_sq = split_by_model(quality_cells(cells(base_cells(sent_every)))) if len(sent_every) else {}
     out: dict[str, RailsFigures] = {}
     for model_id, routed in routes.items():
         r = routed.rows
