@@ -130,9 +130,9 @@ def match_output(rule: CompiledRule, rows: pd.DataFrame) -> pd.Series:
     if cond.check_failed:
         wanted = set(cond.check_failed)
         failed = rows["failed_checks"].fillna("").astype(str) if "failed_checks" in rows else pd.Series("", rows.index)
-        mask &= ok & failed.map(
-            lambda s: any(line.split(":", 1)[-1] in wanted for line in s.split("\n") if line)
-        ).astype(bool)
+        # Judged once per distinct failure text (requests repeat a handful of texts).
+        hit = {s: any(line.split(":", 1)[-1] in wanted for line in s.split("\n") if line) for s in failed.unique()}
+        mask &= ok & failed.map(hit).astype(bool)
     if cond.judge_below is not None:
         judge = pd.to_numeric(rows["judge_mean"], errors="coerce") if "judge_mean" in rows else np.nan
         mask &= pd.Series(judge, index=rows.index).lt(cond.judge_below).fillna(False).astype(bool)
