@@ -19,11 +19,15 @@ from generator.analysis.diff import diff_runs
 from generator.analysis.evidence import (
     _group_quantile,
     base_cells,
+    case_values,
     cells,
+    coded_values,
     latency_samples,
     latency_summary,
     quality_cells,
     run_cells,
+    shared_coded,
+    shared_values,
 )
 from generator.analysis.leaderboard import evidence_cells, leaderboard
 from generator.analysis.promotion import evaluate_role
@@ -141,6 +145,25 @@ def test_run_cells_are_each_runs_cells_with_latency_and_first_failure() -> None:
     assert ra.loc["case-000", "accepted"] == 0.5 and ra.loc["case-000", "why"] == "required_phrases-1: missing"
     assert ra.loc["case-001", "why"] == "" and ra.loc["case-001", "latency_p50_s"] == 2.0
     assert per["b"]["level"].tolist() == [4, 4] and per["b"]["latency_p50_s"].tolist()[1] == 3.0
+
+
+def test_coded_shared_cases_are_the_shared_values_in_case_order() -> None:
+    rng = np.random.default_rng(3)
+    ids = [f"c{i:04d}" for i in rng.permutation(300)]
+    series = {}
+    for m in ("a", "b", "c"):
+        keep = rng.random(300) < 0.7
+        vals = rng.random(300)
+        vals[rng.random(300) < 0.1] = np.nan  # a NaN value is not a measured case
+        series[m] = case_values(pd.Series(vals[keep], index=[k for k, x in zip(ids, keep, strict=True) if x]))
+    coded = coded_values(series)
+    assert coded is not None
+    for x, y in (("a", "b"), ("a", "c"), ("b", "c")):
+        va, vb, common = shared_values(series[x], series[y])
+        ca, cb = shared_coded(coded, x, y)
+        assert len(common) > 100 and np.array_equal(va, ca) and np.array_equal(vb, cb)
+    twice = case_values(pd.Series([1.0, 0.0], index=["c0001", "c0001"]))
+    assert coded_values({"a": series["a"], "t": twice}) is None
 
 
 def test_group_quantile_interpolates_like_numpy_and_censors_with_inf() -> None:

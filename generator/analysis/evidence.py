@@ -299,6 +299,36 @@ def shared_values(a: CaseValues, b: CaseValues) -> tuple[np.ndarray, np.ndarray,
     return _values_at(a, common), _values_at(b, common), common
 
 
+@dataclass(frozen=True)
+class CodedValues:
+    """Several models' per-case values on one codebook of case ids (codes in case-id order), each
+    model's sorted by code: the cases two models share are then an intersection of sorted integer
+    arrays, in the same case order as :func:`shared_values` (for a board's M(M−1)/2 pairs)."""
+
+    codes: dict[str, np.ndarray]
+    values: dict[str, np.ndarray]
+
+
+def coded_values(series: dict[str, CaseValues]) -> CodedValues | None:
+    """:class:`CodedValues` of models read with :func:`case_values`; None when a model has a case
+    twice (then :func:`shared_values` decides)."""
+    if any(c.pos is None for c in series.values()):
+        return None
+    book = {k: i for i, k in enumerate(sorted(set().union(*(c.labels for c in series.values()))))}
+    codes, values = {}, {}
+    for m, c in series.items():
+        raw = np.fromiter((book[k] for k in c.labels), dtype=np.intp, count=len(c.labels))
+        order = np.argsort(raw, kind="stable")
+        codes[m], values[m] = raw[order], c.values[order]
+    return CodedValues(codes, values)
+
+
+def shared_coded(c: CodedValues, a: str, b: str) -> tuple[np.ndarray, np.ndarray]:
+    """The values of models ``a`` and ``b`` on the cases both have, in case order."""
+    _, ia, ib = np.intersect1d(c.codes[a], c.codes[b], assume_unique=True, return_indices=True)
+    return c.values[a][ia], c.values[b][ib]
+
+
 def shared(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """The values of two models on the cases both have (non-NaN in both), in case order."""
     return shared_values(case_values(a), case_values(b))
