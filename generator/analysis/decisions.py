@@ -320,6 +320,7 @@ def gate_results(
     mdf = rows if rows is not None else df[df["model_id"] == model_id] if len(df) else df
     if after is not None:
         mdf = after.latency_rows
+    samples_at: dict[int | None, pd.DataFrame] = {}
     for i, gate in enumerate(workload.gates if gates is None else gates):
         if gate.metric == "private_endpoint":
             results.append(_private_endpoint_gate(gate, (postures or {}).get(model_id)))
@@ -334,7 +335,9 @@ def gate_results(
         elif gate.metric == "review_pain":
             results.append(_pain_gate(q, model_id, gate, stats, q_by))
         else:
-            samples = latency_samples(mdf, ["model_id"], gate.concurrency)
+            if gate.concurrency not in samples_at:  # the latency gates at one level read the same requests
+                samples_at[gate.concurrency] = latency_samples(mdf, ["model_id"], gate.concurrency)
+            samples = samples_at[gate.concurrency]
             level = samples["level"].dropna().min() if len(samples) and samples["level"].notna().any() else None
             results.append(_latency_gate(samples, gate, None if level is None else int(level)))
     return results, state_fns, values

@@ -367,19 +367,27 @@ def _recall_after(
         )
         if len(outcome.per_case):
             chain_hit = outcome.per_case.set_index("case_id")["label_hit"]
+    # Per case: caught locally + sent to review + each receiving route's share × its measured answer
+    # (added in that order); a share sent where nothing was measured is a miss, and counted.
+    v = f["caught_local"].to_numpy(float) + f["human"].to_numpy(float)
     missing = 0
-    values = {}
-    for cid, row in f.iterrows():
-        v = float(row["caught_local"]) + float(row["human"])
-        for share, receiver in ((row["hosted"], hosted_hit), (row["escalate"], chain_hit)):
-            if share > 0:
-                got = receiver.get(cid, np.nan)
-                if pd.isna(got):
-                    missing += 1
-                else:
-                    v += float(share) * float(got)
-        values[cid] = v
-    return pd.Series(values, dtype=float), missing
+    for share_col, receiver in (("hosted", hosted_hit), ("escalate", chain_hit)):
+        share = f[share_col].to_numpy(float)
+        got = _received(receiver, f.index)
+        sent = share > 0
+        missing += int((sent & np.isnan(got)).sum())
+        took = sent & ~np.isnan(got)
+        v = np.where(took, v + share * np.where(took, got, 0.0), v)
+    return pd.Series(v, index=f.index.tolist(), dtype=float), missing
+
+
+def _received(receiver: pd.Series, cases: pd.Index) -> np.ndarray:
+    """The receiver's measured answer on each of ``cases`` (NaN where it has none)."""
+    if receiver.empty:
+        return np.full(len(cases), np.nan)
+    if receiver.index.is_unique:
+        return pd.to_numeric(receiver.reindex(cases), errors="coerce").to_numpy(float)
+    return np.array([float(x) if not pd.isna(x := receiver.get(c, np.nan)) else np.nan for c in cases], dtype=float)
 
 
 @dataclass
