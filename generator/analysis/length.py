@@ -116,7 +116,9 @@ def length_evidence(
     """Strata and limit for one model's quality cells ``q`` on one workload; ``lengths`` maps
     case id to the input length in ``unit``."""
     gates = [(LENGTH_GATES[g.metric], g.op, g.value) for g in workload.gates if g.metric in LENGTH_GATES]
-    rows = q[(q["model_id"] == model_id) & (q["workload"] == workload.id)].copy()
+    # Only the columns the strata read: each stratum is a filter of these rows.
+    cols = ["case_id", *dict.fromkeys(["accepted", "hard", *LENGTH_GATES.values()])]
+    rows = q.loc[(q["model_id"] == model_id) & (q["workload"] == workload.id), cols].copy()
     rows["length"] = rows["case_id"].map(lengths)
     rows = rows.dropna(subset=["length"])
     strata: list[Stratum] = []
