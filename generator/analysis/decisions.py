@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -499,6 +500,14 @@ def _decision_fragility(
     return best
 
 
+def _result_key(r: Any) -> str:
+    """The result key of a frame row, or "" for a frame without repeats and levels (no output to find)."""
+    repeat, level = getattr(r, "repeat", None), getattr(r, "concurrency", None)
+    if repeat is None or level is None or pd.isna(repeat) or pd.isna(level):
+        return ""
+    return ResultRecord.make_key(str(r.model_id), str(r.case_id), int(repeat), int(level))
+
+
 def failing_cases(df: pd.DataFrame, wdf: pd.DataFrame, excerpt_chars: int) -> dict[str, list[dict[str, str]]]:
     """Per model of ``wdf`` (rows of ``df``), one line per case it did not accept: what failed,
     the start of its output (when the frame holds outputs), and the result it comes from
@@ -522,7 +531,7 @@ def failing_cases(df: pd.DataFrame, wdf: pd.DataFrame, excerpt_chars: int) -> di
                 "what": what if isinstance(what, str) else "",
                 "excerpt": (output[:excerpt_chars] if isinstance(output, str) else ""),
                 "run_id": str(r.run_id),
-                "key": ResultRecord.make_key(str(r.model_id), str(r.case_id), int(r.repeat), int(r.concurrency)),
+                "key": _result_key(r),
             }
         )
     return out
