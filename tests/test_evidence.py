@@ -16,7 +16,19 @@ import pytest
 from generator.analysis.compare import ranks
 from generator.analysis.decisions import decide
 from generator.analysis.diff import diff_runs
-from generator.analysis.evidence import base_cells, cells, latency_samples, latency_summary, quality_cells
+from generator.analysis.evidence import (
+    _group_quantile,
+    base_cells,
+    case_values,
+    cells,
+    coded_values,
+    latency_samples,
+    latency_summary,
+    quality_cells,
+    run_cells,
+    shared_coded,
+    shared_values,
+)
 from generator.analysis.leaderboard import evidence_cells, leaderboard
 from generator.analysis.promotion import evaluate_role
 from generator.registry.loader import load_registry
@@ -117,6 +129,56 @@ def test_runs_pool_as_repeats_or_stay_apart() -> None:
     assert pooled.set_index("case_id")["accepted"].to_dict() == {"case-000": 0.5, "case-001": 0.0}
     apart = cells(base_cells(df), by=["run_id"])
     assert len(apart) == 4 and set(apart["runs"]) == {1}
+
+
+def test_run_cells_are_each_runs_cells_with_latency_and_first_failure() -> None:
+    a = rows("m", [[True, False], True], run_id="a", latency=2.0)
+    b = rows("m", [False, True], run_id="b", latency=3.0, level=4)
+    per = run_cells(pd.concat([a, b], ignore_index=True))
+    assert sorted(per) == ["a", "b"]
+    apart = cells(base_cells(pd.concat([a, b], ignore_index=True)), by=["run_id"])
+    for run, part in per.items():
+        want = apart[apart["run_id"] == run].reset_index(drop=True)
+        got = part.reset_index(drop=True)
+        pd.testing.assert_frame_equal(got[list(want.columns)], want, check_exact=True)
+    ra = per["a"].set_index("case_id")
+    assert ra.loc["case-000", "accepted"] == 0.5 and ra.loc["case-000", "why"] == "required_phrases-1: missing"
+    assert ra.loc["case-001", "why"] == "" and ra.loc["case-001", "latency_p50_s"] == 2.0
+    assert per["b"]["level"].tolist() == [4, 4] and per["b"]["latency_p50_s"].tolist()[1] == 3.0
+
+
+def test_coded_shared_cases_are_the_shared_values_in_case_order() -> None:
+    rng = np.random.default_rng(3)
+    ids = [f"c{i:04d}" for i in rng.permutation(300)]
+    series = {}
+    for m in ("a", "b", "c"):
+        keep = rng.random(300) < 0.7
+        vals = rng.random(300)
+        vals[rng.random(300) < 0.1] = np.nan  # a NaN value is not a measured case
+        series[m] = case_values(pd.Series(vals[keep], index=[k for k, x in zip(ids, keep, strict=True) if x]))
+    coded = coded_values(series)
+    assert coded is not None
+    for x, y in (("a", "b"), ("a", "c"), ("b", "c")):
+        va, vb, common = shared_values(series[x], series[y])
+        ca, cb = shared_coded(coded, x, y)
+        assert len(common) > 100 and np.array_equal(va, ca) and np.array_equal(vb, cb)
+    twice = case_values(pd.Series([1.0, 0.0], index=["c0001", "c0001"]))
+    assert coded_values({"a": series["a"], "t": twice}) is None
+
+
+def test_group_quantile_interpolates_like_numpy_and_censors_with_inf() -> None:
+    rng = np.random.default_rng(7)
+    vals = rng.exponential(2.0, 300)
+    vals[rng.integers(0, 300, 20)] = np.nan
+    frame = pd.DataFrame({"g": rng.integers(0, 9, 300), "v": vals})
+    g = frame.groupby("g", sort=True)
+    for q in (0.5, 0.95):
+        got = _group_quantile(g, frame["v"], q)
+        want = frame.dropna().groupby("g")["v"].quantile(q)
+        assert got.to_numpy() == pytest.approx(want.to_numpy(), rel=1e-12)
+    cens = pd.DataFrame({"g": ["a", "a", "b", "b", "c", "d"], "v": [1.0, np.inf, np.inf, np.inf, np.nan, 4.0]})
+    got = _group_quantile(cens.groupby("g"), cens["v"], 0.5)
+    assert math.isinf(got["a"]) and math.isinf(got["b"]) and math.isnan(got["c"]) and got["d"] == 4.0
 
 
 def test_timeouts_are_infinitely_slow_in_latency_quantiles() -> None:

@@ -140,3 +140,14 @@ def test_same_weights_as_must_name_a_model(registry_copy: Path) -> None:
     r = invoke("validate", "--registry", str(registry_copy))
     assert r.exit_code == 2
     assert f"registry/models.yaml:{line}: unknown model 'gemma3-999m'" in r.output
+
+
+def test_plan_machine_keep_builds_the_first_sets_and_counts_all(reg) -> None:
+    # The site builds only the sets its deployment page shows; they must be the full report's first ones.
+    m5 = next(m for m in reg.hardware.machines if m.id == "mac-studio-m5-max-128")
+    d, roles = reg.hardware.capacity, reg.roles_file.roles
+    kw = {"users": 2, "context": 8192, "max_models": 3, "load_s": {"llama3.1-8b": 4.5}}
+    full = plan_machine(m5, reg.models_file.models, d, roles, **kw)
+    kept = plan_machine(m5, reg.models_file.models, d, roles, keep=3, **kw)
+    assert full.sets_total > 3 and kept.sets_total == full.sets_total
+    assert kept.sets == full.sets[:3]

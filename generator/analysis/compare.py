@@ -21,7 +21,15 @@ import numpy as np
 import pandas as pd
 
 from generator.analysis import stats as st
-from generator.analysis.evidence import case_means, case_values, shared, shared_values
+from generator.analysis.evidence import (
+    case_means,
+    case_values,
+    coded_values,
+    shared,
+    shared_coded,
+    shared_values,
+    split_by_model,
+)
 from generator.registry.schema import StatisticsPolicy
 
 
@@ -154,14 +162,19 @@ def ranks(q: pd.DataFrame, policy: StatisticsPolicy, column: str = "accepted") -
     # they read the sign-flip distribution's normal limit rather than resampling it (ranks are a
     # reading aid; promotions and gates keep the Monte Carlo test).
     policy = policy.model_copy(update={"permutation_normal_above": policy.permutation_exact_max})
-    series = {m: case_values(case_means(q, m, column)) for m in models}
-    one_repeat = {m: bool((q.loc[q["model_id"] == m, "n"] == 1).all()) for m in models}
+    by = split_by_model(q)
+    series = {m: case_values(case_means(by.get(m, q.iloc[:0]), m, column)) for m in models}
+    one_repeat = {m: bool((by.get(m, q.iloc[:0])["n"] == 1).all()) for m in models}
+    coded = coded_values(series)
     better: dict[str, list[str]] = {m: [] for m in models}
     compared = dict.fromkeys(models, 0)
     for i, mi in enumerate(models):
         for mj in models[i + 1 :]:
-            va, vb, common = shared_values(series[mi], series[mj])
-            if not common:
+            if coded is not None:
+                va, vb = shared_coded(coded, mi, mj)
+            else:
+                va, vb, _ = shared_values(series[mi], series[mj])
+            if not len(va):
                 continue
             compared[mi] += 1
             compared[mj] += 1

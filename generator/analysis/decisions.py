@@ -25,7 +25,14 @@ import pandas as pd
 
 from generator.analysis import stats as st
 from generator.analysis.compare import Fragility, outcome_fragility, paired
-from generator.analysis.evidence import base_cells, case_means, cells, latency_samples, quality_cells
+from generator.analysis.evidence import (
+    base_cells,
+    case_means,
+    cells,
+    latency_samples,
+    quality_cells,
+    split_by_model,
+)
 from generator.registry.schema import DecisionPolicy, Gate, PrivacyPolicy, StatisticsPolicy, Workload
 from generator.runs.records import EndpointPrivacy, ResultRecord
 
@@ -142,9 +149,18 @@ GATE_COLUMNS = [
 ]
 
 
-def _rate_values(q: pd.DataFrame, model_id: str, gate: Gate) -> pd.Series:
+def _model_rows(q: pd.DataFrame, model_id: str, q_by: Mapping[str, pd.DataFrame] | None) -> pd.DataFrame:
+    """One model's rows of ``q``, from its split (``q_by``, :func:`split_by_model`) when given."""
+    if q_by is None:
+        return q[q["model_id"] == model_id]
+    return q_by.get(model_id, q.iloc[:0])
+
+
+def _rate_values(
+    q: pd.DataFrame, model_id: str, gate: Gate, q_by: Mapping[str, pd.DataFrame] | None = None
+) -> pd.Series:
     col, _ = RATE_COLUMNS[gate.metric]
-    rows = q[q["model_id"] == model_id]
+    rows = _model_rows(q, model_id, q_by)
     if gate.metric == "class_recall":
         rows = rows[rows["expected_label"].astype(object).eq(gate.label)]
     vals = pd.Series(rows[col].to_numpy(dtype=float), index=rows["case_id"].to_numpy())
@@ -170,8 +186,10 @@ def _rate_gate(vals: pd.Series, gate: Gate) -> GateResult:
     )
 
 
-def _pain_gate(q: pd.DataFrame, model_id: str, gate: Gate, stats: StatisticsPolicy) -> GateResult:
-    vals = q.loc[q["model_id"] == model_id, "pain"].dropna().to_numpy(float)
+def _pain_gate(
+    q: pd.DataFrame, model_id: str, gate: Gate, stats: StatisticsPolicy, q_by: Mapping[str, pd.DataFrame] | None
+) -> GateResult:
+    vals = _model_rows(q, model_id, q_by)["pain"].dropna().to_numpy(float)
     if not len(vals):
         return GateResult(gate, None, 0, None)
     ci = st.bootstrap_mean_ci(vals, n_resamples=stats.bootstrap_resamples, seed=stats.seed)
@@ -217,11 +235,16 @@ def _latency_gate(samples: pd.DataFrame, gate: Gate, level: int | None) -> GateR
 
 
 def _relative_gate(
-    q: pd.DataFrame, model_id: str, baseline: str | None, gate: Gate, stats: StatisticsPolicy
+    q: pd.DataFrame,
+    model_id: str,
+    baseline: str | None,
+    gate: Gate,
+    stats: StatisticsPolicy,
+    q_by: Mapping[str, pd.DataFrame] | None,
 ) -> GateResult:
     if not baseline:
         return GateResult(gate, None, 0, None)
-    cand, base = _rate_values(q, model_id, gate), _rate_values(q, baseline, gate)
+    cand, base = _rate_values(q, model_id, gate, q_by), _rate_values(q, baseline, gate, q_by)
     comp = paired(base, cand, stats, binary=False, names=(baseline, model_id))
     if comp.n == 0:
         return GateResult(gate, None, 0, None, baseline=baseline)
@@ -283,33 +306,39 @@ def gate_results(
     after: AfterRails | None = None,
     gates: list[Gate] | None = None,
     postures: dict[str, EndpointPrivacy] | None = None,
+    q_by: Mapping[str, pd.DataFrame] | None = None,
+    rows: pd.DataFrame | None = None,
 ) -> tuple[list[GateResult], dict[int, Callable[[np.ndarray], str]], dict[int, np.ndarray]]:
     """Every gate of ``workload`` (or ``gates``, see ``workload_gates``) for one model, and (for
     rate gates) how its state follows from the per-case values, so the decision's fragility can
     be searched. With ``after``, rate gates read the after-rails values and latency gates the
     requests that stayed local. ``postures``: each model's endpoint locality, for
-    private_endpoint gates."""
+    private_endpoint gates. ``q_by`` (``q`` by model) and ``rows`` (the model's rows of ``df``)
+    spare a caller looping over models a filter of the whole frames per model."""
     results: list[GateResult] = []
     state_fns: dict[int, Callable[[np.ndarray], str]] = {}
     values: dict[int, np.ndarray] = {}
-    mdf = df[df["model_id"] == model_id] if len(df) else df
+    mdf = rows if rows is not None else df[df["model_id"] == model_id] if len(df) else df
     if after is not None:
         mdf = after.latency_rows
+    samples_at: dict[int | None, pd.DataFrame] = {}
     for i, gate in enumerate(workload.gates if gates is None else gates):
         if gate.metric == "private_endpoint":
             results.append(_private_endpoint_gate(gate, (postures or {}).get(model_id)))
         elif gate.relative_to:
-            results.append(_relative_gate(q, model_id, workload.baseline, gate, stats))
+            results.append(_relative_gate(q, model_id, workload.baseline, gate, stats, q_by))
         elif gate.metric in RATE_COLUMNS:
-            vals = after.values[i] if after is not None and i in after.values else _rate_values(q, model_id, gate)
+            vals = after.values[i] if after is not None and i in after.values else _rate_values(q, model_id, gate, q_by)
             results.append(_rate_gate(vals, gate))
             if len(vals):
                 state_fns[i] = lambda v, g=gate: st.proportion_gate(float(v.sum()), len(v), g.op, g.value)
                 values[i] = vals.to_numpy(float)
         elif gate.metric == "review_pain":
-            results.append(_pain_gate(q, model_id, gate, stats))
+            results.append(_pain_gate(q, model_id, gate, stats, q_by))
         else:
-            samples = latency_samples(mdf, ["model_id"], gate.concurrency)
+            if gate.concurrency not in samples_at:  # the latency gates at one level read the same requests
+                samples_at[gate.concurrency] = latency_samples(mdf, ["model_id"], gate.concurrency)
+            samples = samples_at[gate.concurrency]
             level = samples["level"].dropna().min() if len(samples) and samples["level"].notna().any() else None
             results.append(_latency_gate(samples, gate, None if level is None else int(level)))
     return results, state_fns, values
@@ -404,15 +433,21 @@ def decide(
     measured = sorted(set(q["model_id"])) if len(q) else []
     out: list[Decision] = []
     baseline = workload.baseline
+    q_by = split_by_model(q)
+    rows_by = split_by_model(wdf)
+    fails = failing_cases(df, wdf, excerpt_chars)
     for model_id in list(dict.fromkeys([*model_ids, *measured])):
         if model_id not in measured:
             out.append(Decision(workload.id, model_id, 0, "no-runs", "—", reason="no runs yet"))
             continue
         if model_id == baseline and model_id not in model_ids:
             continue  # the baseline is what candidates are measured against, not a candidate
-        cases = int((q["model_id"] == model_id).sum())
+        cases = len(q_by[model_id])
         after = (after_rails or {}).get(model_id)
-        results, state_fns, values = gate_results(q, wdf, model_id, workload, stats, after, gates, postures)
+        mdf = rows_by.get(model_id, wdf.iloc[:0])
+        results, state_fns, values = gate_results(
+            q, wdf, model_id, workload, stats, after, gates, postures, q_by=q_by, rows=mdf
+        )
         states = [r.state for r in results]
         net = roi_net_per_month.get(model_id) if isinstance(roi_net_per_month, Mapping) else roi_net_per_month
         finding, reason = _finding(states, results, policy, cases, net)
@@ -421,7 +456,6 @@ def decide(
             basis = f"after rails ({', '.join(after.rules)})"
             reason = f"{basis}: {reason}"
         frag = _decision_fragility(states, results, state_fns, values, policy, cases, net, finding)
-        mdf = wdf[wdf["model_id"] == model_id]
         out.append(
             Decision(
                 workload.id,
@@ -430,7 +464,7 @@ def decide(
                 finding,
                 _route(finding, workload, policy),
                 results,
-                failing_cases(df, mdf, excerpt_chars),
+                fails.get(model_id, []),
                 reason,
                 frag.flips,
                 frag.text,
@@ -474,27 +508,33 @@ def _result_key(r: Any) -> str:
     return ResultRecord.make_key(str(r.model_id), str(r.case_id), int(repeat), int(level))
 
 
-def failing_cases(df: pd.DataFrame, mdf: pd.DataFrame, excerpt_chars: int) -> list[dict[str, str]]:
-    """One line per case the model did not accept: what failed, the start of its output (when the
-    frame holds outputs), and the result it comes from (``run_id``, ``key``), so a page can show
-    that result's output read from the run store."""
-    fails = mdf[~mdf["accepted"].fillna(False).astype(bool)].drop_duplicates("case_id").sort_values("case_id")
+def failing_cases(df: pd.DataFrame, wdf: pd.DataFrame, excerpt_chars: int) -> dict[str, list[dict[str, str]]]:
+    """Per model of ``wdf`` (rows of ``df``), one line per case it did not accept: what failed,
+    the start of its output (when the frame holds outputs), and the result it comes from
+    (``run_id``, ``key``), so a page can show that result's output read from the run store.
+    A case's line is its first unaccepted row; lines in case order. One pass for all models."""
+    out: dict[str, list[dict[str, str]]] = {}
+    if not len(wdf):
+        return out
+    fails = wdf[~wdf["accepted"].fillna(False).astype(bool)].drop_duplicates(["model_id", "case_id"])
+    fails = fails.sort_values(["model_id", "case_id"])
     text = df.loc[fails.index, [c for c in ("failure_summary", "output") if c in df.columns]]
     empty = pd.Series(None, index=text.index, dtype=object)
-    return [
-        {
-            "case_id": str(r.case_id),
-            "status": str(r.status),
-            "failure_kind": r.failure_kind if isinstance(r.failure_kind, str) else "",
-            "what": what if isinstance(what, str) else "",
-            "excerpt": (output[:excerpt_chars] if isinstance(output, str) else ""),
-            "run_id": str(r.run_id),
-            "key": _result_key(r),
-        }
-        for r, what, output in zip(
-            fails.itertuples(), text.get("failure_summary", empty), text.get("output", empty), strict=True
+    for r, what, output in zip(
+        fails.itertuples(), text.get("failure_summary", empty), text.get("output", empty), strict=True
+    ):
+        out.setdefault(str(r.model_id), []).append(
+            {
+                "case_id": str(r.case_id),
+                "status": str(r.status),
+                "failure_kind": r.failure_kind if isinstance(r.failure_kind, str) else "",
+                "what": what if isinstance(what, str) else "",
+                "excerpt": (output[:excerpt_chars] if isinstance(output, str) else ""),
+                "run_id": str(r.run_id),
+                "key": _result_key(r),
+            }
         )
-    ]
+    return out
 
 
 def baseline_values(q: pd.DataFrame, baseline: str | None) -> pd.Series | None:

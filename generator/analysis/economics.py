@@ -229,16 +229,25 @@ def measured_roi(
     reg: Any,
     *,
     local_share: LocalShare | None = None,
+    q_by: Any = None,
+    rows_by: Any = None,
 ) -> MeasuredRoi | None:
     """The economics of one candidate on one workload from its measurements; None without
-    ``roi`` inputs or without quality cells for the candidate."""
+    ``roi`` inputs or without quality cells for the candidate. ``q_by`` and ``rows_by``: the
+    workload's quality cells and rows split by model (``evidence.split_by_model``), for a caller
+    looping over models (it spares a filter of the whole frames per model)."""
+    import pandas as pd
+
     from generator.analysis import stats as st
     from generator.analysis.cost import fx_rate, hardware_cost
 
     roi = workload.roi
     if roi is None or q is None or not len(q):
         return None
-    cells = q[(q["workload"] == workload.id) & (q["model_id"] == model_id)]
+    if q_by is not None:
+        cells = q_by.get(model_id, q.iloc[:0])
+    else:
+        cells = q[(q["workload"] == workload.id) & (q["model_id"] == model_id)]
     vals = cells["accepted"].dropna().to_numpy(float)
     if not len(vals):
         return None
@@ -253,9 +262,16 @@ def measured_roi(
     items = _span(lambda a: roi.monthly_volume * share.value * a, acc)
     hours = Span(*(i * saved * roi.survival_factor / 60 for i in (items.value, items.low, items.high)))
     value = Span(*(h * roi.loaded_hourly_rate * fx for h in (hours.value, hours.low, hours.high)))
-    wrows = df[df["workload"] == workload.id] if len(df) else df
+    if rows_by is not None:
+        # The rows the hosted cost and the capacity check read: the baseline's and the model's.
+        parts = [rows_by[k] for k in dict.fromkeys([workload.baseline, model_id]) if k in rows_by]
+        any_rows = bool(rows_by)
+        wrows = pd.concat(parts) if parts else df.iloc[:0]
+    else:
+        wrows = df[df["workload"] == workload.id] if len(df) else df
+        any_rows = bool(len(wrows))
     notes: list[str] = []
-    hosted, why = hosted_item_cost(workload.baseline, wrows, model_id, reg, cur) if len(wrows) else (None, "no runs")
+    hosted, why = hosted_item_cost(workload.baseline, wrows, model_id, reg, cur) if any_rows else (None, "no runs")
     displaced = None
     if hosted is not None:
         displaced = Span(*(i * hosted.per_item for i in (items.value, items.low, items.high)))
@@ -343,6 +359,7 @@ def economics(
     the decision (``decide``'s economic gate reads the upper end of the net's range, so a
     defer says the return is negative even at the acceptance interval's top)."""
     from generator.analysis.decisions import decide
+    from generator.analysis.evidence import split_by_model
     from generator.privacy import localities
 
     postures = localities(reg.models, reg.policy.privacy)
@@ -352,12 +369,14 @@ def economics(
     measured_ids = set(q["model_id"]) if q is not None and len(q) else set()
     for w in reg.workloads_file.workloads:
         rois: dict[str, MeasuredRoi] = {}
-        if w.roi is not None:
+        if w.roi is not None and q is not None and len(q):
+            q_by = split_by_model(q[q["workload"] == w.id])
+            rows_by = split_by_model(df[df["workload"] == w.id]) if len(df) else {}
             for mid in dict.fromkeys([*w.candidates, *sorted(measured_ids)]):
                 if mid == w.baseline:
                     continue
                 share = (local_shares or {}).get((w.id, mid))
-                r = measured_roi(w, mid, q, df, manifests, reg, local_share=share)
+                r = measured_roi(w, mid, q, df, manifests, reg, local_share=share, q_by=q_by, rows_by=rows_by)
                 if r is not None:
                     rois[mid] = r
         nets = {m: (r.net_if_passing.high if r.net_if_passing else None) for m, r in rois.items()}

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from generator.analysis import stats as st
+from generator.analysis.evidence import split_by_model
 from generator.registry.schema import RoutingPolicy, TaskCase, Workload
 
 # The gates input length is judged against: the rates a long input degrades.
@@ -115,7 +116,9 @@ def length_evidence(
     """Strata and limit for one model's quality cells ``q`` on one workload; ``lengths`` maps
     case id to the input length in ``unit``."""
     gates = [(LENGTH_GATES[g.metric], g.op, g.value) for g in workload.gates if g.metric in LENGTH_GATES]
-    rows = q[(q["model_id"] == model_id) & (q["workload"] == workload.id)].copy()
+    # Only the columns the strata read: each stratum is a filter of these rows.
+    cols = ["case_id", *dict.fromkeys(["accepted", "hard", *LENGTH_GATES.values()])]
+    rows = q.loc[(q["model_id"] == model_id) & (q["workload"] == workload.id), cols].copy()
     rows["length"] = rows["case_id"].map(lengths)
     rows = rows.dropna(subset=["length"])
     strata: list[Stratum] = []
@@ -173,10 +176,18 @@ def length_evidence(
     )
 
 
-def case_lengths(cases: dict[str, TaskCase], df: pd.DataFrame, model_id: str) -> dict[str, pd.Series]:
+def case_words(cases: dict[str, TaskCase]) -> pd.Series:
+    """Each case's input length in words, by case id."""
+    return pd.Series({cid: float(input_words(c)) for cid, c in cases.items()}, dtype=float)
+
+
+def case_lengths(
+    cases: dict[str, TaskCase], df: pd.DataFrame, model_id: str, words: pd.Series | None = None
+) -> dict[str, pd.Series]:
     """Input length per case id: words from the case input, tokens from the model's own prompt
-    counts (the same on every repeat of a case: the largest recorded is taken)."""
-    words = pd.Series({cid: float(input_words(c)) for cid, c in cases.items()}, dtype=float)
+    counts (the same on every repeat of a case: the largest recorded is taken). ``words``:
+    :func:`case_words` of ``cases``, when a caller already has it (it is the same for every model)."""
+    words = case_words(cases) if words is None else words
     rows = df[df["model_id"] == model_id] if len(df) else df
     if len(rows) and "prompt_tokens" in rows:
         tokens = pd.to_numeric(rows["prompt_tokens"], errors="coerce").groupby(rows["case_id"].astype(object)).max()
@@ -195,13 +206,17 @@ def workload_length_evidence(
 ) -> dict[str, dict[str, LengthEvidence]]:
     """model → unit → evidence, for every measured model among ``model_ids``."""
     out: dict[str, dict[str, LengthEvidence]] = {}
-    measured = set(q.loc[q["workload"] == workload.id, "model_id"]) if len(q) else set()
+    wq = q[q["workload"] == workload.id] if len(q) else q
+    # Each model's cells and rows, split once (not a filter of the whole frames per model).
+    q_by, rows_by = split_by_model(wq), split_by_model(df)
+    words = case_words(cases)
     for m in model_ids:
-        if m not in measured:
+        if m not in q_by:
             continue
-        lengths = case_lengths(cases, df, m)
+        mq = q_by[m]
+        lengths = case_lengths(cases, rows_by.get(m, df.iloc[:0]), m, words)
         out[m] = {
-            "words": length_evidence(q, lengths["words"], m, workload, policy.length_strata_words, "words"),
-            "tokens": length_evidence(q, lengths["tokens"], m, workload, policy.length_strata_tokens, "tokens"),
+            "words": length_evidence(mq, lengths["words"], m, workload, policy.length_strata_words, "words"),
+            "tokens": length_evidence(mq, lengths["tokens"], m, workload, policy.length_strata_tokens, "tokens"),
         }
     return out

@@ -282,9 +282,11 @@ def plan_machine(
     all_models: dict[str, ModelEntry] | None = None,
     machines: dict[str, Machine] | None = None,
     rel_tol: float = 0.02,
+    keep: int | None = None,
 ) -> PlanReport:
     """The maximal sets of up to ``max_models`` models that fit together, best first, and the
-    seed's options for this machine recomputed."""
+    seed's options for this machine recomputed. ``keep``: build only the first ``keep`` sets
+    (``sets_total`` still counts them all): a page that shows a dozen of 10⁵ sets needs no more."""
     users = users or defaults.concurrency
     context = context or defaults.context_tokens
     models = list(models)
@@ -311,6 +313,21 @@ def plan_machine(
         for r in range(1, len(combo)):
             covered.update(combinations(combo, r))
     colds = _cold_starts(roles, load_s or {})
+    # Best first: most roles covered, then most measured roles, then the most weights, then ids; read
+    # from the index tuples (each model's roles, measured roles and weights, summed in set order), so
+    # only the sets kept are built.
+    roles_of = [set(t.roles) for t, _ in per_model]
+    measured_of = [sum(1 for q in t.quality.values() if q is not None) for t, _ in per_model]
+
+    def order(combo: tuple[int, ...]) -> tuple[int, int, float, list[str]]:
+        return (
+            -len(set().union(*(roles_of[i] for i in combo))),
+            -sum(measured_of[i] for i in combo),
+            -sum(per_model[i][0].weights_gb for i in combo),
+            [per_model[i][0].model_id for i in combo],
+        )
+
+    ranked = sorted((combo for combo in fitting if combo not in covered), key=order)
     maximal = [
         _assemble(
             machine,
@@ -321,12 +338,8 @@ def plan_machine(
             context,
             colds,
         )
-        for combo in fitting
-        if combo not in covered
+        for combo in (ranked if keep is None else ranked[:keep])
     ]
-    maximal.sort(
-        key=lambda s: (-len(s.roles_covered), -_measured_roles(s), -sum(m.weights_gb for m in s.models), s.model_ids)
-    )
     registry = all_models or {m.id: m for m in models}
     seed = [
         seed_plan_check(
@@ -351,13 +364,9 @@ def plan_machine(
         candidates=[m.id for m in pool],
         excluded=excluded,
         sets=maximal,
-        sets_total=len(maximal),
+        sets_total=len(ranked),
         seed=seed,
     )
-
-
-def _measured_roles(s: PlanSet) -> int:
-    return sum(1 for m in s.models for q in m.quality.values() if q is not None)
 
 
 # --------------------------------------------------------------------------- the seed's options
@@ -572,8 +581,10 @@ def plan_for(
     quality: dict[tuple[str, str], RoleQuality],
     load_s: dict[str, float],
     speed: SpeedFn | None = None,
+    keep: int | None = None,
 ) -> PlanReport:
-    """``plan_machine`` with the registry's policy (hardware.yaml ``plans``) and the seed's options."""
+    """``plan_machine`` with the registry's policy (hardware.yaml ``plans``) and the seed's options
+    (``keep``: as there; None builds every set, as ``opsbench plan --json`` lists them)."""
     from generator.errors import InputError, Problem
 
     machines = {m.id: m for m in reg.hardware.machines}
@@ -597,6 +608,7 @@ def plan_for(
         all_models=reg.models,
         machines=machines,
         rel_tol=reg.policy.claims.rel_tolerance,
+        keep=keep,
     )
 
 
@@ -607,4 +619,5 @@ def site_plans(reg, quality: dict[tuple[str, str], RoleQuality], load_s: dict[st
     known = {m.id for m in reg.hardware.machines}
     if reg.hardware.plans is None:
         return []
-    return [plan_for(reg, mid, None, None, quality, load_s) for mid in wanted if mid in known]
+    shown = reg.hardware.plans.max_sets_shown  # the deployment page shows these; it counts the rest
+    return [plan_for(reg, mid, None, None, quality, load_s, keep=shown) for mid in wanted if mid in known]

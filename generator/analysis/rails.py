@@ -40,7 +40,7 @@ import pandas as pd
 from generator.analysis import stats as st
 from generator.analysis.chains import chain_outcome, deployable_failures, remaining_rungs
 from generator.analysis.decisions import RATE_COLUMNS, AfterRails
-from generator.analysis.evidence import base_cells, cells, flag_cells, quality_cells
+from generator.analysis.evidence import base_cells, cells, flag_cells, quality_cells, split_by_model
 from generator.analysis.length import LengthEvidence, input_words
 from generator.registry.schema import GuardRule, Role, RoutingClaim, RoutingPolicy, TaskCase, Workload
 
@@ -130,9 +130,9 @@ def match_output(rule: CompiledRule, rows: pd.DataFrame) -> pd.Series:
     if cond.check_failed:
         wanted = set(cond.check_failed)
         failed = rows["failed_checks"].fillna("").astype(str) if "failed_checks" in rows else pd.Series("", rows.index)
-        mask &= ok & failed.map(
-            lambda s: any(line.split(":", 1)[-1] in wanted for line in s.split("\n") if line)
-        ).astype(bool)
+        # Judged once per distinct failure text (requests repeat a handful of texts).
+        hit = {s: any(line.split(":", 1)[-1] in wanted for line in s.split("\n") if line) for s in failed.unique()}
+        mask &= ok & failed.map(hit).astype(bool)
     if cond.judge_below is not None:
         judge = pd.to_numeric(rows["judge_mean"], errors="coerce") if "judge_mean" in rows else np.nan
         mask &= pd.Series(judge, index=rows.index).lt(cond.judge_below).fillna(False).astype(bool)
@@ -244,26 +244,39 @@ def after_rails(
     wdf = df[df["workload"] == workload.id]
     wq = q[q["workload"] == workload.id] if len(q) else q
     chain_role = next((roles[r] for r in workload.roles if r in roles and roles[r].escalation), None)
-    out: dict[str, RailsFigures] = {}
+    by_model = split_by_model(wdf)
+    routes: dict[str, RoutedRows] = {}
     for model_id in model_ids:
-        rows = wdf[wdf["model_id"] == model_id]
-        if rows.empty:
+        rows = by_model.get(model_id)
+        if rows is None or rows.empty:
             continue
-        routed = route_rows(rows, rules, cases, lengths.get(model_id), policy)
+        routes[model_id] = route_rows(rows, rules, cases, lengths.get(model_id), policy)
+    if not routes:
+        return {}
+    # The evidence cells of every model at once (one groupby each), then each model's slice:
+    # a cell is one model's, so the slice is the cells its rows alone would give.
+    every = pd.concat([x.rows for x in routes.values()])
+    share_cols = [*ACTIONS, *[f"rule:{x.id}" for x in rules]]
+    flags = pd.DataFrame({"model_id": every["model_id"], "case_id": every["case_id"]})
+    if "concurrency" in every:
+        flags["concurrency"] = every["concurrency"]
+    for action in ACTIONS:
+        flags[action] = every["route"].eq(action)
+    for rule in rules:
+        flags[f"rule:{rule.id}"] = every["rule"].eq(rule.id)
+    all_shares = split_by_model(flag_cells(flags, share_cols))
+    local_every = every[every["route"].eq("local")]
+    sent_every = every[every["sent_local"]]
+    all_lq = split_by_model(quality_cells(cells(base_cells(local_every)))) if len(local_every) else {}
+    all_sq = split_by_model(quality_cells(cells(base_cells(sent_every)))) if len(sent_every) else {}
+    out: dict[str, RailsFigures] = {}
+    for model_id, routed in routes.items():
         r = routed.rows
-        flags = pd.DataFrame({"model_id": r["model_id"], "case_id": r["case_id"]})
-        if "concurrency" in r:
-            flags["concurrency"] = r["concurrency"]
-        for action in ACTIONS:
-            flags[action] = r["route"].eq(action)
-        for rule in rules:
-            flags[f"rule:{rule.id}"] = r["rule"].eq(rule.id)
-        share_cols = [*ACTIONS, *[f"rule:{x.id}" for x in rules]]
-        shares = flag_cells(flags, share_cols)
+        shares = all_shares[model_id]
         local_rows = r[r["route"].eq("local")]
         sent_rows = r[r["sent_local"]]
-        lq = quality_cells(cells(base_cells(local_rows))) if len(local_rows) else local_rows
-        sq = quality_cells(cells(base_cells(sent_rows))) if len(sent_rows) else sent_rows
+        lq = all_lq.get(model_id, local_rows)
+        sq = all_sq.get(model_id, sent_rows)
         values: dict[int, pd.Series] = {}
         recall: dict[str, tuple[float | None, float | None, tuple[float, float] | None, int]] = {}
         unmeasured = 0
@@ -354,19 +367,27 @@ def _recall_after(
         )
         if len(outcome.per_case):
             chain_hit = outcome.per_case.set_index("case_id")["label_hit"]
+    # Per case: caught locally + sent to review + each receiving route's share × its measured answer
+    # (added in that order); a share sent where nothing was measured is a miss, and counted.
+    v = f["caught_local"].to_numpy(float) + f["human"].to_numpy(float)
     missing = 0
-    values = {}
-    for cid, row in f.iterrows():
-        v = float(row["caught_local"]) + float(row["human"])
-        for share, receiver in ((row["hosted"], hosted_hit), (row["escalate"], chain_hit)):
-            if share > 0:
-                got = receiver.get(cid, np.nan)
-                if pd.isna(got):
-                    missing += 1
-                else:
-                    v += float(share) * float(got)
-        values[cid] = v
-    return pd.Series(values, dtype=float), missing
+    for share_col, receiver in (("hosted", hosted_hit), ("escalate", chain_hit)):
+        share = f[share_col].to_numpy(float)
+        got = _received(receiver, f.index)
+        sent = share > 0
+        missing += int((sent & np.isnan(got)).sum())
+        took = sent & ~np.isnan(got)
+        v = np.where(took, v + share * np.where(took, got, 0.0), v)
+    return pd.Series(v, index=f.index.tolist(), dtype=float), missing
+
+
+def _received(receiver: pd.Series, cases: pd.Index) -> np.ndarray:
+    """The receiver's measured answer on each of ``cases`` (NaN where it has none)."""
+    if receiver.empty:
+        return np.full(len(cases), np.nan)
+    if receiver.index.is_unique:
+        return pd.to_numeric(receiver.reindex(cases), errors="coerce").to_numpy(float)
+    return np.array([float(x) if not pd.isna(x := receiver.get(c, np.nan)) else np.nan for c in cases], dtype=float)
 
 
 @dataclass

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import pandas as pd
-
 from generator.analysis.decisions import GATE_COLUMNS, decide
-from generator.analysis.evidence import LEVEL, base_cells, cell_latency, cells, level_of
+from generator.analysis.evidence import LEVEL, run_cells
 from generator.privacy import localities
 from generator.runs.records import Manifest
 from generator.site.html import Cell, esc, esc_md, fmt_num
@@ -149,24 +147,6 @@ def _env_rows(m: Manifest) -> list[list[object]]:
 REPORT_COLUMNS = [*GATE_COLUMNS, "failure_summary"]
 
 
-def _per_case(rdf: pd.DataFrame) -> pd.DataFrame:
-    """One row per run × model × case × load level: the evidence table's cells, runs apart,
-    with the cell's warm median latency and the first reason a request of it failed."""
-    c = cells(base_cells(rdf), by=["run_id"])
-    keys = ["run_id", "model_id", "case_id", LEVEL]
-    lat = cell_latency(rdf, by=["run_id"])
-    c = c.merge(lat, on=keys, how="left") if len(lat) else c.assign(latency_p50_s=float("nan"))
-    reason = rdf["failure_summary"]
-    has = reason.fillna("").astype(str).str.len() > 0
-    why = pd.DataFrame({k: rdf[k] for k in keys[:3]})
-    why[LEVEL] = level_of(rdf)
-    why["why"] = reason
-    first = why[has].groupby(keys, sort=True, dropna=False, observed=True)["why"].first().reset_index()
-    c = c.merge(first, on=keys, how="left")
-    c["why"] = c["why"].fillna("")
-    return c
-
-
 def run_page(data: SiteData, plan: SitePlan, m: Manifest) -> str:
     page = f"runs/{m.run_id}.md"
     out = [f"# Run {esc_md(m.run_id)}", ""]
@@ -231,8 +211,8 @@ def run_page(data: SiteData, plan: SitePlan, m: Manifest) -> str:
     if m.run_id not in data.measured("run_id"):
         out += ["No per-case results in this run.", ""]
         return "\n".join(out)
-    every = data.once("per_case", lambda: _per_case(data.df))
-    per = every[every["run_id"] == m.run_id].sort_values(["accepted", "model_id", "case_id", LEVEL], kind="mergesort")
+    every = data.once("run_cells", lambda: run_cells(data.df))
+    per = every[m.run_id].sort_values(["accepted", "model_id", "case_id", LEVEL], kind="mergesort")
     several = per[LEVEL].nunique() > 1
     rows = [
         [
