@@ -109,7 +109,9 @@ def base_cells(df: pd.DataFrame) -> pd.DataFrame:
             "case_id": df["case_id"].astype(object),
             LEVEL: level_of(df),
             "run_id": df["run_id"].astype(object) if "run_id" in df else "",
-            **{a: (df[a].astype(object) if a in df else None) for a in CASE_ATTRS if a != "weight"},
+            # Case attributes stay in the frame's own (Arrow) strings through the groupby: turned into
+            # Python objects afterwards, per cell, not per row (at 1M rows that is most of the time).
+            **{a: df.get(a) for a in CASE_ATTRS if a != "weight"},
             "weight": pd.to_numeric(df["weight"], errors="coerce") if "weight" in df else np.nan,
             "n": 1,
             "n_accepted": (df["accepted"].fillna(False).astype(bool) & ~hard).astype(int),
@@ -140,6 +142,9 @@ def base_cells(df: pd.DataFrame) -> pd.DataFrame:
     g = work.groupby(keys, sort=True, dropna=False, observed=True)
     sums = g[SUMS].sum()
     firsts = g[attrs].first()
+    for a in attrs:
+        if a != "weight" and a in df and df[a].dtype != object:  # as .astype(object) on rows: None if missing
+            firsts[a] = firsts[a].astype(object).where(firsts[a].notna(), None)
     # The expected label of a case: the first one any of its rows recorded.
     labels = work.assign(expected_label=expected.where(has_label).astype(object))
     firsts["expected_label"] = labels.groupby(keys, sort=True, dropna=False, observed=True)["expected_label"].first()
