@@ -189,10 +189,11 @@ class SitePlan:
         ``downloads=False`` for a table whose rows are a download already (a case page's results
         are lines of each run's ``results.jsonl``): thousands of case pages would otherwise copy the
         run downloads into 7,500 small files (80 MB at 2,500 cases)."""
+        shown = rows if max_rows is None else rows[:max_rows]
+        cls = "opsbench-table opsbench-sortable" if sortable else "opsbench-table"
+        html_table = table(headers, shown, cls=cls, glossary=self.glossary)
         if not downloads:
-            shown = rows if max_rows is None else rows[:max_rows]
-            cls = "opsbench-table opsbench-sortable" if sortable else "opsbench-table"
-            return raw_block(table(headers, shown, cls=cls, glossary=self.glossary))
+            return raw_block(html_table)
         stem = page.removesuffix(".md")
         base = f"data/{stem}--{slug}"
         if f"{base}.csv" in self.data_files:
@@ -215,15 +216,13 @@ class SitePlan:
         self.datasets.append(
             {"path": f"{base}.json", "csv": f"{base}.csv", "page": page, "columns": list(headers), "rows": len(rows)}
         )
-        shown = rows if max_rows is None else rows[:max_rows]
-        cls = "opsbench-table opsbench-sortable" if sortable else "opsbench-table"
         links = (
             f'<p class="opsbench-download">Download: <a href="{esc(rel(page, base + ".csv"))}">CSV</a> · '
             f'<a href="{esc(rel(page, base + ".json"))}">JSON</a>'
         )
         if len(shown) < len(rows):
             links += f" · showing {len(shown):,} of {len(rows):,} rows; the downloads hold all of them"
-        return raw_block(table(headers, shown, cls=cls, glossary=self.glossary) + "\n" + links + "</p>")
+        return raw_block(html_table + "\n" + links + "</p>")
 
     def case_link(self, page: str, case_id: str) -> Cell | str:
         """A case id linked to its drill-down page (plain text when it has none)."""

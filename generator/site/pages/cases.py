@@ -235,10 +235,6 @@ def case_page(
     )
 
 
-def _link_html(cell: Cell | str) -> str:
-    return cell.html if isinstance(cell, Cell) else esc(cell)
-
-
 def model_cases_page(
     data: SiteData, plan: SitePlan, page: str, model_id: str, rows: pd.DataFrame, paths: dict
 ) -> tuple[str, str]:
@@ -277,7 +273,7 @@ def model_cases_page(
         ok = ordered["accepted"].map(lambda v: bool(v) if pd.notna(v) else False)
         for label, group in (("Not accepted", False), ("Accepted", True)):
             ids = ordered.loc[ok == group, "case_id"].astype(str).tolist()
-            links = " · ".join(_link_html(case_link(page, paths, c)) for c in ids) or "none"
+            links = " · ".join(case_link_html(page, paths, c) for c in ids) or "none"
             out += [f"<p><b>{label}</b> ({len(ids):,})</p>", f'<p class="opsbench-case-list">{links}</p>', ""]
     return title, "\n".join(out)
 
