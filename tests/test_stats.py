@@ -15,6 +15,7 @@ from generator.analysis.stats import (
     PairedTest,
     binom_cdf,
     bootstrap_mean_ci,
+    bootstrap_mean_cis,
     cases_needed,
     cases_to_settle,
     holm,
@@ -320,9 +321,11 @@ def test_bootstrap_mean_ci_chunks_large_inputs() -> None:
     assert (ci.high - ci.low) / 2 == pytest.approx(1.96 / math.sqrt(50_000), rel=0.35)
 
 
-def _loop_bootstrap(values: list[float], n_resamples: int, seed: int) -> tuple[float, float]:
+def _loop_bootstrap(values: list[float], n_resamples: int, seed: int, scale: int | None = None) -> tuple[float, float]:
     """The draws bootstrap_mean_ci is defined by: rng.integers(0, n, (r, n)) in chunks of about a
-    million draws, each row's numpy mean (the loop it ran before it reused its draws)."""
+    million draws, and each row's mean: numpy's mean of the values (the loop it ran before it reused
+    its draws), or with ``scale`` (values k/scale) the exact rational mean rounded once, from integer
+    sums of the scaled values."""
     x = np.asarray(values, dtype=float)
     n = x.size
     rng = np.random.default_rng(seed)
@@ -331,7 +334,12 @@ def _loop_bootstrap(values: list[float], n_resamples: int, seed: int) -> tuple[f
     done = 0
     while done < n_resamples:
         r = min(chunk, n_resamples - done)
-        means.append(x[rng.integers(0, n, size=(r, n), dtype=np.int32)].mean(axis=1))
+        idx = rng.integers(0, n, size=(r, n), dtype=np.int32)
+        if scale is None:
+            means.append(x[idx].mean(axis=1))
+        else:
+            ints = np.rint(x * scale).astype(np.int64)
+            means.append(np.array([int(s) / (scale * n) for s in ints[idx].sum(axis=1)]))
         done += r
     alpha = 1 - 0.95  # 0.050000000000000044, as bootstrap_mean_ci computes it
     low, high = np.quantile(np.concatenate(means), [alpha / 2, 1 - alpha / 2])
@@ -339,23 +347,47 @@ def _loop_bootstrap(values: list[float], n_resamples: int, seed: int) -> tuple[f
 
 
 @pytest.mark.parametrize(
-    "make",
+    ("make", "scale"),
     [
-        lambda g, n: g.integers(0, 2, n).astype(float),  # pass/fail: the multiplicity product
-        lambda g, n: g.integers(-1, 2, n).astype(float),  # paired ±1 diffs
-        lambda g, n: g.integers(0, 5, n) / 4,  # quarters: dyadic, still exact
-        lambda g, n: g.integers(0, 4, n) / 3 - g.integers(0, 4, n) / 3,  # thirds: the gather
-        lambda g, n: g.standard_normal(n),  # latencies: the gather
-        lambda g, n: np.where(g.integers(0, 2, n) == 1, -0.0, 0.0),  # -0.0 keeps its sign: the gather
+        (lambda g, n: g.integers(0, 2, n).astype(float), 1),  # pass/fail
+        (lambda g, n: g.integers(-1, 2, n).astype(float), 1),  # paired ±1 diffs
+        (lambda g, n: g.integers(0, 5, n) / 4, 4),  # quarters: dyadic, the same either way
+        (lambda g, n: g.integers(0, 4, n) / 3 - g.integers(0, 4, n) / 3, 3),  # thirds: exact rational means
+        (lambda g, n: g.integers(0, 11, n) / 10 - g.integers(0, 6, n) / 5, 10),  # 10 and 5 repeats averaged
+        (lambda g, n: g.standard_normal(n), None),  # latencies: the gather
+        (lambda g, n: np.where(g.integers(0, 2, n) == 1, -0.0, 0.0), None),  # -0.0 keeps its sign: the gather
     ],
 )
-def test_bootstrap_mean_ci_reuses_the_same_draws_bit_for_bit(make) -> None:
+def test_bootstrap_mean_ci_reuses_the_same_draws_bit_for_bit(make, scale) -> None:
     g = np.random.default_rng(7)
     for n, resamples, seed in ((250, 4000, 20261202), (37, 2000, 1234), (900, 4000, 3), (3000, 500, 9)):
         values = make(g, n).tolist()
         for _ in range(2):  # the second call reads the kept draws
             ci = bootstrap_mean_ci(values, n_resamples=resamples, seed=seed)
-            assert (ci.low, ci.high) == _loop_bootstrap(values, resamples, seed)
+            assert (ci.low, ci.high) == _loop_bootstrap(values, resamples, seed, scale)
+    if scale is not None:  # past the kept matrices: drawn again chunk by chunk, the same sums
+        values = make(g, 20_000).tolist()
+        ci = bootstrap_mean_ci(values, n_resamples=900, seed=5)
+        assert (ci.low, ci.high) == _loop_bootstrap(values, 900, 5, scale)
+
+
+def test_bootstrap_mean_cis_is_each_single_interval_bit_for_bit() -> None:
+    g = np.random.default_rng(3)
+    many = [
+        *[(g.integers(0, 11, 400) / 10 - g.integers(0, 11, 400) / 10).tolist() for _ in range(5)],
+        g.standard_normal(400).tolist(),  # not rational: taken on its own
+        g.integers(-1, 2, 120).astype(float).tolist(),  # another length: its own product
+        [0.5],
+        [],
+    ]
+    together = bootstrap_mean_cis(many, n_resamples=1500, seed=8)
+    from generator.analysis import stats
+
+    stats._INTERVALS.clear()  # what the single calls give, computed afresh
+    alone = [bootstrap_mean_ci(v, n_resamples=1500, seed=8) for v in many]
+    assert [(i.estimate, i.low, i.high) for i in together[:-2]] == [(i.estimate, i.low, i.high) for i in alone[:-2]]
+    assert together[-2].estimate == 0.5 and math.isnan(together[-2].low)
+    assert math.isnan(together[-1].estimate)
 
 
 # --- holm --------------------------------------------------------------------------------------------------

@@ -340,18 +340,25 @@ def _check_level(level: float) -> None:
         raise ValueError("level must be in (0, 1)")
 
 
-#: Resample plans (index matrices) up to this many draws are kept for reuse: every bootstrap over n cases
-#: with the same resamples and seed draws the same matrix, and the site asks for thousands of them.
+#: Resample plans up to this many draws keep their index matrix (the gather of values that are not
+#: rational needs it); up to ``_COUNTS_MAX_DRAWS`` they keep the multiplicity matrix, as float32
+#: (40 MB for 4,000 resamples of 2,500 cases). Every bootstrap over n cases with the same resamples
+#: and seed draws the same matrix, and the site asks for thousands of them.
 _PLAN_MAX_DRAWS = 2_000_000
+_COUNTS_MAX_DRAWS = 16_000_000
+#: The largest denominator a value may have to count as rational (k/r for r repeats, halves of a graded
+#: scale, their differences): means of such values are summed exactly in integers.
+_MAX_DENOMINATOR = 10_000
 
 
 @dataclass
 class _ResamplePlan:
-    """The index matrix a seeded bootstrap over n values draws, and (built on first use) how many
-    times each row picks each value: the means of integer-valued data are then one matrix product."""
+    """What a seeded bootstrap over n values draws: how many times each resample picks each value
+    (the means of rational data are then one matrix product) and, for small plans, the index matrix
+    itself (the gather of other values)."""
 
-    index: np.ndarray  # (n_resamples, n), the draws of rng.integers row block by row block
-    counts: np.ndarray | None = None  # (n_resamples, n) int32 multiplicities, built lazily
+    counts: np.ndarray  # (n_resamples, n) float32 multiplicities (exact: each is at most n < 2**24)
+    index: np.ndarray | None  # (n_resamples, n) the draws of rng.integers, kept up to _PLAN_MAX_DRAWS
 
 
 def _draw_index(n: int, n_resamples: int, seed: int) -> Iterator[np.ndarray]:
@@ -367,51 +374,107 @@ def _draw_index(n: int, n_resamples: int, seed: int) -> Iterator[np.ndarray]:
         done += r
 
 
+def _multiplicities(index: np.ndarray, n: int) -> np.ndarray:
+    rows = np.arange(index.shape[0], dtype=np.int64)[:, None] * n
+    flat = np.bincount((index + rows).ravel(), minlength=index.shape[0] * n)
+    return flat.reshape(index.shape[0], n).astype(np.float32)
+
+
 @functools.lru_cache(maxsize=4)
 def _resample_plan(n: int, n_resamples: int, seed: int) -> _ResamplePlan:
-    return _ResamplePlan(np.concatenate(list(_draw_index(n, n_resamples, seed))))
+    chunks = list(_draw_index(n, n_resamples, seed)) if n * n_resamples <= _PLAN_MAX_DRAWS else None
+    if chunks is not None:
+        index = np.concatenate(chunks)
+        return _ResamplePlan(_multiplicities(index, n), index)
+    counts = np.concatenate([_multiplicities(idx, n) for idx in _draw_index(n, n_resamples, seed)])
+    return _ResamplePlan(counts, None)
 
 
-def _dyadic_scale(x: np.ndarray) -> float | None:
-    """A power of two s with every x·s an integer and every partial sum of n of them (times a count
-    up to n) exact in int32, None when there is none (thirds, latencies). Such values sum to the
-    same float in any order."""
+def _rational_scale(x: np.ndarray) -> int | None:
+    """The smallest integer s (up to ``_MAX_DENOMINATOR``) making every x·s an integer, within
+    rounding of the float nearest a fraction (pass/fail, k/r for r repeats, a graded scale's halves
+    and their differences); None when there is none (latencies, anything irrational).
+
+    Also None when a row of -0.0 could sum to -0.0 in numpy's order and +0.0 in a product, and when
+    a sum of n scaled values might leave float64's exact integers."""
     if np.any((x == 0) & np.signbit(x)):
-        return None  # a row of -0.0 sums to -0.0 in numpy's order, +0.0 in a matrix product
-    limit = 2.0**31 / x.size
-    for k in range(25):
-        s = 2.0**k
-        y = x * s
-        if not float(np.max(np.abs(y))) < limit:
+        return None
+    values = np.unique(x)
+    if values.size > 4096:
+        return None
+    s = 1
+    for v in values.tolist():
+        y = v * s
+        if abs(y - round(y)) <= 1e-9 * max(1.0, abs(y)):
+            continue
+        d = Fraction(v).limit_denominator(_MAX_DENOMINATOR).denominator
+        s = math.lcm(s, d)
+        if s > _MAX_DENOMINATOR:
             return None
-        if np.array_equal(y, np.rint(y)):
-            return s
-    return None
+    y = values * s
+    if not np.all(np.abs(y - np.rint(y)) <= 1e-9 * np.maximum(1.0, np.abs(y))):
+        return None
+    if float(np.max(np.abs(y))) * x.size >= 2.0**53:
+        return None
+    return s
+
+
+def _exact_sums(counts: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``counts @ y`` for integer-valued float columns ``y``: in float32 when every partial sum
+    stays below 2**24 (all of them exact integers then, in any order the product takes), else
+    float64 (exact below 2**53, which :func:`_rational_scale` checked)."""
+    n = counts.shape[1]
+    if float(np.max(np.abs(y), initial=0.0)) * n < 2.0**24:
+        return (counts @ y.astype(np.float32)).astype(float)
+    return counts.astype(float) @ y.astype(float)
 
 
 def _resample_means(x: np.ndarray, n_resamples: int, seed: int) -> np.ndarray:
     """Mean of each bootstrap resample of ``x``: the draws of ``rng.integers(0, n, (r, n))`` from
-    ``default_rng(seed)`` in chunks, each row's mean as numpy's pairwise ``mean(axis=1)`` gives it.
+    ``default_rng(seed)`` in chunks.
 
     The same (n, resamples, seed) draw the same matrix, so it is drawn once (up to
-    ``_PLAN_MAX_DRAWS``). Integer or dyadic values (pass/fail, 0.5 steps, ±1 diffs) sum exactly in
-    any order, so their means come from the multiplicity matrix in one product, bit for bit the
-    gather's; other values are gathered row by row as before."""
+    ``_COUNTS_MAX_DRAWS``). Rational values (pass/fail, repeats averaged, ±1 diffs, a graded scale)
+    are scaled to integers and summed exactly from the multiplicity matrix in one product: each mean
+    is the exact rational mean, rounded once. Other values are gathered row by row, each row's mean
+    as numpy's pairwise ``mean(axis=1)`` gives it."""
     n = int(x.size)
-    if n * n_resamples > _PLAN_MAX_DRAWS:
+    scale = _rational_scale(x)
+    if n * n_resamples > _COUNTS_MAX_DRAWS:
+        if scale is not None:
+            y = np.rint(x * scale)
+            sums = np.concatenate([_exact_sums(_multiplicities(i, n), y) for i in _draw_index(n, n_resamples, seed)])
+            return sums / (scale * n)
         return np.concatenate([x[idx].mean(axis=1) for idx in _draw_index(n, n_resamples, seed)])
     plan = _resample_plan(n, n_resamples, seed)
-    scale = _dyadic_scale(x)
-    if scale is None:
+    if scale is not None:
+        return _exact_sums(plan.counts, np.rint(x * scale)) / (scale * n)
+    if plan.index is not None:
         return x[plan.index].mean(axis=1)
-    if plan.counts is None:
-        rows = np.arange(n_resamples, dtype=np.int64)[:, None] * n
-        flat = np.bincount((plan.index + rows).ravel(), minlength=n_resamples * n)
-        plan.counts = flat.reshape(n_resamples, n).astype(np.int32)
-    # Integer arithmetic, not BLAS: exact by construction, and a float product hands the work to
-    # OpenBLAS threads, which on a busy 2-core machine spend 10 ms a call waiting for each other.
-    sums = (plan.counts @ (x * scale).astype(np.int32)).astype(float)
-    return sums / scale / n
+    return np.concatenate([x[idx].mean(axis=1) for idx in _draw_index(n, n_resamples, seed)])
+
+
+def _resample_means_many(columns: list[np.ndarray], n_resamples: int, seed: int) -> list[np.ndarray | None]:
+    """:func:`_resample_means` of several rational inputs of one length in one matrix product
+    (a site compares hundreds of model pairs on the same cases); None for an input that is not
+    rational (the caller takes it one by one). Bit for bit the single call's means."""
+    if not columns:
+        return []
+    n = int(columns[0].size)
+    scales = [_rational_scale(x) for x in columns]
+    chosen = [i for i, s in enumerate(scales) if s is not None]
+    out: list[np.ndarray | None] = [None] * len(columns)
+    if not chosen or n * n_resamples > _COUNTS_MAX_DRAWS:
+        return out
+    plan = _resample_plan(n, n_resamples, seed)
+    ys = np.stack([np.rint(columns[i] * scales[i]) for i in chosen], axis=1)
+    small = float(np.max(np.abs(ys), initial=0.0)) * n < 2.0**24
+    for start in range(0, len(chosen), 256):  # 256 columns of 4,000 sums: 8 MB at a time
+        block = ys[:, start : start + 256]
+        sums = (plan.counts @ block.astype(np.float32)).astype(float) if small else plan.counts.astype(float) @ block
+        for j, i in enumerate(chosen[start : start + 256]):
+            out[i] = sums[:, j] / (scales[i] * n)
+    return out
 
 
 def bootstrap_mean_ci(
@@ -424,29 +487,71 @@ def bootstrap_mean_ci(
     v gives (v, NaN, NaN): one case carries no information about spread, and an interval of zero
     width would claim certainty it does not have.
     """
+    x = _check_bootstrap(values, level, n_resamples)
+    n = int(x.size)
+    if n == 0:
+        return _NAN_INTERVAL
+    estimate = float(np.mean(x))
+    if n == 1:
+        return Interval(estimate, float("nan"), float("nan"))
+    key = (x.tobytes(), estimate, level, n_resamples, seed)
+    found = _INTERVALS.get(key)
+    if found is None:
+        found = _percentile_interval(_resample_means(x, n_resamples, seed), estimate, level)
+        _remember(key, found)
+    return found
+
+
+def bootstrap_mean_cis(
+    many: Sequence[Sequence[float]], *, level: float = 0.95, n_resamples: int = 4000, seed: int = 0
+) -> list[Interval]:
+    """:func:`bootstrap_mean_ci` of each input, the same intervals bit for bit, with the inputs of
+    one length resampled together in one matrix product: hundreds of comparisons on the same cases
+    cost about one."""
+    xs = [_check_bootstrap(v, level, n_resamples) for v in many]
+    by_n: dict[int, list[int]] = {}
+    for i, x in enumerate(xs):
+        if x.size >= 2:
+            key = (x.tobytes(), float(np.mean(x)), level, n_resamples, seed)
+            if key not in _INTERVALS:
+                by_n.setdefault(int(x.size), []).append(i)
+    for idx in by_n.values():
+        todo = list(dict.fromkeys(idx))
+        means = _resample_means_many([xs[i] for i in todo], n_resamples, seed)
+        for i, m in zip(todo, means, strict=True):
+            if m is not None:
+                estimate = float(np.mean(xs[i]))
+                key = (xs[i].tobytes(), estimate, level, n_resamples, seed)
+                _remember(key, _percentile_interval(m, estimate, level))
+    return [bootstrap_mean_ci(x, level=level, n_resamples=n_resamples, seed=seed) for x in xs]
+
+
+def _check_bootstrap(values: Sequence[float], level: float, n_resamples: int) -> np.ndarray:
     _check_level(level)
     if n_resamples < 1:
         raise ValueError("n_resamples must be >= 1")
     x = np.asarray(values, dtype=float)
-    n = int(x.size)
-    if n == 0:
-        return _NAN_INTERVAL
     if np.any(np.isnan(x)):
         raise ValueError("values must not contain NaN")
-    estimate = float(np.mean(x))
-    if n == 1:
-        return Interval(estimate, float("nan"), float("nan"))
-    return _bootstrap_interval(x.tobytes(), estimate, level, n_resamples, seed)
+    return x
 
 
-@functools.lru_cache(maxsize=4096)
-def _bootstrap_interval(data: bytes, estimate: float, level: float, n_resamples: int, seed: int) -> Interval:
-    """The interval of one input (its float64 bytes): a site asks for the same one again and again
-    (a gate, its fragility, the pair page), and an Interval is immutable."""
-    means = _resample_means(np.frombuffer(data, dtype=float), n_resamples, seed)
+def _percentile_interval(means: np.ndarray, estimate: float, level: float) -> Interval:
     alpha = 1 - level
     low, high = np.quantile(means, [alpha / 2, 1 - alpha / 2])
     return Interval(estimate, float(low), float(high))
+
+
+#: Intervals already computed, by input (its float64 bytes) and settings: a site asks for the same
+#: one again and again (a gate, its fragility, the pair page), and an Interval is immutable.
+_INTERVALS: dict[tuple, Interval] = {}
+_INTERVALS_MAX = 4096
+
+
+def _remember(key: tuple, interval: Interval) -> None:
+    if len(_INTERVALS) >= _INTERVALS_MAX:
+        _INTERVALS.pop(next(iter(_INTERVALS)))  # the oldest: insertion order
+    _INTERVALS[key] = interval
 
 
 def holm(p_values: Sequence[float]) -> list[float]:

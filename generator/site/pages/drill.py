@@ -10,7 +10,7 @@ import pandas as pd
 
 from generator.analysis.cases import (
     case_paths,
-    compare_pair,
+    compare_pairs,
     latest_results,
     model_slugs,
     pair_inputs,
@@ -67,12 +67,14 @@ def add_drill_down(data: SiteData, plan: SitePlan, d: DrillDown) -> None:
     slugs = model_slugs(registry_models)
     found = shared_pairs(q, registry_models) if not q.empty else []
     inputs = pair_inputs(data.df, q, sorted({m for a, b, _ in found for m in (a, b)}))
+    kept = []
     for a, b, n in found:
         page = f"compare/{slugs[a]}--{slugs[b]}.md"
-        if page in taken:
-            continue
-        taken.add(page)
-        c = compare_pair(inputs, a, b, reg.policy.statistics)
+        if page not in taken:
+            taken.add(page)
+            kept.append((a, b, n, page))
+    compared = compare_pairs(inputs, [(a, b) for a, b, _, _ in kept], reg.policy.statistics)
+    for (a, b, n, page), c in zip(kept, compared, strict=True):
         plan.add_html(page, *compare_page(data, plan, page, c, d.case_by_id))
         pairs.append((a, b, n, page))
     plan.add("compare/index.md", compare_index(data, plan, pairs))
