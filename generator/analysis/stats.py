@@ -302,13 +302,14 @@ def paired_test(
     fraction of its cost). Empty diffs give n = 0, a NaN mean and p = 1.0.
     """
     _check_alternative(alternative)
-    d = [float(x) for x in diffs]
+    arr = np.asarray(diffs, dtype=float).ravel()
+    d = arr.tolist()
     n = len(d)
-    b = sum(1 for x in d if x > 0)
-    c = sum(1 for x in d if x < 0)
+    b = int(np.count_nonzero(arr > 0))
+    c = int(np.count_nonzero(arr < 0))
     mean = math.fsum(d) / n if n else float("nan")
     if binary:
-        if any(x not in (-1.0, 0.0, 1.0) for x in d):
+        if not np.all((arr == -1.0) | (arr == 0.0) | (arr == 1.0)):
             raise ValueError("binary=True needs every diff in {-1, 0, 1}")
         if alternative == "two-sided":
             p = mcnemar_exact(b, c)
@@ -318,7 +319,7 @@ def paired_test(
             p = binom_cdf(b, b + c)
         return PairedTest("exact McNemar", n, mean, b, c, p)
     if normal_above is not None and b + c > normal_above:
-        z = math.fsum(d) / math.sqrt(math.fsum(x * x for x in d))
+        z = math.fsum(d) / math.sqrt(math.fsum((arr * arr).tolist()))
         unit = NormalDist()
         if alternative == "greater":
             p = 1 - unit.cdf(z)
