@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from generator.analysis.decisions import GATE_COLUMNS, decide
 from generator.analysis.evidence import LEVEL, run_cells
+from generator.analysis.leaderboard import evidence_cells, leaderboard
 from generator.privacy import localities
 from generator.runs.records import Manifest
 from generator.site.html import Cell, esc, esc_md, fmt_num
@@ -147,6 +150,40 @@ def _env_rows(m: Manifest) -> list[list[object]]:
 REPORT_COLUMNS = [*GATE_COLUMNS, "failure_summary"]
 
 
+def run_rows(data: SiteData, run_id: str) -> pd.DataFrame | None:
+    """This run's rows of the frame (None: it has none). The frame is split by run once per
+    build, so each run page and report reads its own rows instead of filtering every run's."""
+    where = data.once(
+        "run_rows",
+        lambda: {} if data.df.empty else data.df.groupby("run_id", sort=False, observed=True).indices,
+    )
+    idx = where.get(run_id)
+    return None if idx is None else data.df.iloc[idx]
+
+
+def _case_rows(plan: SitePlan, page: str, per: pd.DataFrame, several: bool) -> list[list[object]]:
+    """The per-case table's rows: each column read out once (no row objects, no Arrow scalars)."""
+    links = {c: plan.case_link(page, c) for c in per["case_id"].unique()}
+    levels = [fmt_num(v, 0) for v in per[LEVEL].tolist()] if several else None
+    cols = [per[k].tolist() for k in ("model_id", "case_id", "n", "accepted", "n_hard", "pain", "latency_p50_s", "why")]
+    rows = []
+    for i, (model, case, n, acc, hard, pain, lat, why) in enumerate(zip(*cols, strict=True)):
+        rows.append(
+            [
+                model,
+                links[case],
+                *([levels[i]] if levels is not None else []),
+                n,
+                num_cell(acc, text=fmt_num(acc, pct=True)),
+                hard,
+                num_cell(pain, 1),
+                num_cell(lat),
+                why,
+            ]
+        )
+    return rows
+
+
 def run_page(data: SiteData, plan: SitePlan, m: Manifest) -> str:
     page = f"runs/{m.run_id}.md"
     out = [f"# Run {esc_md(m.run_id)}", ""]
@@ -208,26 +245,13 @@ def run_page(data: SiteData, plan: SitePlan, m: Manifest) -> str:
             served = ", ".join(f"<code>{esc(name)}</code>" for name in x.served_models)
             out += [f'<p class="opsbench-note">{esc(x.endpoint or "")} said it serves: {served}.</p>', ""]
     out += ["## Per-case results", ""]
-    if m.run_id not in data.measured("run_id"):
+    rows_of_run = run_rows(data, m.run_id)
+    if rows_of_run is None:
         out += ["No per-case results in this run.", ""]
         return "\n".join(out)
-    every = data.once("run_cells", lambda: run_cells(data.df))
-    per = every[m.run_id].sort_values(["accepted", "model_id", "case_id", LEVEL], kind="mergesort")
+    per = run_cells(rows_of_run)[m.run_id].sort_values(["accepted", "model_id", "case_id", LEVEL], kind="mergesort")
     several = per[LEVEL].nunique() > 1
-    rows = [
-        [
-            r.model_id,
-            plan.case_link(page, r.case_id),
-            *([fmt_num(r.level, 0)] if several else []),
-            r.n,
-            num_cell(r.accepted, text=fmt_num(r.accepted, pct=True)),
-            r.n_hard,
-            num_cell(r.pain, 1),
-            num_cell(r.latency_p50_s),
-            r.why,
-        ]
-        for r in per.itertuples()
-    ]
+    rows = _case_rows(plan, page, per, several)
     out += [
         plan.table(
             page,
@@ -267,9 +291,14 @@ def run_report(data: SiteData, m: Manifest) -> str:
             f"{env.get('memory_gb')} GB RAM; {esc_md(env.get('os'))}; Python {env.get('python')}.",
             "",
         ]
-    if m.run_id not in data.measured("run_id"):
+    rows_of_run = run_rows(data, m.run_id)
+    if rows_of_run is None:
         return "\n".join([*lines, "No per-case results.", ""])
-    board = data.board_of("run_id", m.run_id)
+    rdf = rows_of_run[[c for c in REPORT_COLUMNS if c in rows_of_run.columns]]
+    # One reading of the run's cells for its leaderboard and every workload's decisions (the gates'
+    # columns are all the evidence cells read): the same numbers as the archive's board by run.
+    q = evidence_cells(rdf)
+    board = leaderboard(rows_of_run, stats=data.reg.policy.statistics, q=q)
     lines += [
         "| Rank | Model | Cases | Acceptance [95 % CI] | Weighted score | Review pain | Hard failures "
         "| Latency p50 (s) |",
@@ -301,8 +330,6 @@ def run_report(data: SiteData, m: Manifest) -> str:
         "From this run's results alone (the site's workload pages weigh every run).",
         "",
     ]
-    df = data.df
-    rdf = df.loc[df["run_id"] == m.run_id, [c for c in REPORT_COLUMNS if c in df.columns]]
     reg = data.reg
     for w in reg.workloads_file.workloads:
         if not rdf["workload"].eq(w.id).any():
@@ -310,7 +337,7 @@ def run_report(data: SiteData, m: Manifest) -> str:
         roi = data.roi[w.id].net_per_month if w.id in data.roi else None
         postures = data.once("postures", lambda: localities(reg.models, reg.policy.privacy))
         pol = reg.policy
-        for d in decide(rdf, w, pol.decisions, [], pol.statistics, 0, roi, privacy=pol.privacy, postures=postures):
+        for d in decide(rdf, w, pol.decisions, [], pol.statistics, 0, roi, q=q, privacy=pol.privacy, postures=postures):
             flip = f" What would flip it: {esc_md(d.fragility_text)}." if d.fragility is not None else ""
             lines.append(
                 f"- **{esc_md(w.title)}**, {esc_md(d.model_id)} ({d.cases} cases): {d.finding}, route {d.route}. "
