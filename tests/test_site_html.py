@@ -130,6 +130,6 @@ def test_generated_files_move_into_the_built_site_whole_folders_at_once(tmp_path
     assert not (files / "data").exists()
     (files / "assets").mkdir(exist_ok=True)  # left behind, empty: its one folder moved
     (files / "assets/theme.css").write_text("generated")
-    with pytest.raises(BuildError, match="assets/theme.css would overwrite"):
+    with pytest.raises(BuildError, match=r"assets/theme\.css would overwrite"):
         _move_into(files, site)
     assert (site / "assets/theme.css").read_text() == "theme"
