@@ -164,6 +164,10 @@ class SitePlan:
     model_case_pages: dict[str, str] = field(default_factory=dict)  # model id -> its list of cases
     # Column definitions for every table (glossary.glossary(policy)); None: the policy-free entries.
     glossary: dict[str, str] | None = None
+    # case_link's cells, for the case_pages they were made from: (that dict, {(depth, case id): cell}).
+    _case_links: tuple[dict[str, str] | None, dict[tuple[int, str], Any]] = field(
+        default_factory=lambda: (None, {}), repr=False, compare=False
+    )
 
     def add(self, path: str, text: str) -> None:
         if path in self.pages or path in self.html_pages:
@@ -243,11 +247,22 @@ class SitePlan:
         return raw_block(html_table + "\n" + links + "</p>")
 
     def case_link(self, page: str, case_id: str) -> Cell | str:
-        """A case id linked to its drill-down page (plain text when it has none)."""
-        target = self.case_pages.get(case_id)
-        if target is None:
-            return case_id
-        return Cell(f'<a href="{esc(rel(page, target))}">{esc(case_id)}</a>', plain=case_id)
+        """A case id linked to its drill-down page (plain text when it has none). Made once per
+        folder depth of ``page`` (a relative link depends on nothing else): a run page links
+        every case it holds. The cells are shared, so they are never changed."""
+        if self._case_links[0] is not self.case_pages:
+            self._case_links = (self.case_pages, {})
+        made = self._case_links[1]
+        key = (page.count("/"), case_id)
+        hit = made.get(key)
+        if hit is None:
+            target = self.case_pages.get(case_id)
+            hit = made[key] = (
+                case_id
+                if target is None
+                else Cell(f'<a href="{esc(rel(page, target))}">{esc(case_id)}</a>', plain=case_id)
+            )
+        return hit
 
     def cases_count(self, page: str, model_id: str, count: Any) -> Cell | Any:
         """A count of a model's cases linked to the list of those cases and their runs."""
