@@ -342,12 +342,12 @@ def cases_index(data: SiteData, plan: SitePlan, latest: pd.DataFrame, paths: dic
     if latest.empty:
         return "\n".join([*out, "No runs yet.", ""])
     out += ["Every measured case, with how many models' latest result of it was accepted.", ""]
-    g = latest.groupby(["suite", "case_id"], observed=True)
-    acc = g["accepted"].apply(lambda s: int(pd.Series(s).fillna(False).astype(bool).sum()))
-    n = g["model_id"].nunique()
+    keys = [latest["suite"], latest["case_id"]]
+    acc = latest["accepted"].fillna(False).astype(bool).groupby(keys, observed=True).sum().to_dict()
+    n = latest["model_id"].groupby(keys, observed=True).nunique().to_dict()
     rows = [
         [case_link(INDEX, paths, case_id), suite, int(n[(suite, case_id)]), int(acc[(suite, case_id)])]
-        for suite, case_id in sorted(n.index)
+        for suite, case_id in sorted(n)
     ]
     out += [plan.table(INDEX, "cases", ["Case", "Suite", "Models", "Accepted by"], rows), ""]
     links = " · ".join(f'<a href="{esc(rel(INDEX, target))}">{esc(m)}</a>' for m, target in sorted(model_pages.items()))
