@@ -318,3 +318,42 @@ def test_figures_link_to_their_runs_and_case_lists(site_inputs: dict[str, Path])
     assert f'href="../runs/{NEW_RUN}.html"' in decisions
     gates = plan.pages[wpage].split("## Gates")[1].split("\n## ")[0].split("The cases and runs behind each column:")[1]
     assert f'href="../cases/models/gemma3-270m/by-workload.html#workload-{workload}"' in gates
+
+
+def test_drill_down_links_are_made_once_per_depth_and_match_the_helpers() -> None:
+    from types import SimpleNamespace
+
+    from generator.site.pages.cases import Links, case_link, run_link
+    from generator.site.pages.common import model_link
+
+    reg: Any = SimpleNamespace(models={"m<1>": SimpleNamespace(display_name='M "one"')})
+    paths = {"c&1": "cases/s/c-1.md"}
+    links = Links(reg, paths)
+    for page in ("cases/s/a.md", "cases/models/m.md", "compare/x.md"):
+        assert links.model(page, "m<1>").html == model_link(reg, page, "m<1>").html
+        assert links.model(page, "ext") == model_link(reg, page, "ext") == "ext (external)"
+        assert links.run(page, "r1") == run_link(page, "r1")
+        assert links.case(page, "c&1").html == case_link(page, paths, "c&1").html
+        assert links.case_html(page, "nope") == "nope"  # no page: the id as text
+    assert links.model("cases/s/a.md", "m<1>") is links.model("cases/t/b.md", "m<1>")  # one depth, one link
+    assert links.run("compare/x.md", "r1") != links.run("cases/s/a.md", "r1")
+    assert links.download("cases/s/a.md", "r1") == '<a href="../../data/runs/r1/results.jsonl.gz">results.jsonl</a>'
+
+
+def test_rows_by_case_orders_each_case_by_model_and_verdicts_read_status_first() -> None:
+    from generator.site.pages.caselists import verdicts
+    from generator.site.pages.drill import rows_by_case
+
+    latest = pd.DataFrame(
+        {
+            "model_id": ["b", "a", "a", "c"],
+            "suite": ["s", "s", "s", "s"],
+            "case_id": ["x", "x", "y", "x"],
+            "status": ["ok", "failed", "ok", "ok"],
+            "accepted": [True, True, None, False],
+        }
+    )
+    by_case = rows_by_case(latest)
+    assert [r.model_id for r in by_case[("s", "x")]] == ["a", "b", "c"]
+    assert [r.model_id for r in by_case[("s", "y")]] == ["a"]
+    assert verdicts(latest) == ["accepted", "hard failure", "not accepted", "not accepted"]

@@ -90,3 +90,46 @@ def test_compressed_downloads_are_kept_until_their_source_changes(tmp_path: Path
     third.gzip_copy("data/r1.jsonl.gz", source, cache=cache)
     assert gzip.decompress((tmp_path / "s3/data/r1.jsonl.gz").read_bytes()) == source.read_bytes()
     assert len(list(cache.glob("*.gz"))) == 1 and not kept.exists()  # the stale copy is gone
+
+
+def test_writers_of_one_build_share_their_paths_and_refuse_what_is_there(tmp_path: Path) -> None:
+    import pytest
+
+    from generator.site.build import BuildError, SiteWriter
+
+    docs = SiteWriter(tmp_path / "docs")
+    files = SiteWriter(tmp_path / "files", docs.written)
+    docs.text("a/b.md", "é\n")
+    assert (tmp_path / "docs/a/b.md").read_bytes() == "é\n".encode()
+    with pytest.raises(BuildError, match="two outputs at one path"):
+        files.text("a/./b.md", "x")  # the same path in the other folder of the site
+    with pytest.raises(BuildError, match="outside the build folder"):
+        files.text("../escape.txt", "x")
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files/from-src.txt").write_text("kept")
+    with pytest.raises(BuildError, match="would overwrite a file from site_src"):
+        files.text("from-src.txt", "x")
+    assert (tmp_path / "files/from-src.txt").read_text() == "kept"
+
+
+def test_generated_files_move_into_the_built_site_whole_folders_at_once(tmp_path: Path) -> None:
+    import pytest
+
+    from generator.site.build import BuildError, _move_into
+
+    files, site = tmp_path / "files", tmp_path / "site"
+    for rel in ("data/t.csv", "data/cases/x.json", "assets/vendor/v.js"):
+        (files / rel).parent.mkdir(parents=True, exist_ok=True)
+        (files / rel).write_text(rel)
+    (site / "assets").mkdir(parents=True)
+    (site / "assets/theme.css").write_text("theme")
+    _move_into(files, site)
+    assert (site / "data/cases/x.json").read_text() == "data/cases/x.json"
+    assert (site / "assets/vendor/v.js").read_text() == "assets/vendor/v.js"
+    assert (site / "assets/theme.css").read_text() == "theme"  # a folder both have is merged
+    assert not (files / "data").exists()
+    (files / "assets").mkdir(exist_ok=True)  # left behind, empty: its one folder moved
+    (files / "assets/theme.css").write_text("generated")
+    with pytest.raises(BuildError, match=r"assets/theme\.css would overwrite"):
+        _move_into(files, site)
+    assert (site / "assets/theme.css").read_text() == "theme"

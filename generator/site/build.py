@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +37,8 @@ from generator.runs.writer import atomic_write_text
 from generator.site import mkdocs_hook
 from generator.site.html import split_raw
 from generator.site.pages import build_plan, reports
-from generator.site.shell import ShellError, shell_sources, stamp
+from generator.site.plan import SitePlan
+from generator.site.shell import ShellError, shell_sources, stamp, write_file
 
 # Beside the site: what a build can reuse from the last one (compressed run downloads, chart
 # SVGs, the Vega bundle), each named by what it was made from.
@@ -54,27 +56,42 @@ class BuildResult:
 
 
 class SiteWriter:
-    """The one writer for generated files: refuses two outputs at one path or a path outside root."""
+    """The one writer for generated files: refuses two outputs at one path or a path outside root.
 
-    def __init__(self, root: Path):
+    ``written``: the paths (relative to the root) already written, shared by writers of one
+    build that fill different folders of the same site (the docs mkdocs reads, the files put
+    into the built site beside its pages), so one path is still written once across them.
+    """
+
+    def __init__(self, root: Path, written: set[str] | None = None):
         self.root = root.resolve()
-        self.written: set[Path] = set()
+        self.written: set[str] = set() if written is None else written
+        self._dirs: set[str] = set()
 
     def _target(self, rel: str) -> Path:
-        target = (self.root / rel).resolve()
-        if self.root not in target.parents:
+        # Lexical, not Path.resolve(): a syscall per path component for each of thousands of files.
+        # The same answer here: a build folder is made fresh by the build and holds no symbolic
+        # links (copytree copies what site_src's links point to).
+        root = str(self.root)
+        target = os.path.normpath(os.path.join(root, rel))
+        if not target.startswith(root + os.sep):
             raise BuildError(f"refusing to write outside the build folder: {rel!r}")
-        if target in self.written:
+        key = target[len(root) + 1 :]
+        if key in self.written:
             raise BuildError(f"two outputs at one path: {rel}")
-        self.written.add(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        return target
+        self.written.add(key)
+        parent = os.path.dirname(target)
+        if parent not in self._dirs:
+            os.makedirs(parent, exist_ok=True)
+            self._dirs.add(parent)
+        return Path(target)
 
     def text(self, rel: str, content: str) -> None:
         target = self._target(rel)
-        if target.exists():
-            raise BuildError(f"generated {rel} would overwrite a file from site_src/")
-        target.write_text(content, encoding="utf-8")
+        try:
+            write_file(target, content.encode("utf-8"), exclusive=True)
+        except FileExistsError:
+            raise BuildError(f"generated {rel} would overwrite a file from site_src/") from None
 
     def gzip_copy(self, rel: str, source: Path, cache: Path | None = None) -> None:
         """A file of the run store, gzip-compressed (``mtime=0``: the same bytes every build).
@@ -164,6 +181,46 @@ def read_case_outputs(runs_dir: Path, results: set[tuple[str, str]]) -> dict[tup
             if isinstance(row.get("output"), str):
                 out[(run_id, row["key"])] = row["output"]
     return out
+
+
+def _write_files(plan: SitePlan, writer: SiteWriter, runs_dir: Path, cache: Path) -> None:
+    """The site's files that are not pages: the tables' downloads, each run's manifest and
+    compressed results, the charts' SVGs and the Vega bundle."""
+    for rel, text in sorted(plan.data_files.items()):
+        writer.text(rel, text)
+    folders = {f.name: f for f in list_run_folders(runs_dir)}
+    for run_id, rel_dir in sorted(plan.run_downloads.items()):
+        folder = folders.get(run_id)
+        if folder is None:
+            continue
+        for name in ("manifest.json", "results.jsonl"):
+            if not (folder / name).is_file():
+                continue
+            if name.endswith(".jsonl"):
+                writer.gzip_copy(f"{rel_dir}/{name}.gz", folder / name, cache=cache / "downloads")
+            else:
+                writer.copy(f"{rel_dir}/{name}", folder / name)
+    for chart in plan.charts:
+        spec = json.dumps(chart.spec, sort_keys=True, default=str)
+        writer.text(f"charts/{chart.name}.svg", _cached_text(cache, "charts", spec, chart.svg))
+    writer.text("assets/vendor/vega-bundle.js", _cached_text(cache, "vega", "bundle", _vega_bundle))
+
+
+def _move_into(src: Path, dest: Path, prefix: str = "") -> None:
+    """Move everything under ``src`` to the same place under ``dest`` (the built site): a folder
+    ``dest`` does not have moves whole, in one rename (``data/``: thousands of files). A file
+    already there (from site_src/) is refused, as the writer refuses it in the docs folder."""
+    if not src.is_dir():
+        return
+    for entry in sorted(os.scandir(src), key=lambda e: e.name):
+        rel = f"{prefix}{entry.name}"
+        target = dest / entry.name
+        if entry.is_dir(follow_symlinks=False) and target.is_dir() and not target.is_symlink():
+            _move_into(Path(entry.path), target, f"{rel}/")
+        elif os.path.lexists(target):
+            raise BuildError(f"generated {rel} would overwrite a file from site_src/")
+        else:
+            os.rename(entry.path, target)
 
 
 def _vega_bundle() -> str:
@@ -299,26 +356,6 @@ def build_site(
                 target = fragments / f"{rel}.json"
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(json.dumps(blocks, ensure_ascii=False), encoding="utf-8")
-        for rel, text in sorted(plan.data_files.items()):
-            writer.text(rel, text)
-        cache = out_dir.parent / CACHE_DIR
-        folders = {f.name: f for f in list_run_folders(runs_dir)}
-        for run_id, rel_dir in sorted(plan.run_downloads.items()):
-            folder = folders.get(run_id)
-            if folder is None:
-                continue
-            for name in ("manifest.json", "results.jsonl"):
-                if not (folder / name).is_file():
-                    continue
-                if name.endswith(".jsonl"):
-                    writer.gzip_copy(f"{rel_dir}/{name}.gz", folder / name, cache=cache / "downloads")
-                else:
-                    writer.copy(f"{rel_dir}/{name}", folder / name)
-        for chart in plan.charts:
-            spec = json.dumps(chart.spec, sort_keys=True, default=str)
-            writer.text(f"charts/{chart.name}.svg", _cached_text(cache, "charts", spec, chart.svg))
-        writer.text("assets/vendor/vega-bundle.js", _cached_text(cache, "vega", "bundle", _vega_bundle))
-
         yaml = YAML(typ="safe")
         config = yaml.load(config_file.read_text(encoding="utf-8")) or {}
         static_nav = config.pop("nav", None) or []
@@ -341,14 +378,24 @@ def build_site(
             YAML(typ="safe").dump(config, fh)
 
         env = {**os.environ, "SOURCE_DATE_EPOCH": _source_date_epoch(manifests)}
-        # Not --quiet: it raises mkdocs' log level past WARNING, so --strict would count nothing.
-        proc = subprocess.run(
-            [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(cfg_path)],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-        )
+        files = work / "files"
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mkdocs") as pool:
+            # Not --quiet: it raises mkdocs' log level past WARNING, so --strict would count nothing.
+            mkdocs = pool.submit(
+                subprocess.run,
+                [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(cfg_path)],
+                capture_output=True,
+                text=True,
+                env=env,
+                check=False,
+            )
+            # While mkdocs renders the Markdown pages (a process of its own, on another core): the
+            # files that go into the site beside them, which mkdocs would only copy (downloads,
+            # charts: most of a big site's bytes), and the reports; neither needs a page of it.
+            # The same writer's rules hold across both folders (one shared set of written paths).
+            _write_files(plan, SiteWriter(files, writer.written), runs_dir, out_dir.parent / CACHE_DIR)
+            report_texts = sorted(reports(data).items()) if reports_dir is not None else []
+            proc = mkdocs.result()
         if proc.returncode != 0:
             log = (proc.stderr or proc.stdout).splitlines()
             important = [ln for ln in log if ln.startswith(("WARNING", "ERROR", "Aborted", "  "))]
@@ -360,6 +407,7 @@ def build_site(
             stamp(new_site, plan.html_pages, config.get("site_url"))
         except (OSError, ShellError) as exc:
             raise BuildError(f"stamping the drill-down pages failed; the previous site is untouched: {exc}") from exc
+        _move_into(files, new_site)
         # Swap: old site aside, new site in, old site removed.
         backup = work / "previous-site"
         if out_dir.exists():
@@ -369,6 +417,6 @@ def build_site(
         shutil.rmtree(work, ignore_errors=True)
     if reports_dir is not None:
         reports_dir.mkdir(parents=True, exist_ok=True)
-        for name, text in sorted(reports(data).items()):
+        for name, text in report_texts:
             atomic_write_text(reports_dir / name, text)
     return BuildResult(pages=len(plan.pages) + len(plan.html_pages), charts=len(plan.charts))

@@ -55,10 +55,15 @@ class Cell:
         self.plain = plain  # what a CSV/JSON download holds; default: the text without tags
 
 
+_TAGS = re.compile(r"<[^>]*>")
+
+
 def _cell_text(v: Any) -> str:
     """The visible text of a cell, for deciding whether its column is empty."""
-    text = v.html if isinstance(v, Cell) else ("" if v is None else str(v))
-    return re.sub(r"<[^>]*>", "", text).strip()
+    if v is None:
+        return ""
+    text = v.html if isinstance(v, Cell) else str(v)
+    return (_TAGS.sub("", text) if "<" in text else text).strip()
 
 
 def table(
@@ -108,21 +113,28 @@ def table(
         ths.append(f'<th scope="col"{attrs}>{esc(h)}</th>')
     out.append("<thead><tr>" + "".join(ths) + "</tr></thead>")
     out.append("<tbody>")
+    # Per column, once: the cell's opening tag (its label, and the class of an optional column).
+    columns = []
+    for col, i in enumerate(keep):
+        h = headers[i]
+        opt = h in OPTIONAL_COLUMNS and col > 0
+        columns.append((i, f'<td data-label="{esc(h)}"', opt, ' class="opsbench-opt"' if opt else ""))
+    width = len(headers)
     for row in body:
+        if len(row) < width:
+            row = [*row, *[""] * (width - len(row))]
         cells = []
-        for col, i in enumerate(keep):
-            v = row[i] if i < len(row) else ""
-            h = headers[i]
-            attrs = f' data-label="{esc(h)}"'
-            classes = ["opsbench-opt"] if h in OPTIONAL_COLUMNS and col > 0 else []
+        for i, td, opt, opt_cls in columns:
+            v = row[i]
             if isinstance(v, Cell):
-                attrs += f' data-sort="{esc(v.sort)}"' if v.sort is not None else ""
-                classes += [v.cls] if v.cls else []
-                content = v.html
+                attrs = td if v.sort is None else f'{td} data-sort="{esc(v.sort)}"'
+                if v.cls:
+                    attrs += f' class="{esc("opsbench-opt " + v.cls if opt else v.cls)}"'
+                else:
+                    attrs += opt_cls
+                cells.append(f"{attrs}>{v.html}</td>")
             else:
-                content = esc(v)
-            attrs += f' class="{esc(" ".join(classes))}"' if classes else ""
-            cells.append(f"<td{attrs}>{content}</td>")
+                cells.append(f"{td}{opt_cls}>{esc(v)}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</tbody></table>")
     if legend:

@@ -50,8 +50,14 @@ def plain(value: Any) -> Any:
 
 
 def _scalar(value: Any) -> Any:
-    if value is None:
-        return None
+    # The common exact types first (a big table has a million cells), then the general rules.
+    t = type(value)
+    if t is str:
+        return None if value.strip() in MISSING else value
+    if t is float:
+        return None if math.isnan(value) or math.isinf(value) else value
+    if value is None or t is bool or t is int:
+        return value
     if isinstance(value, bool):
         return value
     if isinstance(value, int | float):
@@ -64,19 +70,21 @@ def _scalar(value: Any) -> Any:
     return value if isinstance(value, str) else str(value)
 
 
-def _type(values: list[Any]) -> str:
-    kinds = {
-        "null"
-        if v is None
-        else "boolean"
-        if isinstance(v, bool)
-        else "number"
-        if isinstance(v, int | float)
-        else "object"
-        if isinstance(v, dict)
-        else "string"
-        for v in values
-    }
+def _kind(t: type) -> str:
+    """A JSON type name for a cell's Python type (bool before number: it is an int too)."""
+    if t is type(None):
+        return "null"
+    if issubclass(t, bool):
+        return "boolean"
+    if issubclass(t, int | float):
+        return "number"
+    if issubclass(t, dict):
+        return "object"
+    return "string"
+
+
+def _type(values: Sequence[Any]) -> str:
+    kinds = {_kind(t) for t in {type(v) for v in values}}
     kinds.discard("null")
     return "/".join(sorted(kinds)) or "null"
 
@@ -93,13 +101,20 @@ FIELD_DOCS = {
 }
 
 
+def _fields(col: Sequence[Any]) -> list[str]:
+    """The fields of a column's structured (dict) cells, sorted; none for a column of scalars."""
+    if not any(isinstance(v, dict) for v in col):
+        return []
+    return sorted({k for v in col if isinstance(v, dict) for k in v})
+
+
 def schema_of(headers: Sequence[str], rows: list[list[Any]]) -> dict[str, Any]:
     """What each column of a download holds: its type, and for structured cells their fields."""
     out: dict[str, Any] = {}
-    for i, h in enumerate(headers):
-        col = [r[i] for r in rows]
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in headers]
+    for h, col in zip(headers, columns, strict=True):
         entry: dict[str, Any] = {"description": h, "type": _type(col)}
-        subs = sorted({k for v in col if isinstance(v, dict) for k in v})
+        subs = _fields(col)
         if subs:
             entry["fields"] = {
                 k: {"type": _type([v.get(k) for v in col if isinstance(v, dict)]), "description": FIELD_DOCS.get(k, k)}
@@ -111,10 +126,13 @@ def schema_of(headers: Sequence[str], rows: list[list[Any]]) -> dict[str, Any]:
 
 def csv_columns(headers: Sequence[str], rows: list[list[Any]]) -> tuple[list[str], list[list[Any]]]:
     """Flat CSV columns: a structured cell becomes one column per field (``Header.field``)."""
-    subs = [sorted({k for r in rows if isinstance(r[i], dict) for k in r[i]}) for i in range(len(headers))]
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in headers]
+    subs = [_fields(col) for col in columns]
     cols: list[str] = []
     for h, ks in zip(headers, subs, strict=True):
         cols += [f"{h}.{k}" for k in ks] if ks else [h]
+    if not any(subs):
+        return cols, [["" if x is None else x for x in r] for r in rows]
     flat = []
     for r in rows:
         line: list[Any] = []
@@ -146,6 +164,10 @@ class SitePlan:
     model_case_pages: dict[str, str] = field(default_factory=dict)  # model id -> its list of cases
     # Column definitions for every table (glossary.glossary(policy)); None: the policy-free entries.
     glossary: dict[str, str] | None = None
+    # case_link's cells, for the case_pages they were made from: (that dict, {(depth, case id): cell}).
+    _case_links: tuple[dict[str, str] | None, dict[tuple[int, str], Any]] = field(
+        default_factory=lambda: (None, {}), repr=False, compare=False
+    )
 
     def add(self, path: str, text: str) -> None:
         if path in self.pages or path in self.html_pages:
@@ -225,11 +247,22 @@ class SitePlan:
         return raw_block(html_table + "\n" + links + "</p>")
 
     def case_link(self, page: str, case_id: str) -> Cell | str:
-        """A case id linked to its drill-down page (plain text when it has none)."""
-        target = self.case_pages.get(case_id)
-        if target is None:
-            return case_id
-        return Cell(f'<a href="{esc(rel(page, target))}">{esc(case_id)}</a>', plain=case_id)
+        """A case id linked to its drill-down page (plain text when it has none). Made once per
+        folder depth of ``page`` (a relative link depends on nothing else): a run page links
+        every case it holds. The cells are shared, so they are never changed."""
+        if self._case_links[0] is not self.case_pages:
+            self._case_links = (self.case_pages, {})
+        made = self._case_links[1]
+        key = (page.count("/"), case_id)
+        hit = made.get(key)
+        if hit is None:
+            target = self.case_pages.get(case_id)
+            hit = made[key] = (
+                case_id
+                if target is None
+                else Cell(f'<a href="{esc(rel(page, target))}">{esc(case_id)}</a>', plain=case_id)
+            )
+        return hit
 
     def cases_count(self, page: str, model_id: str, count: Any) -> Cell | Any:
         """A count of a model's cases linked to the list of those cases and their runs."""
@@ -255,10 +288,13 @@ def _rows_json(schema: dict[str, Any], records: list[dict[str, Any]]) -> str:
     """``{"schema": ..., "rows": [...]}`` with each row compact on its own line: readable, diffable,
     and without the indentation that made up a third of the site's downloads."""
 
-    def dump(value: Any) -> str:
-        return json.dumps(value, default=str, ensure_ascii=False, separators=(",", ":"))
-
+    dump = _COMPACT.encode
     if not records:
         return f'{{"schema":{dump(schema)},"rows":[]}}\n'
     rows = ",\n".join(dump(r) for r in records)
     return f'{{"schema":{dump(schema)},\n"rows":[\n{rows}\n]}}\n'
+
+
+# json.dumps(value, default=str, ensure_ascii=False, separators=(",", ":")), without making an
+# encoder per call (one call per row of every download).
+_COMPACT = json.JSONEncoder(default=str, ensure_ascii=False, separators=(",", ":"))

@@ -9,7 +9,7 @@ an error at build time rather than an empty cell on the site.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -29,15 +29,23 @@ class Headings:
         self.ids: set[str] = set()
 
     def __call__(self, level: int, text: str) -> Markup:
-        from markdown.extensions.toc import slugify, unique
+        from markdown.extensions.toc import unique
 
         from generator.site.html import esc
 
-        hid = esc(unique(slugify(str(text), "-"), self.ids))
+        hid = esc(unique(_slug(str(text)), self.ids))
         return Markup(
             f'<h{level} id="{hid}">{esc(text)}<a class="headerlink" href="#{hid}" title="Permanent link">&para;</a>'
             f"</h{level}>"
         )
+
+
+@lru_cache(maxsize=4096)
+def _slug(text: str) -> str:
+    """Markdown's toc slug of a heading (thousands of pages repeat the same headings)."""
+    from markdown.extensions.toc import slugify
+
+    return slugify(text, "-")
 
 
 @cache

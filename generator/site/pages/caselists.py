@@ -19,7 +19,7 @@ import pandas as pd
 
 from generator.analysis.cases import safe_slug
 from generator.site.html import Cell, esc
-from generator.site.pages.cases import case_link_html, run_link
+from generator.site.pages.cases import links, run_link
 from generator.site.pages.context import SiteData
 from generator.site.plan import SitePlan, rel
 from generator.site.templates import Headings
@@ -135,29 +135,39 @@ def runs_line(data: SiteData, plan: SitePlan, page: str, model_id: str) -> str:
     return f'<p class="opsbench-note">The figures on this page come from these runs: {runs.html}.{cases}</p>'
 
 
-def _verdict(r: Any) -> str:
-    if r.status == "failed":
-        return "hard failure"
-    return "accepted" if pd.notna(r.accepted) and bool(r.accepted) else "not accepted"
+def verdicts(rows: pd.DataFrame) -> list[str]:
+    """Each result's verdict as a case list sorts it: hard failure, accepted or not accepted
+    (a missing acceptance is not accepted)."""
+    return [
+        "hard failure" if status == "failed" else ("accepted" if pd.notna(a) and bool(a) else "not accepted")
+        for status, a in zip(rows["status"].tolist(), rows["accepted"].tolist(), strict=True)
+    ]
 
 
 def _section(
-    data: SiteData, page: str, model_id: str, by: str, value: str, anchor: str, rows: pd.DataFrame, paths: dict
+    data: SiteData,
+    plan: SitePlan,
+    page: str,
+    model_id: str,
+    by: str,
+    value: str,
+    anchor: str,
+    cases: Sequence[tuple[str, str]],
 ) -> list[str]:
-    """One group's section: its runs, then its cases by verdict (links only)."""
-    out = [f'<h2 id="{esc(anchor)}">{esc(by.capitalize())} <code>{esc(value)}</code>: {len(rows)} case(s)</h2>', ""]
+    """One group's section: its runs, then its cases (case id, verdict) by verdict (links only)."""
+    link = links(data, plan)
+    out = [f'<h2 id="{esc(anchor)}">{esc(by.capitalize())} <code>{esc(value)}</code>: {len(cases)} case(s)</h2>', ""]
     # Every run with a result in the group: the board pools them all (runs pool as repeats).
     runs = runs_of(data, ["model_id", by]).get((model_id, value), [])
     if runs:
-        listed = " · ".join(run_link(page, r) for r in runs)
+        listed = " · ".join(link.run(page, r) for r in runs)
         out += [f'<p class="opsbench-note">Runs behind these figures: {listed}</p>', ""]
-    verdicts = [_verdict(r) for r in rows.itertuples()]
     for verdict in ("not accepted", "hard failure", "accepted"):
-        ids = sorted(str(c) for c, v in zip(rows["case_id"], verdicts, strict=True) if v == verdict)
+        ids = sorted(c for c, v in cases if v == verdict)
         if ids:
-            links = " · ".join(case_link_html(page, paths, c) for c in ids)
-            out += [f"<p><strong>{esc(verdict.capitalize())} ({len(ids)}):</strong> {links}</p>", ""]
-    if not len(rows):
+            listed = " · ".join(link.case_html(page, c) for c in ids)
+            out += [f"<p><strong>{esc(verdict.capitalize())} ({len(ids)}):</strong> {listed}</p>", ""]
+    if not cases:
         out += ["<p>No results.</p>", ""]
     return out
 
@@ -168,8 +178,7 @@ def group_cases_page(
     page: str,
     model_id: str,
     by: str,
-    sections: list[tuple[str, str, pd.DataFrame]],
-    paths: dict,
+    sections: list[tuple[str, str, list[tuple[str, str]]]],
 ) -> tuple[str, str]:
     """The cases of one model per role, workload or suite, by verdict, with the runs behind them
     (title, HTML body: stamped into the page shell like the other drill-down pages).
@@ -189,8 +198,8 @@ def group_cases_page(
         "case's latest result (latest run, lowest load level, last repeat) decides where it is listed.</p>",
         "",
     ]
-    for value, anchor, rows in sections:
-        out += _section(data, page, model_id, by, value, anchor, rows, paths)
+    for value, anchor, cases in sections:
+        out += _section(data, plan, page, model_id, by, value, anchor, cases)
     return title, "\n".join(out)
 
 
@@ -200,7 +209,8 @@ def data_order(data: SiteData) -> dict[str, int]:
 
 
 def add_group_case_lists(data: SiteData, plan: SitePlan, latest: pd.DataFrame, paths: dict[str, str]) -> None:
-    """Write one page per (model, role / workload / suite) with a section per value the path table names."""
+    """Write one page per (model, role / workload / suite) with a section per value the path table names.
+    ``paths``: the case pages, ``plan.case_pages`` (which the links read)."""
     targets = group_paths(data, plan)
     if not targets or latest.empty:
         return
@@ -208,16 +218,21 @@ def add_group_case_lists(data: SiteData, plan: SitePlan, latest: pd.DataFrame, p
     attrs = attrs.drop_duplicates(["suite", "case_id"]).astype(str)
     rows = latest.assign(suite=latest["suite"].astype(str), case_id=latest["case_id"].astype(str))
     rows = rows.merge(attrs, on=["suite", "case_id"], how="left")
+    # (case id, verdict) of every row, then each (model, value)'s rows: plain lists, read once.
+    cases = list(zip(rows["case_id"].tolist(), verdicts(rows), strict=True))
     model_ids = rows["model_id"].astype(str)
-    pages: dict[tuple[str, str, str], list[tuple[str, str, pd.DataFrame]]] = {}
+    pages: dict[tuple[str, str, str], list[tuple[str, str, list[tuple[str, str]]]]] = {}
     groups = {
-        by: {(str(m), str(v)): g for (m, v), g in rows.groupby([model_ids, rows[by].astype(str)], sort=False)}
+        by: {
+            (str(m), str(v)): [cases[i] for i in idx]
+            for (m, v), idx in rows.groupby([model_ids, rows[by].astype(str)], sort=False).indices.items()
+        }
         for by in GROUPS
         if by in rows.columns
     }
     for (model, by, value), target in sorted(targets.items()):
         page, _, anchor = target.partition("#")
-        g = groups.get(by, {}).get((model, value), rows.iloc[0:0])  # a link names it: empty beats broken
+        g = groups.get(by, {}).get((model, value), [])  # a link names it: empty beats broken
         pages.setdefault((page, model, by), []).append((value, anchor, g))
     for (page, model, by), sections in sorted(pages.items()):
-        plan.add_html(page, *group_cases_page(data, plan, page, model, by, sections, paths))
+        plan.add_html(page, *group_cases_page(data, plan, page, model, by, sections))

@@ -8,11 +8,15 @@ the output texts from ``build.read_case_outputs`` (the one reader of whole outpu
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
+from functools import cache
 from typing import Any
 
 import pandas as pd
+from markupsafe import escape
 
 from generator.analysis.cases import model_slugs
+from generator.registry.loader import Registry
 from generator.registry.schema import TaskCase
 from generator.runs.records import ResultRecord
 from generator.site.html import Cell, esc, fmt_num, pre
@@ -47,6 +51,51 @@ def case_link(page: str, paths: dict[str, str], case_id: str, label: str | None 
 
 def case_link_html(page: str, paths: dict[str, str], case_id: str) -> Markup:
     return Markup(case_link(page, paths, case_id).html)
+
+
+class Links:
+    """The links the drill-down pages repeat thousands of times (a model, a run, a case, a run's
+    download), each made once per folder depth of the linking page: a relative link depends on
+    nothing else (``rel``). The cells handed out are shared, so they are never changed."""
+
+    def __init__(self, reg: Registry, case_pages: dict[str, str]):
+        self.reg = reg
+        self.case_pages = case_pages
+        self._made: dict[tuple[str, int, str], Any] = {}
+
+    def _get(self, kind: str, page: str, key: str, make: Callable[[], Any]) -> Any:
+        k = (kind, page.count("/"), key)
+        hit = self._made.get(k)
+        if hit is None:
+            hit = self._made[k] = make()
+        return hit
+
+    def model(self, page: str, model_id: str) -> Any:
+        """``common.model_link``: a Cell for a registry model, plain text for another."""
+        return self._get("model", page, model_id, lambda: model_link(self.reg, page, model_id))
+
+    def run(self, page: str, run_id: str) -> Markup:
+        return self._get("run", page, run_id, lambda: run_link(page, run_id))
+
+    def run_cell(self, page: str, run_id: str) -> Cell:
+        """A run link in a table, downloaded as the run id."""
+        return self._get("run_cell", page, run_id, lambda: Cell(self.run(page, run_id), plain=run_id))
+
+    def download(self, page: str, run_id: str) -> Markup:
+        """The link to a run's results.jsonl download."""
+        href = rel(page, run_files_dir(run_id) + "/results.jsonl.gz")
+        return self._get("download", page, run_id, lambda: Markup(f'<a href="{esc(href)}">results.jsonl</a>'))
+
+    def case(self, page: str, case_id: str) -> Cell:
+        return self._get("case", page, case_id, lambda: case_link(page, self.case_pages, case_id))
+
+    def case_html(self, page: str, case_id: str) -> Markup:
+        return self._get("case_html", page, case_id, lambda: Markup(self.case(page, case_id).html))
+
+
+def links(data: SiteData, plan: SitePlan) -> Links:
+    """The build's one :class:`Links` (after ``drill_down`` named every case page)."""
+    return data.once("drill_links", lambda: Links(data.reg, plan.case_pages))
 
 
 def _quote(items: list[Any]) -> str:
@@ -129,6 +178,49 @@ def _num(value: Any, digits: int = 2) -> str:
     return fmt_num(None if value is None or pd.isna(value) else value, digits)
 
 
+def _why(r: Any) -> str:
+    return r.failure_summary if isinstance(r.failure_summary, str) else ""
+
+
+def _results_html(links: Links, h: Headings, page: str, rows: Sequence[Any], outputs: dict, limit: int) -> Markup:
+    """Each model's latest result on a case page: its heading, run, verdict, timings and output,
+    as one block escaped here (what the page template's loop over results made, at a
+    thirtieth of the cost: thousands of pages of dozens of results each)."""
+    heads = _heads(tuple(str(r.model_id) for r in rows))
+    out = []
+    for r in rows:
+        key = ResultRecord.make_key(r.model_id, r.case_id, int(r.repeat), int(r.concurrency))
+        text = outputs.get((r.run_id, key))
+        if text is None:
+            body = '<p class="opsbench-note">No output text stored (a hard failure, or the run keeps only a hash).</p>'
+        else:
+            body = pre(text, limit, FULL_TEXT)
+        ml = links.model(page, r.model_id)
+        verdict = "hard failure" if r.status == "failed" else ("accepted" if r.accepted else "not accepted")
+        why = _why(r)
+        # Headings become TOC entries, which the theme strips of tags (unescaping them):
+        # a heading holds the model's safe slug; the text itself is in the line below it.
+        out.append(
+            f"{h(3, heads[r.model_id])}\n\n"
+            f'<p class="opsbench-note">Model {ml.html if isinstance(ml, Cell) else escape(ml)} · run '
+            f"{links.run(page, r.run_id)} · repeat {int(r.repeat)} at {int(r.concurrency)} in flight · "
+            f"{int(r.runs_with_case)} run(s) hold this case · <b>{escape(verdict)}</b>"
+            f"{f': {escape(why)}' if why else ''}</p>\n\n"
+            f'<p class="opsbench-note">TTFT {escape(_num(r.ttft_s, 3))} s · latency '
+            f"{escape(fmt_secs(None if pd.isna(r.e2e_s) else r.e2e_s))} s · tokens in "
+            f"{escape(_num(r.prompt_tokens, 0))}, out {escape(_num(r.completion_tokens, 0))} · "
+            f"{escape(_num(r.output_tps, 1))} tok/s · full output: {links.download(page, r.run_id)}</p>\n\n\n"
+            f"{body}\n\n"
+        )
+    return Markup("".join(out))
+
+
+@cache
+def _heads(model_ids: tuple[str, ...]) -> dict[str, str]:
+    """``model_slugs`` of one case's models: most cases share one set of models."""
+    return model_slugs(model_ids)
+
+
 def case_page(
     data: SiteData,
     plan: SitePlan,
@@ -136,62 +228,27 @@ def case_page(
     suite: str,
     case_id: str,
     case: TaskCase | None,
-    rows: pd.DataFrame,
+    rows: Sequence[Any],
     outputs: dict[tuple[str, str], str],
 ) -> tuple[str, str]:
     """The page of one case (title, HTML body): prompt, input, expected answer, checks in plain
-    words, and each model's latest output with its check results and timings."""
+    words, and each model's latest output with its check results and timings. ``rows``: the
+    case's latest results (``latest_results`` rows as tuples), ordered by model."""
     reg = data.reg
     limit = reg.policy.scoring.case_page_output_chars
     whole = reg.policy.scoring.max_output_chars * 4  # registry text is shown whole: it is not model output
-    results = []
-    heads = model_slugs(rows["model_id"].astype(str))
-    for r in rows.sort_values("model_id", kind="mergesort").itertuples():
-        key = ResultRecord.make_key(r.model_id, r.case_id, int(r.repeat), int(r.concurrency))
-        text = outputs.get((r.run_id, key))
-        files = run_files_dir(r.run_id)
-        download = Markup(f'<a href="{esc(rel(page, files + "/results.jsonl.gz"))}">results.jsonl</a>')
-        if text is None:
-            body = Markup(
-                '<p class="opsbench-note">No output text stored (a hard failure, or the run keeps only a hash).</p>'
-            )
-        else:
-            body = Markup(pre(text, limit, FULL_TEXT))
-        ml = model_link(reg, page, r.model_id)
-        accepted = r.accepted
-        verdict = "hard failure" if r.status == "failed" else ("accepted" if accepted else "not accepted")
-        results.append(
-            {
-                # Headings become TOC entries, which the theme strips of tags (unescaping them):
-                # a heading holds the model's safe slug; the text itself is in the line below it.
-                "model_id": heads[r.model_id],
-                "model_link": Markup(ml.html) if isinstance(ml, Cell) else ml,
-                "run_link": run_link(page, r.run_id),
-                "repeat": int(r.repeat),
-                "level": int(r.concurrency),
-                "runs_with_case": int(r.runs_with_case),
-                "verdict": verdict,
-                "why": r.failure_summary if isinstance(r.failure_summary, str) else "",
-                "ttft": _num(r.ttft_s, 3),
-                "latency": fmt_secs(None if pd.isna(r.e2e_s) else r.e2e_s),
-                "prompt_tokens": _num(r.prompt_tokens, 0),
-                "completion_tokens": _num(r.completion_tokens, 0),
-                "tps": _num(r.output_tps, 1),
-                "download": download,
-                "output": body,
-            }
-        )
+    link = links(data, plan)
     summary_rows = [
         [
-            model_link(reg, page, r.model_id),
-            Cell(run_link(page, r.run_id), plain=r.run_id),
+            link.model(page, r.model_id),
+            link.run_cell(page, r.run_id),
             _accepted(r),
             r.failure_summary if isinstance(r.failure_summary, str) and r.failure_summary else None,
             Cell(_num(r.ttft_s, 3), plain=r.ttft_s),
             Cell(_num(r.e2e_s), plain=r.e2e_s),
             Cell(_num(r.completion_tokens, 0), plain=r.completion_tokens),
         ]
-        for r in rows.sort_values("model_id", kind="mergesort").itertuples()
+        for r in rows
     ]
     # No CSV/JSON of its own: each row is a line of its run's results.jsonl, linked per model below.
     summary = plan.table(
@@ -219,8 +276,10 @@ def case_page(
             )
     # The heading and the browser title are the page's safe slug (the case id as it is in the path).
     heading = page.rsplit("/", 1)[-1].removesuffix(".md")
+    h = Headings()
     return f"Case {heading}", render(
         "case.html.j2",
+        h=h,
         heading=heading,
         title=case.title if case is not None else case_id,
         case_id=case_id,
@@ -231,14 +290,14 @@ def case_page(
         expected=_expected(case) if case is not None else [],
         checks=checks,
         summary=Markup(summary),
-        results=results,
+        # Called where the template reaches them, so their headings' ids follow the page's.
+        results=lambda: _results_html(link, h, page, rows, outputs, limit),
     )
 
 
-def model_cases_page(
-    data: SiteData, plan: SitePlan, page: str, model_id: str, rows: pd.DataFrame, paths: dict
-) -> tuple[str, str]:
+def model_cases_page(data: SiteData, plan: SitePlan, page: str, model_id: str, rows: pd.DataFrame) -> tuple[str, str]:
     """Every case behind a model's leaderboard count, with its latest result and run (title, HTML)."""
+    link = links(data, plan)
     slug = page.rsplit("/", 1)[-1].removesuffix(".md")  # the model's safe slug, as in the path
     title = f"Cases of {slug}"
     h = Headings()
@@ -250,14 +309,14 @@ def model_cases_page(
     ]
     runs = sorted(set(rows["run_id"].astype(str)))
     if runs:
-        listed = " · ".join(run_link(page, r) for r in runs)
+        listed = " · ".join(link.run(page, r) for r in runs)
         out += [f'<p class="opsbench-note">Runs behind these results: {listed}</p>', ""]
     ordered = rows.sort_values(["accepted", "suite", "case_id"], kind="mergesort")
     table_rows = [
         [
-            case_link(page, paths, r.case_id),
+            link.case(page, r.case_id),
             r.suite,
-            Cell(run_link(page, r.run_id), plain=r.run_id),
+            link.run_cell(page, r.run_id),
             _accepted(r),
             r.failure_summary if isinstance(r.failure_summary, str) and r.failure_summary else None,
             Cell(_num(r.e2e_s), plain=r.e2e_s),
@@ -273,8 +332,8 @@ def model_cases_page(
         ok = ordered["accepted"].map(lambda v: bool(v) if pd.notna(v) else False)
         for label, group in (("Not accepted", False), ("Accepted", True)):
             ids = ordered.loc[ok == group, "case_id"].astype(str).tolist()
-            links = " · ".join(case_link_html(page, paths, c) for c in ids) or "none"
-            out += [f"<p><b>{label}</b> ({len(ids):,})</p>", f'<p class="opsbench-case-list">{links}</p>', ""]
+            listed = " · ".join(link.case_html(page, c) for c in ids) or "none"
+            out += [f"<p><b>{label}</b> ({len(ids):,})</p>", f'<p class="opsbench-case-list">{listed}</p>', ""]
     return title, "\n".join(out)
 
 
@@ -283,12 +342,12 @@ def cases_index(data: SiteData, plan: SitePlan, latest: pd.DataFrame, paths: dic
     if latest.empty:
         return "\n".join([*out, "No runs yet.", ""])
     out += ["Every measured case, with how many models' latest result of it was accepted.", ""]
-    g = latest.groupby(["suite", "case_id"], observed=True)
-    acc = g["accepted"].apply(lambda s: int(pd.Series(s).fillna(False).astype(bool).sum()))
-    n = g["model_id"].nunique()
+    keys = [latest["suite"], latest["case_id"]]
+    acc = latest["accepted"].fillna(False).astype(bool).groupby(keys, observed=True).sum().to_dict()
+    n = latest["model_id"].groupby(keys, observed=True).nunique().to_dict()
     rows = [
         [case_link(INDEX, paths, case_id), suite, int(n[(suite, case_id)]), int(acc[(suite, case_id)])]
-        for suite, case_id in sorted(n.index)
+        for suite, case_id in sorted(n)
     ]
     out += [plan.table(INDEX, "cases", ["Case", "Suite", "Models", "Accepted by"], rows), ""]
     links = " · ".join(f'<a href="{esc(rel(INDEX, target))}">{esc(m)}</a>' for m, target in sorted(model_pages.items()))

@@ -3,8 +3,11 @@ picker. The figures come from ``generator.analysis.cases.compare_pair``; this on
 
 from __future__ import annotations
 
+import pandas as pd
+
 from generator.analysis.cases import PairComparison
 from generator.site.html import Cell, esc, fmt_num
+from generator.site.pages.cases import links
 from generator.site.pages.common import model_link
 from generator.site.pages.context import SiteData
 from generator.site.plan import SitePlan, rel
@@ -17,9 +20,25 @@ def _pct(x: float | None) -> str:
     return "—" if x is None else f"{x * 100:.1f} %"
 
 
-def compare_page(
-    data: SiteData, plan: SitePlan, page: str, c: PairComparison, case_paths: dict[str, str]
-) -> tuple[str, str]:
+def _costs(data: SiteData) -> dict[str, float]:
+    """Model -> its cost per task on the leaderboard (all cases), where the board has one."""
+
+    def compute() -> dict[str, float]:
+        board = data.board()
+        if board.empty or "cost_per_task" not in board:
+            return {}
+        first: dict[str, float] = {}
+        priced: set[str] = set()
+        for m, k in zip(board["model_id"].tolist(), board["cost_per_task"].tolist(), strict=True):
+            first.setdefault(m, k)
+            if pd.notna(k):
+                priced.add(m)
+        return {m: float(k) for m, k in first.items() if m in priced}
+
+    return data.once("compare_costs", compute)
+
+
+def compare_page(data: SiteData, plan: SitePlan, page: str, c: PairComparison) -> tuple[str, str]:
     """One pair's comparison on their shared cases (title, HTML body)."""
     reg = data.reg
     p = c.paired
@@ -55,19 +74,16 @@ def compare_page(
         sortable=False,
     )
 
-    def links(cases: list[str]) -> list[Markup]:
-        out = []
-        for case in cases:
-            target = case_paths.get(case)
-            if target is None:
-                out.append(Markup(esc(case)))
-            else:
-                out.append(Markup(f'<a href="{esc(rel(page, target))}">{esc(case)}</a>'))
-        return out
-
+    link = links(data, plan)
     cap = reg.policy.scoring.compare_cases_shown
     grid = [
-        {"label": label, "n": len(cases), "cases": links(cases[:cap]), "more": max(0, len(cases) - cap)}
+        {
+            "label": label,
+            "n": len(cases),
+            # One pre-escaped list per group (hundreds of pages × up to ``cap`` links each).
+            "cases": Markup(" · ".join(link.case_html(page, case) for case in cases[:cap])),
+            "more": max(0, len(cases) - cap),
+        }
         for label, cases in (
             ("Both pass", c.both),
             (f"Only {c.a} passes", c.only_a),
@@ -75,21 +91,15 @@ def compare_page(
             ("Neither passes", c.neither),
         )
     ]
-    board = data.board()
     currency = reg.pricing.currency
-
-    def cost(model: str) -> float | None:
-        row = board[board["model_id"] == model]
-        if row.empty or "cost_per_task" not in row or row["cost_per_task"].isna().all():
-            return None
-        return float(row["cost_per_task"].iloc[0])
+    costs = _costs(data)
 
     side_rows = []
     for model, lat, tok in ((c.a, c.latency_a, c.tokens_a), (c.b, c.latency_b, c.tokens_b)):
-        k = cost(model)
+        k = costs.get(model)
         side_rows.append(
             [
-                model_link(reg, page, model),
+                link.model(page, model),
                 Cell(fmt_num(lat), plain=lat),
                 Cell(fmt_num(tok, 0), plain=tok),
                 Cell("—" if k is None else f"{k:.6f} {currency}", plain={"value": k, "currency": currency}),

@@ -5,6 +5,8 @@ adding them to the plan. Other pages link to them through ``SitePlan.case_link``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import groupby
+from typing import Any
 
 import pandas as pd
 
@@ -48,17 +50,27 @@ def drill_down(
     return d
 
 
+def rows_by_case(latest: pd.DataFrame) -> dict[tuple[str, str], list[Any]]:
+    """(suite, case id) -> the case's rows of ``latest`` as tuples, ordered by model: one sort and
+    one pass over the frame, not a frame per case (thousands of them)."""
+    ordered = latest.sort_values(["suite", "case_id", "model_id"], kind="mergesort")
+    out: dict[tuple[str, str], list[Any]] = {}
+    for key, rows in groupby(ordered.itertuples(), key=lambda r: (str(r.suite), str(r.case_id))):
+        out.setdefault(key, []).extend(rows)
+    return out
+
+
 def add_drill_down(data: SiteData, plan: SitePlan, d: DrillDown) -> None:
     reg = data.reg
     cases = {(s, c.id): c for s, c in reg.all_cases()}
     latest = d.latest
-    by_case = {k: g for k, g in latest.groupby(["suite", "case_id"], sort=False, observed=True)}
+    by_case = rows_by_case(latest)
     for (suite, case_id), page in sorted(d.paths.items()):
         rows = by_case[(suite, case_id)]
         plan.add_html(page, *case_page(data, plan, page, suite, case_id, cases.get((suite, case_id)), rows, d.outputs))
     by_model = {k: g for k, g in latest.groupby("model_id", sort=False, observed=True)}
     for model, page in sorted(d.model_pages.items()):
-        plan.add_html(page, *model_cases_page(data, plan, page, model, by_model[model], d.case_by_id))
+        plan.add_html(page, *model_cases_page(data, plan, page, model, by_model[model]))
     plan.add("cases/index.md", cases_index(data, plan, latest, d.case_by_id, d.model_pages))
     q = data.quality()
     registry_models = [m.id for m in reg.models_file.models]
@@ -75,6 +87,6 @@ def add_drill_down(data: SiteData, plan: SitePlan, d: DrillDown) -> None:
             kept.append((a, b, n, page))
     compared = compare_pairs(inputs, [(a, b) for a, b, _, _ in kept], reg.policy.statistics)
     for (a, b, n, page), c in zip(kept, compared, strict=True):
-        plan.add_html(page, *compare_page(data, plan, page, c, d.case_by_id))
+        plan.add_html(page, *compare_page(data, plan, page, c))
         pairs.append((a, b, n, page))
     plan.add("compare/index.md", compare_index(data, plan, pairs))
