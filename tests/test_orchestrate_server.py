@@ -9,12 +9,11 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import cli
-from tests.test_server import llama_server  # noqa: F401  (the fixture: a real server on loopback)
 
 pytestmark = pytest.mark.model
 
 
-def test_orchestrate_stand_in_and_local_executor(llama_server: str, registry_copy: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_orchestrate_stand_in_and_local_executor(llama_server: str, registry_copy: Path, tmp_path: Path) -> None:
     models = registry_copy / "models.yaml"
     models.write_text(models.read_text().replace("base_url: http://127.0.0.1:8080/v1", f"base_url: {llama_server}"))
     out = tmp_path / "runs"

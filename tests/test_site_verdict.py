@@ -8,14 +8,13 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-import pytest
-
 from generator import __version__
 from generator.execute.checks import CHECK_DESCRIPTIONS
 from generator.registry.loader import load_registry
 from generator.registry.schema import CHECK_CATEGORY
 from generator.site.build import publish_urls
-from tests.test_site import all_html, build, plant_run
+from tests.conftest import BuiltSite
+from tests.test_site import all_html, build
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 SVG_VOID = {"path", "circle", "rect", "line", "polyline", "polygon", "ellipse", "stop", "use"}
@@ -60,17 +59,10 @@ class ArticleTags(HTMLParser):
             self.errors.append(f"unclosed: {self.stack}")
 
 
-@pytest.fixture
-def planted_site(site_inputs: dict[str, Path], tmp_path: Path) -> Path:
-    plant_run(site_inputs)
-    code, output = build(site_inputs, tmp_path / "site")
-    assert code == 0, output
-    return tmp_path / "site"
-
-
-def test_built_site_verdict_text_stamp_and_bundle(planted_site: Path, site_inputs: dict[str, Path]) -> None:
-    reg = load_registry(site_inputs["registry"])
-    pages = all_html(planted_site)
+def test_built_site_verdict_text_stamp_and_bundle(planted_build: BuiltSite) -> None:
+    # planted_build (tests/conftest.py): plant_run's payloads and a hostile case title, built once.
+    reg = load_registry(planted_build.inputs["registry"])
+    pages = all_html(planted_build.site)
 
     # Part 1: the home sentence counts what ran and what did not, from the registry and the runs.
     home = pages["index.html"]
