@@ -92,6 +92,29 @@ def test_compressed_downloads_are_kept_until_their_source_changes(tmp_path: Path
     assert len(list(cache.glob("*.gz"))) == 1 and not kept.exists()  # the stale copy is gone
 
 
+def test_downloads_compressed_ahead_are_what_the_writer_links(tmp_path: Path) -> None:
+    import gzip
+
+    from generator.site.build import SiteWriter, _warm_downloads
+
+    runs = tmp_path / "runs"
+    for name in ("r1", "r2"):
+        (runs / name).mkdir(parents=True)
+        (runs / name / "results.jsonl").write_text(f'{{"run": "{name}"}}\n')
+    (runs / "r3").mkdir()  # no results yet: nothing to compress, no error
+    cache = tmp_path / "cache"
+    _warm_downloads(sorted(runs.iterdir()), cache)
+    kept = sorted(cache.glob("*.gz"))
+    assert len(kept) == 2
+    writer = SiteWriter(tmp_path / "site")
+    for name in ("r1", "r2"):
+        writer.gzip_copy(f"data/{name}.jsonl.gz", runs / name / "results.jsonl", cache=cache)
+        out = tmp_path / "site" / "data" / f"{name}.jsonl.gz"
+        assert gzip.decompress(out.read_bytes()) == (runs / name / "results.jsonl").read_bytes()
+        assert any(out.samefile(k) for k in kept)  # linked from the cache, not compressed again
+    assert sorted(cache.glob("*.gz")) == kept
+
+
 def test_writers_of_one_build_share_their_paths_and_refuse_what_is_there(tmp_path: Path) -> None:
     import pytest
 
