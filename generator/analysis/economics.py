@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from generator.analysis.evidence import distinct
 from generator.analysis.roi import minutes_saved
 from generator.analysis.seedcheck import fmt_num
 from generator.registry.schema import Workload
@@ -366,7 +367,7 @@ def economics(
     excerpt = reg.policy.scoring.output_excerpt_chars
     stats = reg.policy.statistics
     out: dict[str, WorkloadEconomics] = {}
-    measured_ids = set(q["model_id"]) if q is not None and len(q) else set()
+    measured_ids = distinct(q["model_id"]) if q is not None and len(q) else set()
     for w in reg.workloads_file.workloads:
         rois: dict[str, MeasuredRoi] = {}
         if w.roi is not None and q is not None and len(q):

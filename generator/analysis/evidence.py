@@ -339,6 +339,12 @@ def shared(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray, list[str
     return shared_values(case_values(a), case_values(b))
 
 
+def distinct(values: pd.Series) -> set:
+    """The distinct values of a column, as ``set(values)`` gives them, from its unique values (a
+    Python loop over an Arrow-backed column of a million rows converts every element)."""
+    return set(values.unique().tolist())
+
+
 def split_by_model(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Each model's rows of ``frame``, in the frame's order: one pass over the frame for a loop
     over its models (a boolean filter per model and gate read the whole frame each time)."""

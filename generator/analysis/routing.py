@@ -14,6 +14,7 @@ import pandas as pd
 
 from generator.analysis.chains import ChainOutcome, chain_outcome
 from generator.analysis.decisions import Decision, decide
+from generator.analysis.evidence import distinct
 from generator.analysis.length import LengthEvidence, workload_length_evidence
 from generator.analysis.rails import RailsFigures, RoutingClaimResult, after_rails, routing_claims
 from generator.privacy import localities
@@ -46,7 +47,7 @@ def workload_routing(
     pol = reg.policy
     cases = workload_cases(reg, workload)
     wdf = df[df["workload"] == workload.id] if len(df) else df
-    measured = sorted(set(wdf["model_id"])) if len(wdf) else []
+    measured = sorted(distinct(wdf["model_id"])) if len(wdf) else []
     models = list(dict.fromkeys([*workload.candidates, *measured]))
     lengths = workload_length_evidence(q, wdf, cases, workload, models, pol.routing) if len(q) else {}
     rails = after_rails(df, workload, reg.roles, cases, models, pol.routing, q, lengths)
@@ -68,7 +69,7 @@ def workload_routing(
         if rdf.empty:
             continue
         first = role.escalation.rungs[0]
-        ids = sorted(set(rdf.loc[rdf["model_id"] == first, "case_id"]))
+        ids = sorted(distinct(rdf.loc[rdf["model_id"] == first, "case_id"]))
         chains.append(chain_outcome(rdf, rid, role.escalation.rungs, role.escalation.on, ids))
     return WorkloadRouting(workload.id, after, before, rails, lengths, chains)
 
