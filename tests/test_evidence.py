@@ -427,3 +427,17 @@ def test_diff_latency_interval_over_cases(reg) -> None:
     assert d.latency_cases == 19 and d.latency_delta == pytest.approx(1.0)
     assert d.latency_delta_ci == pytest.approx((1.0, 1.0))
     assert d.p_value == 1.0 and np.isclose(d.delta, 0.0)
+
+
+def test_distinct_and_split_by_match_set_and_boolean_filters():
+    from generator.analysis.evidence import distinct, split_by
+
+    df = pd.DataFrame(
+        {"workload": pd.array(["b", "a", None, "b"], dtype="str"), "x": [1, 2, 3, 4]}, index=[10, 11, 12, 13]
+    )
+    assert distinct(df["workload"].dropna()) == {"a", "b"}
+    parts = split_by(df, "workload")
+    assert sorted(parts) == ["a", "b"]  # a missing value belongs to no part
+    for value, part in parts.items():
+        pd.testing.assert_frame_equal(part, df[df["workload"] == value])
+    assert split_by(df.iloc[:0], "workload") == {}

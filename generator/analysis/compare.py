@@ -25,6 +25,7 @@ from generator.analysis.evidence import (
     case_means,
     case_values,
     coded_values,
+    distinct,
     shared,
     shared_coded,
     shared_values,
@@ -157,7 +158,7 @@ def ranks(q: pd.DataFrame, policy: StatisticsPolicy, column: str = "accepted") -
     this one at the policy's two-sided level on the cases the two share. Models that share no
     case are not compared (and so never outrank each other). Exact up to the policy's
     ``permutation_exact_max`` non-zero differences, the normal limit above."""
-    models = sorted(set(q["model_id"])) if not q.empty else []
+    models = sorted(distinct(q["model_id"])) if not q.empty else []
     # A board of M models makes M(M−1)/2 tests, on every board of the site: beyond the exact range
     # they read the sign-flip distribution's normal limit rather than resampling it (ranks are a
     # reading aid; promotions and gates keep the Monte Carlo test).

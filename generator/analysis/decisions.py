@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,6 +28,7 @@ from generator.analysis.evidence import (
     base_cells,
     case_means,
     cells,
+    distinct,
     latency_samples,
     quality_cells,
     split_by_model,
@@ -430,7 +430,7 @@ def decide(
     if q is None:
         q = quality_cells(cells(base_cells(wdf)))
     q = q[q["workload"] == workload.id] if len(q) else q
-    measured = sorted(set(q["model_id"])) if len(q) else []
+    measured = sorted(distinct(q["model_id"])) if len(q) else []
     out: list[Decision] = []
     baseline = workload.baseline
     q_by = split_by_model(q)
@@ -500,12 +500,23 @@ def _decision_fragility(
     return best
 
 
-def _result_key(r: Any) -> str:
-    """The result key of a frame row, or "" for a frame without repeats and levels (no output to find)."""
-    repeat, level = getattr(r, "repeat", None), getattr(r, "concurrency", None)
-    if repeat is None or level is None or pd.isna(repeat) or pd.isna(level):
-        return ""
-    return ResultRecord.make_key(str(r.model_id), str(r.case_id), int(repeat), int(level))
+def _result_keys(rows: pd.DataFrame) -> list[str]:
+    """The result key of each frame row, or "" for a row (or a frame) without a repeat and level
+    (no output to find)."""
+    if "repeat" not in rows.columns or "concurrency" not in rows.columns:
+        return [""] * len(rows)
+    repeat = pd.to_numeric(rows["repeat"], errors="coerce").to_numpy(float)
+    level = pd.to_numeric(rows["concurrency"], errors="coerce").to_numpy(float)
+    return [
+        "" if np.isnan(r) or np.isnan(c) else ResultRecord.make_key(str(m), str(k), int(r), int(c))
+        for m, k, r, c in zip(_objects(rows["model_id"]), _objects(rows["case_id"]), repeat, level, strict=True)
+    ]
+
+
+def _objects(values: pd.Series) -> np.ndarray:
+    """A column as a numpy object array, converted once (iterating an Arrow-backed column in
+    Python costs a conversion per element)."""
+    return values.to_numpy(dtype=object)
 
 
 def failing_cases(df: pd.DataFrame, wdf: pd.DataFrame, excerpt_chars: int) -> dict[str, list[dict[str, str]]]:
@@ -516,22 +527,33 @@ def failing_cases(df: pd.DataFrame, wdf: pd.DataFrame, excerpt_chars: int) -> di
     out: dict[str, list[dict[str, str]]] = {}
     if not len(wdf):
         return out
-    fails = wdf[~wdf["accepted"].fillna(False).astype(bool)].drop_duplicates(["model_id", "case_id"])
-    fails = fails.sort_values(["model_id", "case_id"])
+    cols = [c for c in ("model_id", "case_id", "status", "failure_kind", "run_id", "repeat", "concurrency") if c in wdf]
+    fails = wdf.loc[~wdf["accepted"].fillna(False).astype(bool).to_numpy(), cols]
+    fails = fails.drop_duplicates(["model_id", "case_id"]).sort_values(["model_id", "case_id"])
     text = df.loc[fails.index, [c for c in ("failure_summary", "output") if c in df.columns]]
-    empty = pd.Series(None, index=text.index, dtype=object)
-    for r, what, output in zip(
-        fails.itertuples(), text.get("failure_summary", empty), text.get("output", empty), strict=True
+    none = np.full(len(fails), None, dtype=object)
+    whats = _objects(text["failure_summary"]) if "failure_summary" in text else none
+    outputs = _objects(text["output"]) if "output" in text else none
+    for model, case, status, kind, run, what, output, key in zip(
+        _objects(fails["model_id"]),
+        _objects(fails["case_id"]),
+        _objects(fails["status"]),
+        _objects(fails["failure_kind"]),
+        _objects(fails["run_id"]),
+        whats,
+        outputs,
+        _result_keys(fails),
+        strict=True,
     ):
-        out.setdefault(str(r.model_id), []).append(
+        out.setdefault(str(model), []).append(
             {
-                "case_id": str(r.case_id),
-                "status": str(r.status),
-                "failure_kind": r.failure_kind if isinstance(r.failure_kind, str) else "",
+                "case_id": str(case),
+                "status": str(status),
+                "failure_kind": kind if isinstance(kind, str) else "",
                 "what": what if isinstance(what, str) else "",
                 "excerpt": (output[:excerpt_chars] if isinstance(output, str) else ""),
-                "run_id": str(r.run_id),
-                "key": _result_key(r),
+                "run_id": str(run),
+                "key": key,
             }
         )
     return out

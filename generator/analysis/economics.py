@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from generator.analysis.evidence import distinct
 from generator.analysis.roi import minutes_saved
 from generator.analysis.seedcheck import fmt_num
 from generator.registry.schema import Workload
@@ -354,24 +355,28 @@ def economics(
     *,
     local_shares: dict[tuple[str, str], LocalShare] | None = None,
     after_rails: dict[str, dict[str, Any]] | None = None,
+    by_workload: dict[str, Any] | None = None,
 ) -> dict[str, WorkloadEconomics]:
     """Decisions for every workload, with each candidate's measured ROI and its net joined to
     the decision (``decide``'s economic gate reads the upper end of the net's range, so a
-    defer says the return is negative even at the acceptance interval's top)."""
+    defer says the return is negative even at the acceptance interval's top). ``by_workload``:
+    ``df`` split by workload (``evidence.split_by``), when the caller has it."""
     from generator.analysis.decisions import decide
-    from generator.analysis.evidence import split_by_model
+    from generator.analysis.evidence import split_by, split_by_model
     from generator.privacy import localities
 
     postures = localities(reg.models, reg.policy.privacy)
     excerpt = reg.policy.scoring.output_excerpt_chars
     stats = reg.policy.statistics
     out: dict[str, WorkloadEconomics] = {}
-    measured_ids = set(q["model_id"]) if q is not None and len(q) else set()
+    measured_ids = distinct(q["model_id"]) if q is not None and len(q) else set()
+    by_w = split_by(df, "workload") if by_workload is None else by_workload
     for w in reg.workloads_file.workloads:
         rois: dict[str, MeasuredRoi] = {}
+        wdf = by_w.get(w.id, df.iloc[:0])  # decide reads this workload's rows only
         if w.roi is not None and q is not None and len(q):
             q_by = split_by_model(q[q["workload"] == w.id])
-            rows_by = split_by_model(df[df["workload"] == w.id]) if len(df) else {}
+            rows_by = split_by_model(wdf) if len(df) else {}
             for mid in dict.fromkeys([*w.candidates, *sorted(measured_ids)]):
                 if mid == w.baseline:
                     continue
@@ -382,7 +387,7 @@ def economics(
         nets = {m: (r.net_if_passing.high if r.net_if_passing else None) for m, r in rois.items()}
         rails = (after_rails or {}).get(w.id) or None
         decisions = decide(
-            df,
+            wdf,
             w,
             reg.policy.decisions,
             w.candidates,

@@ -339,12 +339,24 @@ def shared(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray, list[str
     return shared_values(case_values(a), case_values(b))
 
 
+def distinct(values: pd.Series) -> set:
+    """The distinct values of a column, as ``set(values)`` gives them, from its unique values (a
+    Python loop over an Arrow-backed column of a million rows converts every element)."""
+    return set(values.unique().tolist())
+
+
 def split_by_model(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Each model's rows of ``frame``, in the frame's order: one pass over the frame for a loop
     over its models (a boolean filter per model and gate read the whole frame each time)."""
+    return split_by(frame, "model_id")
+
+
+def split_by(frame: pd.DataFrame, column: str) -> dict[str, pd.DataFrame]:
+    """Each value's rows of ``frame`` (``frame[frame[column] == value]``, in the frame's order and
+    with its index), from one pass over the frame; rows where ``column`` is missing belong to none."""
     if not len(frame):
         return {}
-    return dict(iter(frame.groupby(frame["model_id"].astype(object), sort=False, observed=True)))
+    return dict(iter(frame.groupby(frame[column].astype(object), sort=False, observed=True)))
 
 
 def binary_cells(q: pd.DataFrame, model_ids: Sequence[str]) -> bool:

@@ -21,6 +21,7 @@ from generator.analysis.evidence import (
     base_cells,
     cells,
     degradation,
+    distinct,
     latency_samples,
     latency_summary,
     level_of,
@@ -287,7 +288,7 @@ def cold_start_penalty(df: pd.DataFrame) -> pd.DataFrame:
     warm_rows = ok[~ok["cold_start"]].merge(levels, on=keys, how="inner")
     cold = cold_rows.groupby("model_id", observed=True)
     warm = warm_rows.groupby("model_id", observed=True)
-    out = pd.DataFrame(index=pd.Index(sorted(set(ok["model_id"])), name="model_id"))
+    out = pd.DataFrame(index=pd.Index(sorted(distinct(ok["model_id"])), name="model_id"))
     out["cold_requests"] = cold.size().reindex(out.index, fill_value=0).astype(int)
     for name, col in (("cold_ttft_s", "ttft_s"), ("cold_e2e_s", "e2e_s")):
         out[name] = cold[col].median().reindex(out.index).astype(float)

@@ -84,14 +84,15 @@ def _strata_edges(edges: list[int]) -> list[tuple[int, int | None]]:
     return out
 
 
-def _stratum_state(rows: pd.DataFrame, gates: list[tuple[str, str, float]]) -> tuple[str, bool]:
-    """(interval state, whether the point estimates miss a gate) of one stratum's cases."""
-    if rows.empty:
+def _stratum_state(rows: dict[str, np.ndarray], gates: list[tuple[str, str, float]]) -> tuple[str, bool]:
+    """(interval state, whether the point estimates miss a gate) of one stratum's cases (each
+    column's values over them)."""
+    if not len(rows["accepted"]):
         return "empty", False
     states = []
     miss = False
     for col, op, value in gates:
-        vals = rows[col].dropna().to_numpy(float)
+        vals = _present(rows[col])
         if not len(vals):
             states.append("insufficient")
             continue
@@ -103,6 +104,10 @@ def _stratum_state(rows: pd.DataFrame, gates: list[tuple[str, str, float]]) -> t
     if all(s == "pass" for s in states):
         return "pass", miss
     return "insufficient", miss
+
+
+def _present(values: np.ndarray) -> np.ndarray:
+    return values[~np.isnan(values)]
 
 
 def length_evidence(
@@ -118,19 +123,23 @@ def length_evidence(
     gates = [(LENGTH_GATES[g.metric], g.op, g.value) for g in workload.gates if g.metric in LENGTH_GATES]
     # Only the columns the strata read: each stratum is a filter of these rows.
     cols = ["case_id", *dict.fromkeys(["accepted", "hard", *LENGTH_GATES.values()])]
-    rows = q.loc[(q["model_id"] == model_id) & (q["workload"] == workload.id), cols].copy()
-    rows["length"] = rows["case_id"].map(lengths)
-    rows = rows.dropna(subset=["length"])
+    mine = q.loc[(q["model_id"] == model_id) & (q["workload"] == workload.id), cols]
+    length = mine["case_id"].map(lengths).to_numpy(float)
+    known = ~np.isnan(length)
+    length = length[known]
+    # Each column as numpy values once; a stratum is a boolean mask over them.
+    values = {c: mine[c].to_numpy(float)[known] for c in cols[1:]}
     strata: list[Stratum] = []
     first_miss: int | None = None
     first_unsettled: int | None = None
     first_fail: int | None = None
     for low, high in _strata_edges(edges):
-        inside = rows[(rows["length"] > low) & ((rows["length"] <= high) if high is not None else True)]
+        mask = (length > low) & (length <= high) if high is not None else length > low
+        inside = {c: v[mask] for c, v in values.items()}
         state, miss = _stratum_state(inside, gates)
-        n = len(inside)
-        acc = inside["accepted"].dropna().to_numpy(float)
-        hard = inside["hard"].dropna().to_numpy(float)
+        n = int(mask.sum())
+        acc = _present(inside["accepted"])
+        hard = _present(inside["hard"])
         acc_ci = st.wilson(float(acc.sum()), len(acc)) if len(acc) else None
         hard_ci = st.wilson(float(hard.sum()), len(hard)) if len(hard) else None
         strata.append(
@@ -153,9 +162,9 @@ def length_evidence(
             first_unsettled = low
         if state == "fail" and first_fail is None:
             first_fail = low
-    if rows.empty:
+    if not len(length):
         return LengthEvidence(model_id, unit, strata, None, None, None, None, "no measured cases", [])
-    longest = int(np.nanmax(rows["length"].to_numpy(float)))
+    longest = int(np.nanmax(length))
     limit = longest if first_miss is None else min(first_miss, longest)
     low_bound = longest if first_unsettled is None else min(first_unsettled, longest)
     if first_miss is None:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from generator.analysis.compare import Paired, outcome_fragility, paired, test_diffs
-from generator.analysis.evidence import case_means, shared
+from generator.analysis.evidence import case_means, distinct, shared
 from generator.analysis.stats import holm
 from generator.registry.schema import ModelEntry, PromotionPolicy, Role, StatisticsPolicy
 
@@ -168,7 +168,7 @@ def evaluate_role(
     worse_adj = dict(zip(tested, holm([pairs[ch].p_worse for ch in tested]), strict=True))  # type: ignore[union-attr]
     half = stats.alpha / 2
     out: list[PromotionOutcome] = []
-    measured = set(q["model_id"]) if len(q) else set()
+    measured = distinct(q["model_id"]) if len(q) else set()
     for ch in role.challengers:
         o = PromotionOutcome(role.id, role.incumbent, ch, "no-runs", 0, min_effect=stats.min_effect)
         pr = pairs.get(ch)

@@ -167,6 +167,7 @@ def route_rows(
         if "prompt_tokens" in rows
         else pd.Series(dtype=float)
     )
+    tokens_of = tokens.to_dict()
     timeouts = 0
     case_ids = rows["case_id"].astype(object)
     unknown = int((~case_ids.isin(list(cases))).sum()) if any(r.rule.when.input_conditions() for r in rules) else 0
@@ -175,7 +176,7 @@ def route_rows(
         cond = rule.rule.when
         per_case: dict[str, bool] = {}
         for cid in case_ids.unique():
-            m = match_input(rule, cases.get(cid), tokens.get(cid), limits, policy)
+            m = match_input(rule, cases.get(cid), tokens_of.get(cid), limits, policy)
             timeouts += m.timed_out
             per_case[cid] = m.matched
         mask = case_ids.map(per_case).astype(bool) & match_output(rule, rows) & open_

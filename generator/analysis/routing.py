@@ -14,6 +14,7 @@ import pandas as pd
 
 from generator.analysis.chains import ChainOutcome, chain_outcome
 from generator.analysis.decisions import Decision, decide
+from generator.analysis.evidence import distinct, split_by
 from generator.analysis.length import LengthEvidence, workload_length_evidence
 from generator.analysis.rails import RailsFigures, RoutingClaimResult, after_rails, routing_claims
 from generator.privacy import localities
@@ -41,12 +42,16 @@ def workload_routing(
     q: pd.DataFrame,
     workload: Workload,
     roi_net_per_month: float | None,
+    decide_after: bool = True,
 ) -> WorkloadRouting:
-    """Everything the routing of one workload is decided on (``df`` priced: ``priced_rows``)."""
+    """Everything the routing of one workload is decided on (``df`` priced: ``priced_rows``; any
+    workload's rows, this one's are read). Without ``decide_after`` the decisions are the
+    before-rails ones, for a caller that makes the after-rails decisions itself (``verdicts``)."""
     pol = reg.policy
     cases = workload_cases(reg, workload)
     wdf = df[df["workload"] == workload.id] if len(df) else df
-    measured = sorted(set(wdf["model_id"])) if len(wdf) else []
+    df = wdf  # the analyses below read this workload's rows only
+    measured = sorted(distinct(wdf["model_id"])) if len(wdf) else []
     models = list(dict.fromkeys([*workload.candidates, *measured]))
     lengths = workload_length_evidence(q, wdf, cases, workload, models, pol.routing) if len(q) else {}
     rails = after_rails(df, workload, reg.roles, cases, models, pol.routing, q, lengths)
@@ -56,7 +61,7 @@ def workload_routing(
     before = decide(*args, q=q, **privacy)
     after = (
         decide(*args, q=q, after_rails={m: f.after for m, f in rails.items() if f.after is not None}, **privacy)
-        if rails
+        if rails and decide_after
         else before
     )
     chains = []
@@ -68,15 +73,25 @@ def workload_routing(
         if rdf.empty:
             continue
         first = role.escalation.rungs[0]
-        ids = sorted(set(rdf.loc[rdf["model_id"] == first, "case_id"]))
+        ids = sorted(distinct(rdf.loc[rdf["model_id"] == first, "case_id"]))
         chains.append(chain_outcome(rdf, rid, role.escalation.rungs, role.escalation.on, ids))
     return WorkloadRouting(workload.id, after, before, rails, lengths, chains)
 
 
 def routing_report(
-    reg: Registry, df: pd.DataFrame, q: pd.DataFrame, roi: dict[str, float | None]
+    reg: Registry,
+    df: pd.DataFrame,
+    q: pd.DataFrame,
+    roi: dict[str, float | None],
+    decide_after: bool = True,
+    by_workload: dict[str, pd.DataFrame] | None = None,
 ) -> tuple[dict[str, WorkloadRouting], list[RoutingClaimResult]]:
-    """Every workload's routing evidence, and the seed routing figures computed from it."""
-    out = {w.id: workload_routing(reg, df, q, w, roi.get(w.id)) for w in reg.workloads_file.workloads}
+    """Every workload's routing evidence, and the seed routing figures computed from it.
+    ``by_workload``: ``df`` split by workload (``evidence.split_by``), when the caller has it."""
+    by_w = split_by(df, "workload") if by_workload is None else by_workload
+    out = {
+        w.id: workload_routing(reg, by_w.get(w.id, df.iloc[:0]), q, w, roi.get(w.id), decide_after)
+        for w in reg.workloads_file.workloads
+    }
     claims = routing_claims(reg.workloads_file.routing_claims, {w: r.rails for w, r in out.items()}, reg.workloads)
     return out, claims

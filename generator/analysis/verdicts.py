@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from generator.analysis.economics import LocalShare, WorkloadEconomics, economics
+from generator.analysis.evidence import split_by
 from generator.analysis.rails import RoutingClaimResult
 from generator.analysis.routing import WorkloadRouting, routing_report
 from generator.registry.loader import Registry
@@ -34,7 +35,9 @@ class Verdicts:
 
 def assemble(reg: Registry, df: pd.DataFrame, manifests: list[Manifest], q: pd.DataFrame) -> Verdicts:
     """Rails → economics on the after-rails share → decisions after rails with each net."""
-    routing, claims = routing_report(reg, df, q, {})
+    by_workload = split_by(df, "workload")
+    # The after-rails decisions are made once, below, with each candidate's net.
+    routing, claims = routing_report(reg, df, q, {}, decide_after=False, by_workload=by_workload)
     shares = {
         (w, m): LocalShare(f.shares.get("local", 0.0), f"after rails ({', '.join(f.rules)})", measured=True)
         for w, r in routing.items()
@@ -42,7 +45,7 @@ def assemble(reg: Registry, df: pd.DataFrame, manifests: list[Manifest], q: pd.D
         if f.rules
     }
     after = {w: {m: f.after for m, f in r.rails.items() if f.after is not None} for w, r in routing.items()}
-    econ = economics(reg, df, manifests, q, local_shares=shares, after_rails=after)
+    econ = economics(reg, df, manifests, q, local_shares=shares, after_rails=after, by_workload=by_workload)
     for w, r in routing.items():
         if w in econ:
             r.decisions = econ[w].decisions

@@ -14,6 +14,7 @@ from generator.analysis.capacity_claims import seed_capacity_checks
 from generator.analysis.cost import CostReport, cost_report
 from generator.analysis.decisions import Decision
 from generator.analysis.economics import WorkloadEconomics
+from generator.analysis.evidence import distinct
 from generator.analysis.leaderboard import cost_column, evidence_cells, leaderboard, priced_rows
 from generator.analysis.promotion import PromotionOutcome, promotion_outcomes
 from generator.analysis.review import ReviewReport
@@ -86,7 +87,9 @@ class SiteData:
 
     def measured(self, column: str) -> set[str]:
         """The values of ``column`` that have at least one result."""
-        return self.once(("measured", column), lambda: set(self.df[column].dropna()) if not self.df.empty else set())
+        return self.once(
+            ("measured", column), lambda: distinct(self.df[column].dropna()) if not self.df.empty else set()
+        )
 
 
 def gather(

@@ -25,7 +25,7 @@ PAGE = "index.md"
 
 def measured_models(data: SiteData) -> list[str]:
     """Models with per-case results in the evidence table (what "has run" means on every page)."""
-    return sorted(set(data.df["model_id"])) if not data.df.empty else []
+    return sorted(data.measured("model_id"))
 
 
 def verdict_sentence(data: SiteData) -> str:

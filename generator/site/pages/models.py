@@ -62,7 +62,7 @@ def models_index(data: SiteData, plan: SitePlan) -> str:
         ),
         "",
     ]
-    external = sorted(set(df["model_id"]) - set(reg.models)) if not df.empty else []
+    external = sorted(data.measured("model_id") - set(reg.models))
     if external:
         out += [
             "## External models",
